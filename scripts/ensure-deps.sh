@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs what kiln's build, tests and demo need, idempotently and quickly when
+# everything is already there:
+#   - npm dependencies (npm ci) when node_modules is missing or older than the lockfile;
+#   - Debian packages (runc, skopeo, umoci, docker-registry, ...) when running as root.
+# Not root: prints what is missing and goes on (tests then skip, or fail under CI=true).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "[ensure-deps] npm ci" >&2
+  npm ci --no-audit --no-fund >&2
+fi
+
+PACKAGES=(runc skopeo umoci docker-registry mmdebstrap busybox-static attr zstd uidmap ${KILN_EXTRA_PACKAGES:-})
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f '${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    echo "[ensure-deps] apt-get install ${missing[*]}" >&2
+    apt-get update -qq >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+  else
+    echo "[ensure-deps] not root; missing Debian packages: ${missing[*]}" >&2
+  fi
+fi

@@ -1,0 +1,37 @@
+// Composition root: argv → command. The only place that touches process.argv, stdout and exit codes.
+import { Command, CommanderError } from 'commander';
+import { KilnError, formatError, toKilnError } from '../errors.js';
+import { ExitCode, exitCodeFor } from './exit-codes.js';
+import { registerCommands } from './commands/index.js';
+import { VERSION } from './version.js';
+
+export function makeProgram(): Command {
+  const program = new Command('kiln')
+    .description('Daemonless, Docker-compatible multi-stage container image builder')
+    .version(VERSION, '-v, --version', 'print the version')
+    .option('--debug', 'show stack traces and internal details on errors')
+    .showSuggestionAfterError(true)
+    .exitOverride();
+  registerCommands(program);
+  for (const c of program.commands) c.exitOverride().showSuggestionAfterError(true);
+  return program;
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  const program = makeProgram();
+  const debug = argv.includes('--debug');
+  try {
+    await program.parseAsync(argv as string[], { from: 'user' });
+    return typeof process.exitCode === 'number' ? process.exitCode : ExitCode.OK;
+  } catch (e: unknown) {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return ExitCode.OK;
+      // commander already printed its message (with "Did you mean ...?")
+      return ExitCode.USAGE;
+    }
+    const err: KilnError = toKilnError(e);
+    process.stderr.write(formatError(err, { debug }) + '\n');
+    if (err.code === 'INTERNAL' && !debug) process.stderr.write('(this is a bug in kiln; run with --debug for the stack)\n');
+    return exitCodeFor(err.code);
+  }
+}

@@ -1,0 +1,3 @@
+export * from './digest.js';
+export * from './media-types.js';
+export type * from './types.js';

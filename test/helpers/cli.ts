@@ -1,0 +1,37 @@
+// Runs the real CLI (bin/kiln.js on the compiled dist/) as a child process.
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+
+export const PROJECT_ROOT = new URL('../../../', import.meta.url).pathname;
+export const KILN_BIN = join(PROJECT_ROOT, 'bin', 'kiln.js');
+
+export interface CliResult {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export function runKiln(
+  args: readonly string[],
+  opts: { env?: Record<string, string | undefined>; cwd?: string; input?: string | Buffer; timeoutMs?: number } = {},
+): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [KILN_BIN, ...args], {
+      cwd: opts.cwd ?? PROJECT_ROOT,
+      env: { ...process.env, ...opts.env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (b: Buffer) => out.push(b));
+    child.stderr.on('data', (b: Buffer) => err.push(b));
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 120_000);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') });
+    });
+    child.stdin.end(opts.input ?? '');
+  });
+}
