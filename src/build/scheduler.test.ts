@@ -1,0 +1,94 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { runGraph, reachable, type Job } from './scheduler.js';
+import { KilnError } from '../errors.js';
+
+function recorder() {
+  let running = 0;
+  let peak = 0;
+  const started: string[] = [];
+  const finished: string[] = [];
+  const job = (id: string, deps: string[], ms: number, fail = false): Job<string> => ({
+    id,
+    deps,
+    async run(inputs, signal) {
+      running++;
+      peak = Math.max(peak, running);
+      started.push(id);
+      try {
+        await sleep(ms, undefined, { signal });
+        if (fail) throw new KilnError('RUN_FAILED', `${id} failed`);
+        finished.push(id);
+        return `${id}(${inputs.join(',')})`;
+      } finally {
+        running--;
+      }
+    },
+  });
+  return { job, started, finished, peak: () => peak };
+}
+
+test('runs only what the target reaches, deps first, results threaded through', async () => {
+  const r = recorder();
+  const jobs = new Map<string, Job<string>>([
+    ['a', r.job('a', [], 5)],
+    ['b', r.job('b', ['a'], 5)],
+    ['unused', r.job('unused', [], 5)],
+    ['c', r.job('c', ['a', 'b'], 5)],
+  ]);
+  const out = await runGraph(jobs, ['c'], { concurrency: 4 });
+  assert.equal(out.get('c'), 'c(a(),b(a()))');
+  assert.ok(!r.started.includes('unused'));
+  assert.deepEqual(r.finished, ['a', 'b', 'c']);
+});
+
+test('independent jobs overlap, bounded by concurrency', async () => {
+  const r = recorder();
+  const jobs = new Map<string, Job<string>>();
+  for (const id of ['x1', 'x2', 'x3', 'x4']) jobs.set(id, r.job(id, [], 30));
+  jobs.set('final', r.job('final', ['x1', 'x2', 'x3', 'x4'], 1));
+  await runGraph(jobs, ['final'], { concurrency: 2 });
+  assert.equal(r.peak(), 2);
+
+  const r2 = recorder();
+  const jobs2 = new Map<string, Job<string>>([
+    ['p', r2.job('p', [], 30)],
+    ['q', r2.job('q', [], 30)],
+    ['f', r2.job('f', ['p', 'q'], 1)],
+  ]);
+  await runGraph(jobs2, ['f'], { concurrency: 1 });
+  assert.equal(r2.peak(), 1);
+});
+
+test('the first failure aborts running siblings and is the error thrown', async () => {
+  const r = recorder();
+  const jobs = new Map<string, Job<string>>([
+    ['slow', r.job('slow', [], 2000)],
+    ['bad', r.job('bad', [], 10, true)],
+    ['after', r.job('after', ['bad'], 1)],
+    ['final', r.job('final', ['slow', 'after'], 1)],
+  ]);
+  const t0 = Date.now();
+  await assert.rejects(runGraph(jobs, ['final'], { concurrency: 4 }), /bad failed/);
+  assert.ok(Date.now() - t0 < 1500, 'slow sibling was aborted');
+  assert.ok(!r.started.includes('after'));
+  assert.ok(!r.finished.includes('slow'));
+});
+
+test('an outer abort stops the graph with ABORTED', async () => {
+  const r = recorder();
+  const jobs = new Map<string, Job<string>>([['long', r.job('long', [], 5000)]]);
+  const ac = new AbortController();
+  setTimeout(() => ac.abort(), 20);
+  await assert.rejects(runGraph(jobs, ['long'], { concurrency: 1, signal: ac.signal }), (e: unknown) => e instanceof KilnError && e.code === 'ABORTED');
+});
+
+test('cycles are reported with the path', () => {
+  const noop = async (): Promise<string> => '';
+  const jobs = new Map<string, Job<string>>([
+    ['a', { id: 'a', deps: ['b'], run: noop }],
+    ['b', { id: 'b', deps: ['a'], run: noop }],
+  ]);
+  assert.throws(() => reachable(jobs, ['a']), /circular dependency: a -> b -> a/);
+});
