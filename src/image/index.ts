@@ -1,3 +1,11 @@
 export * from './digest.js';
 export * from './media-types.js';
 export type * from './types.js';
+export * from './canonical.js';
+export * from './parse.js';
+export * from './platform.js';
+export * from './verify-stream.js';
+export * from './layer.js';
+export * from './image.js';
+export * from './mutate.js';
+export * from './validate.js';
