@@ -28,6 +28,7 @@ export type ErrorCode =
   // context
   | 'CONTEXT_PATH_NOT_FOUND'
   | 'CONTEXT_PATH_OUTSIDE'
+  | 'PATTERN_INVALID' // a malformed file-name pattern (COPY wildcard, .dockerignore line)
   // images, store, layers
   | 'IMAGE_NOT_FOUND'
   | 'IMAGE_INVALID'
