@@ -1,0 +1,194 @@
+// Running one process in a prepared rootfs with runc: write a bundle (config.json + the per-run
+// /etc/hosts and /etc/resolv.conf), `runc run` it in the foreground with piped stdio, stream the
+// output, turn a non-zero exit into RUN_FAILED, and on abort kill and delete the container.
+// Container state lives under `<stateDir>/runc` (runc --root), bundles under `<stateDir>/bundles`.
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { constants } from 'node:os';
+import { join, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { KilnError } from '../errors.js';
+import { output, removeTree, spawn, type SpawnResult } from '../support/index.js';
+import { buildOciConfig, hostsFile, resolvConfFile, type ProcessSpec } from './spec.js';
+import { recordMountStubs } from './stubs.js';
+
+export interface RunIO {
+  readonly stdout: NodeJS.WritableStream;
+  readonly stderr: NodeJS.WritableStream;
+}
+
+/** Run one process in a prepared rootfs (see docs/design/layout.md §6.4). */
+export interface Runtime {
+  /** Resolves with 0; a non-zero exit throws RUN_FAILED (exitCode, outputTail); abort throws ABORTED. */
+  run(spec: ProcessSpec, rootfs: string, io: RunIO, signal: AbortSignal): Promise<number>;
+}
+
+export interface RuncRuntimeOptions {
+  /** Absolute path of the runc binary (see findRuntime). */
+  readonly runtimePath: string;
+  /** kiln's state dir; runc state goes to `<stateDir>/runc`, bundles to `<stateDir>/bundles`. */
+  readonly stateDir: string;
+  /** Where the host's resolver config is read from. Default /etc/resolv.conf. */
+  readonly hostResolvConf?: string;
+  /** Environment for runc itself. Default: PATH only. */
+  readonly env?: Readonly<Record<string, string>>;
+}
+
+let counter = 0;
+/** A container id unique across concurrent kiln processes and runs. */
+export function newContainerId(): string {
+  counter += 1;
+  return `kiln-${process.pid}-${counter}-${randomBytes(4).toString('hex')}`;
+}
+
+export class RuncRuntime implements Runtime {
+  readonly runcRoot: string;
+  readonly bundlesDir: string;
+  private readonly runtimePath: string;
+  private readonly hostResolvConf: string;
+  private readonly env: Readonly<Record<string, string>>;
+
+  constructor(opts: RuncRuntimeOptions) {
+    this.runtimePath = opts.runtimePath;
+    this.runcRoot = join(resolve(opts.stateDir), 'runc');
+    this.bundlesDir = join(resolve(opts.stateDir), 'bundles');
+    this.hostResolvConf = opts.hostResolvConf ?? '/etc/resolv.conf';
+    this.env = opts.env ?? { PATH: process.env['PATH'] ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' };
+  }
+
+  private runc(args: readonly string[], signal?: AbortSignal): Promise<SpawnResult> {
+    return spawn(this.runtimePath, ['--root', this.runcRoot, ...args], { env: this.env, signal });
+  }
+
+  async run(spec: ProcessSpec, rootfs: string, io: RunIO, signal: AbortSignal): Promise<number> {
+    if (signal.aborted) throw new KilnError('ABORTED', 'RUN aborted before it started');
+    const id = newContainerId();
+    const bundle = join(this.bundlesDir, id);
+    mkdirSync(this.runcRoot, { recursive: true, mode: 0o700 });
+    mkdirSync(bundle, { recursive: true, mode: 0o700 });
+    let cleanStubs: (() => void) | undefined;
+    try {
+      const absRootfs = resolve(rootfs);
+      const hosts = join(bundle, 'hosts');
+      const resolvConf = join(bundle, 'resolv.conf');
+      writeFileSync(hosts, hostsFile(spec.hostname ?? 'kiln'), { mode: 0o644 });
+      let hostResolv: string | undefined;
+      try {
+        hostResolv = readFileSync(this.hostResolvConf, 'utf8');
+      } catch {
+        hostResolv = undefined;
+      }
+      writeFileSync(resolvConf, resolvConfFile(hostResolv), { mode: 0o644 });
+      const config = buildOciConfig(spec, absRootfs, { hosts, resolvConf });
+      writeFileSync(join(bundle, 'config.json'), JSON.stringify(config, null, 2));
+      cleanStubs = recordMountStubs(
+        absRootfs,
+        config.mounts.map((m) => m.destination),
+      );
+
+      // Abort: `runc kill KILL` (repeated until `runc run` is gone: the container may not exist
+      // yet when the signal arrives), SIGKILL runc itself as a last resort.
+      let stopped = false;
+      let killer: NodeJS.Timeout | undefined;
+      const onAbort = (): void => {
+        const started = Date.now();
+        const tick = (): void => {
+          if (stopped) return;
+          void this.runc(['kill', id, 'KILL']).finally(() => {
+            if (stopped) return;
+            killer = setTimeout(tick, Date.now() - started > 10_000 ? 1000 : 100);
+          });
+        };
+        tick();
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      let r: SpawnResult;
+      try {
+        r = await spawn(this.runtimePath, ['--root', this.runcRoot, 'run', '--bundle', bundle, id], {
+          env: this.env,
+          cwd: bundle,
+          onStdout: (b) => io.stdout.write(b),
+          onStderr: (b) => io.stderr.write(b),
+          tailLines: 20,
+        });
+      } catch (e) {
+        throw new KilnError('RUNTIME_UNAVAILABLE', `cannot start ${this.runtimePath}: ${(e as Error).message}`, {
+          cause: e,
+          hint: 'check the --runtime path, or install runc (apt-get install runc)',
+        });
+      } finally {
+        stopped = true;
+        if (killer) clearTimeout(killer);
+        signal.removeEventListener('abort', onAbort);
+      }
+      if (signal.aborted) throw new KilnError('ABORTED', 'RUN aborted', { outputTail: r.outputTail });
+      if (r.code === 0) return 0;
+      const exitCode = r.code ?? 128 + signalNumber(r.signal);
+      const what = spec.args.length >= 3 && spec.args[1] === '-c' ? spec.args.slice(2).join(' ') : JSON.stringify(spec.args);
+      throw new KilnError('RUN_FAILED', `process "${what}" did not complete successfully: exit code: ${exitCode}`, {
+        exitCode,
+        outputTail: r.outputTail,
+      });
+    } finally {
+      // runc run deletes its container on exit; this covers kills, crashes and aborts.
+      await this.runc(['delete', '--force', id]).catch(() => undefined);
+      cleanStubs?.();
+      removeTree(bundle);
+    }
+  }
+
+  /** Ids of containers under this runtime's state dir. */
+  async list(): Promise<string[]> {
+    const out = await output(this.runtimePath, ['--root', this.runcRoot, 'list', '-q'], { env: this.env });
+    return out.split('\n').map((l) => l.trim()).filter(Boolean);
+  }
+
+  /**
+   * Removes every container and bundle left under the state dir by a crashed kiln (call at start,
+   * before any run of this process). Only ids kiln creates (kiln-<pid>-...) of dead pids are touched.
+   */
+  async cleanupStale(): Promise<string[]> {
+    let ids: string[] = [];
+    try {
+      ids = await this.list();
+    } catch {
+      ids = [];
+    }
+    const removed: string[] = [];
+    for (const id of ids) {
+      const m = /^kiln-(\d+)-/.exec(id);
+      if (!m || pidAlive(Number(m[1]))) continue;
+      await this.runc(['kill', id, 'KILL']).catch(() => undefined);
+      await this.runc(['delete', '--force', id]).catch(() => undefined);
+      removeTree(join(this.bundlesDir, id));
+      removed.push(id);
+    }
+    let bundles: string[] = [];
+    try {
+      bundles = readdirSync(this.bundlesDir);
+    } catch {
+      bundles = [];
+    }
+    for (const id of bundles) {
+      const m = /^kiln-(\d+)-/.exec(id);
+      if (!m || pidAlive(Number(m[1]))) continue;
+      await this.runc(['delete', '--force', id]).catch(() => undefined);
+      removeTree(join(this.bundlesDir, id));
+      if (!removed.includes(id)) removed.push(id);
+    }
+    return removed;
+  }
+}
+
+function pidAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function signalNumber(sig: NodeJS.Signals | null): number {
+  return sig ? (constants.signals[sig] ?? 0) : 0;
+}

@@ -1,0 +1,228 @@
+// ProcessSpec (what a RUN step wants) → OCI runtime-spec config.json (what runc reads).
+// Mirrors what `docker build` gives a RUN container: the same namespaces, default mounts,
+// capability set, masked and read-only /proc paths, and per-run /etc/hosts and /etc/resolv.conf
+// bind-mounted from the bundle (never written into the rootfs).
+import { KilnError } from '../errors.js';
+
+/** A mount added on top of the defaults, e.g. for RUN --mount. Targets are absolute container paths. */
+export type ExtraMount =
+  | { readonly type: 'bind'; readonly source: string; readonly target: string; readonly readonly: boolean }
+  | { readonly type: 'tmpfs'; readonly target: string; readonly sizeBytes?: number; readonly mode?: number };
+
+/**
+ * Networking of a RUN container:
+ * - 'host': the host's network namespace.
+ * - 'none': a network namespace of its own with only `lo` (up).
+ * - 'default': FOR NOW the same as 'host' (like `docker build --network host`), so that builds
+ *   can reach package registries. A private network (slirp4netns/pasta or veth + NAT) is future work.
+ */
+export type NetworkMode = 'default' | 'none' | 'host';
+
+export interface ProcessUser {
+  readonly uid: number;
+  readonly gid: number;
+  readonly additionalGids?: readonly number[];
+  /** Home directory, used for HOME when `env` has none. */
+  readonly home?: string;
+}
+
+export interface ProcessSpec {
+  /** argv; shell form is the caller's job (['/bin/sh', '-c', cmd]). */
+  readonly args: readonly string[];
+  /** KEY=value entries. PATH gets Docker's default when absent; HOME from user.home when absent. */
+  readonly env: readonly string[];
+  /** Absolute working directory inside the container (runc creates it when missing). */
+  readonly cwd: string;
+  readonly user: ProcessUser;
+  readonly network: NetworkMode;
+  /** Container hostname (also in /etc/hosts). Default 'kiln'. */
+  readonly hostname?: string;
+  readonly mounts?: readonly ExtraMount[];
+}
+
+export interface OciMount {
+  destination: string;
+  type?: string;
+  source?: string;
+  options?: string[];
+}
+
+/** The subset of the OCI runtime-spec config that kiln writes. */
+export interface OciConfig {
+  ociVersion: string;
+  process: {
+    terminal: boolean;
+    user: { uid: number; gid: number; additionalGids?: number[]; umask?: number };
+    args: string[];
+    env: string[];
+    cwd: string;
+    capabilities: { bounding: string[]; effective: string[]; permitted: string[]; inheritable: string[]; ambient: string[] };
+    noNewPrivileges: boolean;
+    rlimits?: { type: string; hard: number; soft: number }[];
+  };
+  root: { path: string; readonly: boolean };
+  hostname: string;
+  mounts: OciMount[];
+  linux: {
+    namespaces: { type: string; path?: string }[];
+    maskedPaths: string[];
+    readonlyPaths: string[];
+    resources?: { devices: { allow: boolean; access: string }[] };
+  };
+}
+
+/** Docker's default capability set for containers (and RUN steps). */
+export const DEFAULT_CAPABILITIES: readonly string[] = [
+  'CAP_CHOWN',
+  'CAP_DAC_OVERRIDE',
+  'CAP_FSETID',
+  'CAP_FOWNER',
+  'CAP_MKNOD',
+  'CAP_NET_RAW',
+  'CAP_SETGID',
+  'CAP_SETUID',
+  'CAP_SETFCAP',
+  'CAP_SETPCAP',
+  'CAP_NET_BIND_SERVICE',
+  'CAP_SYS_CHROOT',
+  'CAP_KILL',
+  'CAP_AUDIT_WRITE',
+];
+
+export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/** Docker's masked paths (bind-mounted over with /dev/null or an empty read-only tmpfs). */
+export const MASKED_PATHS: readonly string[] = [
+  '/proc/asound',
+  '/proc/acpi',
+  '/proc/kcore',
+  '/proc/keys',
+  '/proc/latency_stats',
+  '/proc/timer_list',
+  '/proc/timer_stats',
+  '/proc/sched_debug',
+  '/proc/scsi',
+  '/sys/firmware',
+  '/sys/devices/virtual/powercap',
+];
+
+export const READONLY_PATHS: readonly string[] = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
+
+/** Paths of the per-run files the runtime generates in the bundle and bind-mounts read-only. */
+export interface GeneratedFiles {
+  readonly hosts: string;
+  readonly resolvConf: string;
+}
+
+function defaultMounts(): OciMount[] {
+  return [
+    { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
+    { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
+    {
+      destination: '/dev/pts',
+      type: 'devpts',
+      source: 'devpts',
+      options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'],
+    },
+    { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] },
+    { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
+    { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
+    { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'relatime', 'ro'] },
+  ];
+}
+
+function extraMount(m: ExtraMount): OciMount {
+  if (m.type === 'bind') {
+    return { destination: m.target, type: 'bind', source: m.source, options: ['rbind', m.readonly ? 'ro' : 'rw', 'nosuid', 'nodev'] };
+  }
+  const options = ['nosuid', 'nodev', `mode=${(m.mode ?? 0o755).toString(8)}`];
+  if (m.sizeBytes !== undefined) options.push(`size=${m.sizeBytes}`);
+  return { destination: m.target, type: 'tmpfs', source: 'tmpfs', options };
+}
+
+function hasVar(env: readonly string[], name: string): boolean {
+  return env.some((e) => e.startsWith(`${name}=`));
+}
+
+/** Builds the config.json object for running `p` in the (absolute) `rootfs`. */
+export function buildOciConfig(p: ProcessSpec, rootfs: string, files: GeneratedFiles): OciConfig {
+  if (!rootfs.startsWith('/')) throw new KilnError('INTERNAL', `rootfs must be an absolute path: ${rootfs}`);
+  if (p.args.length === 0) throw new KilnError('RUN_FAILED', 'RUN has no command to execute', { hint: 'give RUN a command, e.g. RUN echo hi' });
+  const env = [...p.env];
+  if (!hasVar(env, 'PATH')) env.push(`PATH=${DEFAULT_PATH}`);
+  if (!hasVar(env, 'HOME')) env.push(`HOME=${p.user.home ?? '/'}`);
+
+  // A non-root process keeps only the bounding set, as after execve() by a non-root user:
+  // runc would otherwise hand it the effective set across setuid().
+  const caps = [...DEFAULT_CAPABILITIES];
+  const isRoot = p.user.uid === 0;
+  const namespaces: { type: string }[] = [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }];
+  if (p.network === 'none') namespaces.push({ type: 'network' }); // runc brings up lo in a new netns
+
+  const mounts = defaultMounts();
+  mounts.push(
+    { destination: '/etc/hosts', type: 'bind', source: files.hosts, options: ['rbind', 'ro', 'nosuid', 'nodev', 'noexec'] },
+    { destination: '/etc/resolv.conf', type: 'bind', source: files.resolvConf, options: ['rbind', 'ro', 'nosuid', 'nodev', 'noexec'] },
+  );
+  for (const m of p.mounts ?? []) mounts.push(extraMount(m));
+
+  return {
+    ociVersion: '1.0.2',
+    process: {
+      terminal: false,
+      user: {
+        uid: p.user.uid,
+        gid: p.user.gid,
+        ...(p.user.additionalGids && p.user.additionalGids.length > 0 ? { additionalGids: [...p.user.additionalGids] } : {}),
+        umask: 0o022,
+      },
+      args: [...p.args],
+      env,
+      cwd: p.cwd,
+      capabilities: {
+        bounding: caps,
+        effective: isRoot ? caps : [],
+        permitted: isRoot ? caps : [],
+        inheritable: [],
+        ambient: [],
+      },
+      noNewPrivileges: true,
+      // No rlimits: the process inherits runc's (= kiln's) limits. Setting any above the hard
+      // limits fails without CAP_SYS_RESOURCE, and Docker's 1048576 nofile often is.
+    },
+    root: { path: rootfs, readonly: false },
+    hostname: p.hostname ?? 'kiln',
+    mounts,
+    linux: {
+      namespaces,
+      maskedPaths: [...MASKED_PATHS],
+      readonlyPaths: [...READONLY_PATHS],
+      resources: { devices: [{ allow: false, access: 'rwm' }] },
+    },
+  };
+}
+
+/** /etc/hosts for a run: localhost and the container's hostname. */
+export function hostsFile(hostname: string): string {
+  return [
+    `127.0.0.1\tlocalhost ${hostname}`,
+    '::1\tlocalhost ip6-localhost ip6-loopback',
+    'fe00::0\tip6-localnet',
+    'ff00::0\tip6-mcastprefix',
+    'ff02::1\tip6-allnodes',
+    'ff02::2\tip6-allrouters',
+    '',
+  ].join('\n');
+}
+
+/**
+ * /etc/resolv.conf for a run, from the host's. With its own network namespace ('none') nothing
+ * is reachable anyway; with the host's, loopback resolvers (systemd-resolved's 127.0.0.53) work.
+ * Without any nameserver, Docker's fallback (public resolvers) is used.
+ */
+export function resolvConfFile(hostResolvConf: string | undefined): string {
+  const lines = (hostResolvConf ?? '').split('\n').map((l) => l.trim());
+  const kept = lines.filter((l) => /^(nameserver|search|domain|options)\s/.test(l));
+  if (!kept.some((l) => l.startsWith('nameserver'))) kept.push('nameserver 8.8.8.8', 'nameserver 8.8.4.4');
+  return kept.join('\n') + '\n';
+}

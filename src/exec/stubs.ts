@@ -1,0 +1,76 @@
+// Mount stubs: runc creates a missing mount destination (an empty file for /etc/hosts, empty
+// dirs for /proc, /dev, ...) in the rootfs. Those are not the RUN step's changes, so they are
+// recorded before the run and removed after it, and their parent directory's times restored,
+// so the snapshot diff does not see them (BuildKit's MountStubsCleaner does the same).
+import { lstatSync, readdirSync, rmSync, type BigIntStats, type Stats } from 'node:fs';
+import { join } from 'node:path';
+import { runSync } from '../support/index.js';
+
+interface Stub {
+  readonly path: string;
+  readonly parent: string;
+  readonly parentStat: BigIntStats;
+}
+
+/** Only empty regular files and directories holding nothing else count as stubs. */
+function isEmptyStubTree(p: string): boolean {
+  let st: Stats;
+  try {
+    st = lstatSync(p);
+  } catch {
+    return false;
+  }
+  if (st.isFile()) return st.size === 0;
+  if (!st.isDirectory()) return false;
+  return readdirSync(p).every((n) => isEmptyStubTree(join(p, n)));
+}
+
+/** Sets a directory's mtime with full nanosecond precision (fs.utimes rounds through a double). */
+function restoreMtime(dir: string, mtimeNs: bigint): void {
+  const sec = mtimeNs / 1_000_000_000n;
+  const nsec = (mtimeNs % 1_000_000_000n).toString().padStart(9, '0');
+  runSync('touch', ['-m', '-c', '-h', '-d', `@${sec}.${nsec}`, dir]);
+}
+
+/**
+ * Records, for each container path in `destinations`, the first component missing from `rootfs`.
+ * Returns a function that removes those stubs again (call it after the container exited).
+ */
+export function recordMountStubs(rootfs: string, destinations: readonly string[]): () => void {
+  const stubs: Stub[] = [];
+  const seen = new Set<string>();
+  for (const dest of destinations) {
+    const parts = dest.split('/').filter(Boolean);
+    let cur = rootfs;
+    for (const part of parts) {
+      const next = join(cur, part);
+      let st: Stats | undefined;
+      try {
+        st = lstatSync(next);
+      } catch {
+        st = undefined;
+      }
+      if (st === undefined) {
+        if (!seen.has(next)) {
+          seen.add(next);
+          stubs.push({ path: next, parent: cur, parentStat: lstatSync(cur, { bigint: true }) });
+        }
+        break;
+      }
+      if (!st.isDirectory()) break; // a symlink or file: runc resolves it; nothing to record
+      cur = next;
+    }
+  }
+  return () => {
+    // deepest first, so a parent's times are restored after its children are gone
+    for (const s of [...stubs].sort((a, b) => b.path.length - a.path.length)) {
+      if (!isEmptyStubTree(s.path)) continue;
+      try {
+        rmSync(s.path, { recursive: true, force: true });
+        restoreMtime(s.parent, s.parentStat.mtimeNs);
+      } catch {
+        /* best effort: a leftover stub only adds an empty entry to the layer */
+      }
+    }
+  };
+}
