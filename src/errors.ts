@@ -38,6 +38,7 @@ export type ErrorCode =
   | 'DIGEST_INVALID'
   | 'DIGEST_MISMATCH'
   | 'STORE_CORRUPT'
+  | 'BLOB_NOT_FOUND'
   | 'STORE_LOCKED'
   | 'LAYER_INVALID'
   | 'LAYER_UNSAFE'
