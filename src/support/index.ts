@@ -2,3 +2,5 @@ export {};
 export * from './limit.js';
 export * from './process.js';
 export * from './tempdir.js';
+export * from './go-text.js';
+export * from './filepath-match.js';
