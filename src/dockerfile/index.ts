@@ -7,3 +7,6 @@ export { EXPANDABLE_FIELDS, expandInstruction, type WordExpander, type ExpandOpt
 export { parseMountSpec, resolveMount, csvFields, ramInBytes, MOUNT_TYPES, CACHE_SHARING, MountSpecError, type RunMount, type MountType, type CacheSharing } from './mount.js';
 export { parseGoDuration, formatGoDuration } from './duration.js';
 export { levenshtein, suggest } from './suggest.js';
+export { parse, type ParseOptions } from './parser.js';
+export { dump, dumpNode, goQuote } from './dump.js';
+export { parseHeredoc, chompHeredocContent, type HeredocMarker } from './heredoc.js';
