@@ -161,7 +161,7 @@ function parseShell(ctx: NodeContext) {
   const args = argValues(node);
   if (node.json && args.length > 0) return { kind: 'SHELL' as const, range: node.range, original: fullText(node), shell: args };
   if (args.length === 0) atLeastOne(ctx, 'SHELL', 'write SHELL ["executable", "parameters"]');
-  return fail(ctx, 'DOCKERFILE_SYNTAX', `SHELL requires the arguments to be in JSON form`, `write SHELL ${JSON.stringify(args.join(' ').split(/\s+/).filter(Boolean))}`);
+  return fail(ctx, 'DOCKERFILE_SYNTAX', `SHELL requires the arguments to be in JSON form`, `write SHELL [${args.join(" ").split(/\s+/).filter(Boolean).map((a) => JSON.stringify(a)).join(", ")}]`);
 }
 
 function parseOnbuild(ctx: NodeContext, src: InstructionSource): OnbuildInstruction {
