@@ -163,12 +163,30 @@ function wellFormed(s: string): string {
   return out;
 }
 
+/** Go's JSON scanner rejects nesting deeper than 10000 (then the text is shell form). */
+function tooDeep(s: string): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i];
+    if (inString) {
+      if (c === '\\') i++;
+      else if (c === '"') inString = false;
+    } else if (c === '"') inString = true;
+    else if (c === '[' || c === '{') {
+      if (++depth > 10_000) return true;
+    } else if (c === ']' || c === '}') depth--;
+  }
+  return false;
+}
+
 const NOT_STRINGS = 'when using JSON array syntax, arrays must be comprised of strings only';
 
 /** parseJSON: a JSON array of strings, or undefined when `rest` is not valid JSON (shell form). */
 function parseJSON(rest: string): string[] | undefined {
   rest = goTrimLeftSpace(rest);
   if (!rest.startsWith('[')) return undefined;
+  if (tooDeep(rest)) return undefined;
   let v: unknown;
   try {
     v = JSON.parse(rest);
