@@ -1,7 +1,9 @@
 // Every subcommand registers itself here (one file per command or command group).
 import type { Command } from 'commander';
+import { registerDebug } from './debug.js';
 import { registerVersion } from './version.js';
 
 export function registerCommands(program: Command): void {
   registerVersion(program);
+  registerDebug(program);
 }
