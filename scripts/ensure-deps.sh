@@ -2,7 +2,8 @@
 # Installs what kiln's build, tests and demo need, idempotently and quickly when
 # everything is already there:
 #   - npm dependencies (npm ci) when node_modules is missing or older than the lockfile;
-#   - Debian packages (runc, skopeo, umoci, docker-registry, ...) when running as root.
+#   - Debian packages (runc, skopeo, umoci, docker-registry, ...) when running as root;
+#   - Docker 26 (the reference builder, scripts/install-modern-docker.sh) when running as root.
 # Not root: prints what is missing and goes on (tests then skip, or fail under CI=true).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,7 +13,8 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund >&2
 fi
 
-PACKAGES=(runc skopeo umoci docker-registry mmdebstrap busybox-static attr zstd uidmap ${KILN_EXTRA_PACKAGES:-})
+# mmdebstrap, busybox-static, jq, attr, curl: scripts/make-base-images.sh
+PACKAGES=(runc skopeo umoci docker-registry mmdebstrap busybox-static attr zstd uidmap jq curl ${KILN_EXTRA_PACKAGES:-})
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f '${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -25,4 +27,12 @@ if [ ${#missing[@]} -gt 0 ]; then
   else
     echo "[ensure-deps] not root; missing Debian packages: ${missing[*]}" >&2
   fi
+fi
+
+# Docker 26 (Debian 13 docker.io + buildx) as the reference builder; the script returns at
+# once when it is already installed.
+if [ "$(id -u)" = 0 ]; then
+  bash scripts/install-modern-docker.sh
+elif ! /usr/bin/docker --version 2>/dev/null | grep -Eq 'version (2[6-9]|[3-9][0-9])\.'; then
+  echo "[ensure-deps] not root; Docker 26 missing (run as root: bash scripts/install-modern-docker.sh)" >&2
 fi
