@@ -1,0 +1,267 @@
+// Applies a layer tar onto a root filesystem: OCI whiteouts (or overlayfs-style whiteouts for
+// snapshotters), ownership, modes, mtimes, xattrs, devices, fifos, hardlinks, replacement of
+// existing paths. The tar is hostile input: nothing is ever written outside the root.
+import {
+  closeSync, constants, linkSync, lchownSync, lstatSync, lutimesSync, chmodSync, mkdirSync, openSync, readdirSync,
+  realpathSync, rmSync, symlinkSync, unlinkSync, writeSync, type Stats,
+} from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import * as xattr from 'fs-xattr';
+import { KilnError, isKilnError } from '../errors.js';
+import { cleanEntryPath, RootResolver } from './paths.js';
+import { readTar, type TarSource } from './tar-reader.js';
+import type { TarHeader } from './tar-format.js';
+
+export interface ApplyOptions {
+  /**
+   * 'delete' (default): `.wh.NAME` removes NAME, `.wh..wh..opq` empties the directory's lower
+   * content. 'overlay': for an overlayfs upperdir: write a char 0/0 device for each whiteout and
+   * set `trusted.overlay.opaque=y` on opaque directories, deleting nothing.
+   */
+  whiteouts?: 'delete' | 'overlay';
+  /** lchown entries to their uid/gid (default: when running as root). */
+  chown?: boolean;
+  /** Restore extended attributes (default true). trusted.overlay.* from a layer is always ignored. */
+  xattrs?: boolean;
+  signal?: AbortSignal;
+}
+
+export interface ApplyResult {
+  /** Tar entries processed (whiteouts included). */
+  entries: number;
+  /** File bytes written. */
+  bytes: number;
+}
+
+const IS_ROOT = typeof process.getuid === 'function' && process.getuid() === 0;
+const MKNOD = '/usr/bin/mknod';
+
+function mknod(path: string, type: 'c' | 'b' | 'p', major = 0, minor = 0): void {
+  const args = type === 'p' ? [path, 'p'] : [path, type, String(major), String(minor)];
+  const r = spawnSync(MKNOD, args, { encoding: 'utf8' });
+  if (r.error || r.status !== 0) {
+    throw new KilnError('IO', `cannot create device node ${path}: ${(r.stderr || r.error?.message || '').trim()}`, {
+      hint: IS_ROOT ? undefined : 'device nodes can only be created as root',
+    });
+  }
+}
+
+interface DirMeta {
+  mode: number;
+  atime: number;
+  mtime: number;
+}
+
+class Applier {
+  readonly root: string;
+  readonly resolver: RootResolver;
+  /** Paths (real, relative to root) created or replaced by this layer. */
+  readonly added = new Set<string>();
+  readonly dirs = new Map<string, DirMeta>();
+  readonly chown: boolean;
+  readonly xattrs: boolean;
+  readonly overlay: boolean;
+  bytes = 0;
+
+  constructor(rootDir: string, opts: ApplyOptions) {
+    this.root = realpathSync(rootDir);
+    if (!lstatSync(this.root).isDirectory()) throw new KilnError('IO', `${rootDir} is not a directory`);
+    this.resolver = new RootResolver(this.root);
+    this.chown = opts.chown ?? IS_ROOT;
+    this.xattrs = opts.xattrs ?? true;
+    this.overlay = opts.whiteouts === 'overlay';
+  }
+
+  rel(abs: string): string {
+    return abs === this.root ? '' : abs.slice(this.root.length + 1);
+  }
+
+  parent(parts: readonly string[], entry: string, create: boolean): string | undefined {
+    const p = this.resolver.dir(parts, entry, create);
+    for (const c of this.resolver.created.splice(0)) this.added.add(this.rel(c));
+    return p;
+  }
+
+  /** Removes whatever is at abs (a whole tree for a directory), never following symlinks. */
+  remove(abs: string, st: Stats): void {
+    if (st.isDirectory()) {
+      rmSync(abs, { recursive: true, force: true });
+      const prefix = `${abs}/`;
+      for (const k of this.dirs.keys()) if (k === abs || k.startsWith(prefix)) this.dirs.delete(k);
+      this.resolver.invalidate();
+    } else {
+      unlinkSync(abs);
+      if (st.isSymbolicLink()) this.resolver.invalidate();
+    }
+  }
+
+  whiteout(parentParts: string[], name: string, entry: string): void {
+    if (name === '' || name === '.' || name === '..' || name.includes('/')) {
+      throw new KilnError('LAYER_UNSAFE', `layer whiteout ${JSON.stringify(entry)} names an invalid path`, {
+        hint: 'the layer is hostile or corrupt and was not applied',
+      });
+    }
+    const dir = this.parent(parentParts, entry, this.overlay);
+    if (dir === undefined) return; // nothing below to hide
+    const abs = `${dir}/${name}`;
+    const rel = this.rel(abs);
+    if (!this.overlay && this.added.has(rel)) return; // whiteouts hide only lower layers (OCI)
+    const st = lstatOrUndefined(abs);
+    if (st) this.remove(abs, st);
+    if (this.overlay) {
+      mknod(abs, 'c', 0, 0);
+      this.added.add(rel);
+    }
+  }
+
+  opaque(dirParts: string[], entry: string): void {
+    const dir = this.parent(dirParts, entry, true)!;
+    if (this.overlay) {
+      xattr.setAttributeSync(dir, 'trusted.overlay.opaque', 'y');
+      return;
+    }
+    const prune = (abs: string): void => {
+      for (const name of readdirSync(abs)) {
+        const child = `${abs}/${name}`;
+        const st = lstatSync(child);
+        if (!this.added.has(this.rel(child))) this.remove(child, st);
+        else if (st.isDirectory()) prune(child);
+      }
+    };
+    prune(dir);
+  }
+
+  setXattrs(abs: string, h: TarHeader): void {
+    if (!this.xattrs || !h.xattrs) return;
+    for (const [k, v] of h.xattrs) {
+      if (k.startsWith('trusted.overlay.')) continue; // a layer must not steer overlayfs
+      try {
+        xattr.setAttributeSync(abs, k, v);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'ENOTSUP' || code === 'EOPNOTSUPP' || (code === 'EPERM' && !IS_ROOT)) continue;
+        throw e;
+      }
+    }
+  }
+
+  async entry(h: TarHeader, body: AsyncIterable<Buffer>): Promise<void> {
+    const parts = cleanEntryPath(h.name);
+    if (parts.length === 0) return; // the root itself: its metadata belongs to the base, not a layer
+    const base = parts[parts.length - 1]!;
+    const parentParts = parts.slice(0, -1);
+    if (base.startsWith('.wh.')) {
+      if (base === '.wh..wh..opq') this.opaque(parentParts, h.name);
+      else if (!base.startsWith('.wh..wh.')) this.whiteout(parentParts, base.slice(4), h.name); // other .wh..wh.* are aufs internals
+      return;
+    }
+    // hardlink target: resolved inside the root before anything is touched
+    let linkTarget: string | undefined;
+    if (h.type === 'link') {
+      const lparts = cleanEntryPath(h.linkname ?? '', `hardlink target of ${JSON.stringify(h.name)}:`);
+      if (lparts.length === 0) throw new KilnError('LAYER_UNSAFE', `layer hardlink ${JSON.stringify(h.name)} points at the root directory`);
+      const ldir = this.parent(lparts.slice(0, -1), h.name, false);
+      const lt = ldir === undefined ? undefined : `${ldir}/${lparts[lparts.length - 1]!}`;
+      const lst = lt === undefined ? undefined : lstatOrUndefined(lt);
+      if (lt === undefined || lst === undefined) {
+        throw new KilnError('LAYER_INVALID', `layer hardlink ${JSON.stringify(h.name)} points at ${JSON.stringify(h.linkname)}, which does not exist`);
+      }
+      if (lst.isDirectory()) throw new KilnError('LAYER_UNSAFE', `layer hardlink ${JSON.stringify(h.name)} points at a directory (${JSON.stringify(h.linkname)})`);
+      linkTarget = lt;
+    }
+    const dir = this.parent(parentParts, h.name, true)!;
+    const abs = `${dir}/${base}`;
+    if (linkTarget === abs) return; // a hardlink to itself: nothing to do
+    this.added.add(this.rel(abs));
+    const existing = lstatOrUndefined(abs);
+    if (existing && !(existing.isDirectory() && h.type === 'dir')) this.remove(abs, existing);
+
+    switch (h.type) {
+      case 'file': {
+        const fd = openSync(abs, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+        try {
+          for await (const chunk of body) {
+            let off = 0;
+            while (off < chunk.length) off += writeSync(fd, chunk, off, chunk.length - off);
+            this.bytes += chunk.length;
+          }
+        } finally {
+          closeSync(fd);
+        }
+        break;
+      }
+      case 'dir':
+        if (!existing?.isDirectory()) mkdirSync(abs, 0o700);
+        break;
+      case 'symlink':
+        symlinkSync(h.linkname ?? '', abs);
+        break;
+      case 'link':
+        linkSync(linkTarget!, abs);
+        return; // shares the target's inode and metadata
+      case 'char':
+      case 'block':
+        mknod(abs, h.type === 'char' ? 'c' : 'b', h.devmajor ?? 0, h.devminor ?? 0);
+        break;
+      case 'fifo':
+        mknod(abs, 'p');
+        break;
+    }
+    if (this.chown) lchownSync(abs, h.uid, h.gid);
+    const mtime = h.mtime + (h.mtimeNsec ?? 0) / 1e9;
+    const atime = h.atime ?? mtime;
+    if (h.type === 'symlink') {
+      lutimesSync(abs, atime, mtime);
+      return;
+    }
+    if (h.type === 'dir') {
+      this.setXattrs(abs, h);
+      this.dirs.set(abs, { mode: h.mode, atime, mtime }); // after children are written
+      return;
+    }
+    chmodSync(abs, h.mode); // after chown, which clears setuid/setgid
+    this.setXattrs(abs, h); // after chown, which clears security.capability
+    lutimesSync(abs, atime, mtime);
+  }
+
+  finish(): void {
+    const list = [...this.dirs.entries()].reverse(); // deepest last-written first
+    for (const [abs, m] of list) {
+      const st = lstatOrUndefined(abs);
+      if (!st?.isDirectory()) continue;
+      chmodSync(abs, m.mode);
+      lutimesSync(abs, m.atime, m.mtime);
+    }
+  }
+}
+
+function lstatOrUndefined(p: string): Stats | undefined {
+  try {
+    return lstatSync(p);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
+}
+
+/**
+ * Unpacks an (uncompressed) layer tar onto `rootDir`, which must exist. Throws
+ * KilnError('LAYER_UNSAFE') for hostile input (escaping paths, malformed or lying headers)
+ * before writing the offending entry; nothing is ever written outside rootDir.
+ */
+export async function applyLayer(tar: TarSource, rootDir: string, opts: ApplyOptions = {}): Promise<ApplyResult> {
+  const a = new Applier(rootDir, opts);
+  let entries = 0;
+  for await (const { header, body } of readTar(tar, { errorCode: 'LAYER_UNSAFE', signal: opts.signal })) {
+    entries++;
+    try {
+      await a.entry(header, body);
+    } catch (e) {
+      if (isKilnError(e)) throw e;
+      const err = e as NodeJS.ErrnoException;
+      throw new KilnError('IO', `cannot apply layer entry ${JSON.stringify(header.name)}: ${err.message}`, { cause: e });
+    }
+  }
+  a.finish();
+  return { entries, bytes: a.bytes };
+}

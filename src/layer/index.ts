@@ -1,0 +1,14 @@
+// layer/: tar ↔ filesystem. Deterministic layer writing, safe applying with OCI whiteouts,
+// compression with digests. See README.md.
+export {
+  BLOCK as TAR_BLOCK, TAR_END, encodeEntry, encodeHeader, paddingFor,
+  type EntryType, type TarHeader,
+} from './tar-format.js';
+export { readTar, readBody, type TarEntry, type ReadTarOptions, type TarSource } from './tar-reader.js';
+export { compareLayerPaths, sortChanges, type Change } from './changes.js';
+export { writeTree, writeChanges, type WriteOptions } from './pack.js';
+export { applyLayer, type ApplyOptions, type ApplyResult } from './apply.js';
+export {
+  layerFromTar, decompressLayer, sniffCompression, layerMediaType,
+  type BlobWriter, type CompressOptions, type LayerBlob,
+} from './compress.js';

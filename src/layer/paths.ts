@@ -1,0 +1,104 @@
+// Path safety for applying hostile layers: entry names are cleaned like containerd does (leading
+// '/' stripped, '.' dropped, '..' resolved lexically but never above the root), and every parent
+// directory is resolved inside the root the way openat2(RESOLVE_IN_ROOT) / securejoin do:
+// symlinks are followed, absolute targets restart at the root. A '..' that would climb above the
+// root while following a symlink is refused instead of clamped: no real image needs it and it is
+// the signature of an escape attempt.
+import { lstatSync, mkdirSync, readlinkSync } from 'node:fs';
+import { KilnError } from '../errors.js';
+
+const MAX_SYMLINKS = 40; // Linux's MAXSYMLINKS
+
+function unsafe(message: string): never {
+  throw new KilnError('LAYER_UNSAFE', message, { hint: 'the layer tries to write outside its root; it is hostile or corrupt and was not applied' });
+}
+
+/**
+ * Cleans a tar entry name into root-relative components. `''` (or '.', '/') means the root.
+ * Throws LAYER_UNSAFE when '..' climbs above the root.
+ */
+export function cleanEntryPath(name: string, what = 'entry'): string[] {
+  const out: string[] = [];
+  for (const c of name.split('/')) {
+    if (c === '' || c === '.') continue;
+    if (c === '..') {
+      if (out.length === 0) unsafe(`layer ${what} ${JSON.stringify(name)} escapes the root with '..'`);
+      out.pop();
+      continue;
+    }
+    out.push(c);
+  }
+  return out;
+}
+
+/**
+ * Resolves existing directories inside `root` (an absolute, symlink-free path), creating missing
+ * ones. Caches resolved parents; `invalidate()` after anything is removed or replaced.
+ */
+export class RootResolver {
+  private readonly cache = new Map<string, string>();
+  /** Directories this resolver created implicitly (absolute paths), to record as added. */
+  readonly created: string[] = [];
+
+  constructor(readonly root: string) {}
+
+  invalidate(): void {
+    this.cache.clear();
+  }
+
+  /**
+   * The real absolute path of directory `parts` (all components followed), creating missing
+   * directories (mode 0755) when `create`. Returns undefined when it does not exist and
+   * `create` is false. `entry` names the tar entry in errors.
+   */
+  dir(parts: readonly string[], entry: string, create: boolean): string | undefined {
+    if (parts.length === 0) return this.root;
+    const key = parts.join('/');
+    const hit = this.cache.get(key);
+    if (hit !== undefined) return hit;
+    // resolve the parent first (cached), then only the last component from there
+    const parentReal = this.dir(parts.slice(0, -1), entry, create);
+    if (parentReal === undefined) return undefined;
+    const resolved: string[] = parentReal === this.root ? [] : parentReal.slice(this.root.length + 1).split('/'); // real components below root
+    const todo = [parts[parts.length - 1]!]; // stack: next component at the end
+    let links = 0;
+    while (todo.length > 0) {
+      const c = todo.pop()!;
+      if (c === '' || c === '.') continue;
+      if (c === '..') {
+        if (resolved.length === 0) unsafe(`layer entry ${JSON.stringify(entry)} resolves through a symlink that points above the root`);
+        resolved.pop();
+        continue;
+      }
+      const abs = `${this.root}/${[...resolved, c].join('/')}`;
+      let st;
+      try {
+        st = lstatSync(abs);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+        if (!create) return undefined;
+        mkdirSync(abs, 0o755);
+        this.created.push(abs);
+        resolved.push(c);
+        continue;
+      }
+      if (st.isSymbolicLink()) {
+        if (++links > MAX_SYMLINKS) unsafe(`layer entry ${JSON.stringify(entry)}: too many levels of symlinks`);
+        const target = readlinkSync(abs);
+        if (target.startsWith('/')) resolved.length = 0; // absolute: restart at the root
+        const tparts = target.split('/');
+        for (let i = tparts.length - 1; i >= 0; i--) todo.push(tparts[i]!);
+        continue;
+      }
+      if (!st.isDirectory()) {
+        throw new KilnError('LAYER_INVALID', `layer entry ${JSON.stringify(entry)}: ${[...resolved, c].join('/')} is not a directory`, {
+          hint: 'the layer writes below a file without replacing it by a directory first',
+        });
+      }
+      resolved.push(c);
+    }
+    const real = resolved.length ? `${this.root}/${resolved.join('/')}` : this.root;
+    this.cache.set(key, real);
+    return real;
+  }
+}
