@@ -220,6 +220,8 @@ function lexWords(src: string, rawQuotes: boolean, rawEscapes: boolean): string[
     return new WordLexer(src, rawQuotes, rawEscapes).words();
   } catch (e) {
     if (e instanceof LexError) throw new LexError(`failed to process ${goQuote(src)}: ${e.message}`);
+    // absurdly deep ${...${...}} nesting overflows our stack (Go's grows): treat it as unlexable
+    if (e instanceof RangeError) throw new LexError(`failed to process ${goQuote(src)}: substitutions nested too deeply`);
     throw e;
   }
 }
