@@ -10,3 +10,4 @@ export { levenshtein, suggest } from './suggest.js';
 export { parse, type ParseOptions } from './parser.js';
 export { dump, dumpNode, goQuote } from './dump.js';
 export { parseHeredoc, chompHeredocContent, type HeredocMarker } from './heredoc.js';
+export * from './shell.js';
