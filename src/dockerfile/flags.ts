@@ -15,7 +15,7 @@ export interface FlagSpec {
 export class ParsedFlags {
   private readonly values = new Map<string, string[]>();
 
-  /** Flag names in the order they were first given. */
+  /** Flag names in the order they were first given (do not mutate). */
   readonly used: string[] = [];
 
   add(name: string, value: string): void {
@@ -52,7 +52,10 @@ export class ParsedFlags {
  * Parses `ctx.node.flags` (or `flags`) against `specs`. Unknown flag → UNKNOWN_FLAG (with a
  * "did you mean" hint); a missing/bad value or a repeated single flag → INVALID_FLAG.
  */
+const NO_FLAGS = new ParsedFlags();
+
 export function parseFlags(ctx: NodeContext, specs: readonly FlagSpec[], flags: readonly string[] = ctx.node.flags): ParsedFlags {
+  if (flags.length === 0) return NO_FLAGS;
   const out = new ParsedFlags();
   const kw = ctx.node.keyword.toUpperCase();
   for (const a of flags) {

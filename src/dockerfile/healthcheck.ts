@@ -2,7 +2,7 @@
 // with BuildKit's checks: durations in Go syntax, each 0 or at least 1ms; retries a non-negative int32.
 import { parseGoDuration, NANOS } from './duration.js';
 import { fail, type NodeContext } from './fail.js';
-import { parseFlags } from './flags.js';
+import { parseFlags, type FlagSpec } from './flags.js';
 import type { HealthConfig, HealthcheckInstruction } from './instruction-types.js';
 import { argValues, commandLine, fullText } from './node-args.js';
 
@@ -12,6 +12,8 @@ const DURATION_FLAGS = [
   ['start-period', 'startPeriod'],
   ['start-interval', 'startInterval'],
 ] as const;
+
+const FLAGS: readonly FlagSpec[] = [...DURATION_FLAGS.map(([name]) => ({ name, type: 'string' as const })), { name: 'retries', type: 'string' }];
 
 export function parseHealthcheck(ctx: NodeContext): HealthcheckInstruction {
   const { node } = ctx;
@@ -25,10 +27,7 @@ export function parseHealthcheck(ctx: NodeContext): HealthcheckInstruction {
     parseFlags(ctx, []);
     return { ...base, health: { test: ['NONE'] } };
   }
-  const flags = parseFlags(ctx, [
-    ...DURATION_FLAGS.map(([name]) => ({ name, type: 'string' as const })),
-    { name: 'retries', type: 'string' },
-  ]);
+  const flags = parseFlags(ctx, FLAGS);
   if (typ !== 'CMD') fail(ctx, 'DOCKERFILE_SYNTAX', `Unknown type "${args[0]}" in HEALTHCHECK (try CMD)`, 'write HEALTHCHECK CMD <command> or HEALTHCHECK NONE');
   const cmd = commandLine(node, rest);
   if (cmd.args.length === 0) fail(ctx, 'DOCKERFILE_SYNTAX', 'Missing command after HEALTHCHECK CMD');

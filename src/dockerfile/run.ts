@@ -1,7 +1,7 @@
 // RUN: --mount (repeatable), --network, --security; shell or exec form; heredoc files.
 import type { NodeContext } from './fail.js';
 import { fail } from './fail.js';
-import { parseFlags } from './flags.js';
+import { parseFlags, type FlagSpec } from './flags.js';
 import type { HeredocFile, NetworkMode, RunInstruction, SecurityMode } from './instruction-types.js';
 import { MountSpecError, parseMountSpec, type RunMount } from './mount.js';
 import { argValues, commandLine, fullText } from './node-args.js';
@@ -10,13 +10,15 @@ import { didYouMean } from './suggest.js';
 const NETWORKS: readonly NetworkMode[] = ['default', 'none', 'host'];
 const SECURITY: readonly SecurityMode[] = ['sandbox', 'insecure'];
 
+const FLAGS: readonly FlagSpec[] = [
+  { name: 'mount', type: 'strings' },
+  { name: 'network', type: 'string' },
+  { name: 'security', type: 'string' },
+];
+
 export function parseRun(ctx: NodeContext): RunInstruction {
   const { node } = ctx;
-  const flags = parseFlags(ctx, [
-    { name: 'mount', type: 'strings' },
-    { name: 'network', type: 'string' },
-    { name: 'security', type: 'string' },
-  ]);
+  const flags = parseFlags(ctx, FLAGS);
   const network = flags.string('network') ?? 'default';
   if (!NETWORKS.includes(network as NetworkMode)) {
     fail(ctx, 'INVALID_FLAG', `invalid network mode "${network}"`, didYouMean(network, NETWORKS) ?? `use one of ${NETWORKS.join(', ')}`);
@@ -52,6 +54,6 @@ export function parseRun(ctx: NodeContext): RunInstruction {
     mounts,
     network: network as NetworkMode,
     security: security as SecurityMode,
-    flagsUsed: flags.used,
+    flagsUsed: [...flags.used],
   };
 }
