@@ -2,7 +2,7 @@
 // strconv.Quote for every value. Used by the conformance tests and `kiln debug parse`.
 
 import type { Ast, InstructionNode } from './ast.js';
-import { goTrimSpace } from './lexer.js';
+import { goToLower, goTrimSpace } from './lexer.js';
 
 const PRINTABLE = /^[\p{L}\p{M}\p{N}\p{P}\p{S}]$/u;
 
@@ -40,7 +40,7 @@ export function goQuote(s: string): string {
 
 /** One instruction, without the surrounding parentheses: `run "echo hi"`, `onbuild (run "x")`. */
 export function dumpNode(n: InstructionNode): string {
-  let s = n.value.toLowerCase();
+  let s = goToLower(n.value);
   if (n.flags.length > 0) s += ` [${n.flags.map(goQuote).join(' ')}]`;
   for (const a of n.args) {
     s += ' ';

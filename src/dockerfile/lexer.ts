@@ -33,6 +33,16 @@ export function goTrimLeftSpace(s: string): string {
   return s.slice(a);
 }
 
+/** Go's strings.ToLower: simple per-character mapping (JS's full mapping differs for U+0130 and final sigma). */
+export function goToLower(s: string): string {
+  let out = '';
+  for (const c of s) {
+    const l = c.toLowerCase();
+    out += c === '\u0130' ? 'i' : l;
+  }
+  return out;
+}
+
 /** BuildKit's reWhitespace class `[\t\v\f\r ]`. */
 export function isSplitSpace(c: string | undefined): boolean {
   return c === ' ' || c === '\t' || c === '\v' || c === '\f' || c === '\r';

@@ -206,6 +206,12 @@ test('arguments per instruction, JSON vs shell form, unknown instructions kept',
   assert.deepEqual(ast.instructions.map((n) => n.json), [false, true, true, false, false, false, false, false, true, false, false, false, false]);
 });
 
+test('keywords are lower-cased per character like Go (dispatch and dump)', () => {
+  const ast = parse('from x\nΣΣ a\nİX b\nrUn echo\n');
+  assert.equal(dump(ast), '(from "x")\n(σσ "")\n(ix "")\n(run "echo")');
+  assert.deepEqual(ast.instructions.map((n) => n.keyword), ['from', 'ΣΣ', 'İX', 'rUn']);
+});
+
 test('goQuote is Go strconv.Quote', () => {
   assert.equal(goQuote('a"b\\c'), '"a\\"b\\\\c"');
   assert.equal(goQuote('\x00\x07\t\n\x7f'), '"\\x00\\a\\t\\n\\x7f"');

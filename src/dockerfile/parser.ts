@@ -8,7 +8,7 @@ import type { ArgNode, Ast, Heredoc, InstructionNode, ParserDirectives, Warning 
 import type { SourceRange } from '../errors.js';
 import { parseArgs, splitCommand } from './args.js';
 import { chompHeredocContent, heredocsFromLine } from './heredoc.js';
-import { DirectiveState, LineCursor, Source, readLogicalLine, trimNewline, type LogicalLine } from './lexer.js';
+import { DirectiveState, LineCursor, goToLower, Source, readLogicalLine, trimNewline, type LogicalLine } from './lexer.js';
 
 export interface ParseOptions {
   /** The file name used in locations (default `Dockerfile`). */
@@ -32,7 +32,7 @@ const CHAINED_ONBUILD = "Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed";
 /** newNodeFromLine: keyword, flags and arguments of one logical line (recursing into ONBUILD). */
 function protoFromLine(line: string, escape: string, depth: number): Proto {
   const sc = splitCommand(line, escape);
-  const value = sc.keyword.toLowerCase();
+  const value = goToLower(sc.keyword);
   const parsed = parseArgs(value, sc.args, escape);
   let args: Proto['args'];
   let json = false;
