@@ -19,12 +19,12 @@ test('kiln debug parse prints BuildKit dump byte for byte for a corpus case', as
   assert.equal(r.stdout, readFileSync(join(CASE!, 'result'), 'utf8'));
 });
 
-test('kiln debug parse: json output, and a syntax error exits 1 with Dockerfile:N', async (t) => {
+test('kiln debug parse: ast json output, and a syntax error exits 1 with Dockerfile:N', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'kiln-debug-parse-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const good = join(dir, 'good.Dockerfile');
   writeFileSync(good, 'FROM alpine\nRUN <<EOF\necho hi\nEOF\n');
-  const j = await runKiln(['debug', 'parse', '--format', 'json', good]);
+  const j = await runKiln(['debug', 'parse', '--format', 'ast', good]);
   assert.equal(j.code, 0, j.stderr);
   const ast = JSON.parse(j.stdout) as { instructions: { value: string; heredocs: { name: string; content: string }[] }[] };
   assert.deepEqual(ast.instructions.map((n) => n.value), ['from', 'run']);

@@ -1,10 +1,11 @@
 // `kiln debug ...`: developer views of kiln's internals. `debug parse` prints the Dockerfile parse
-// tree, as BuildKit's Node.Dump() (buildkit-dump) or as JSON.
+// tree as BuildKit's Node.Dump() (buildkit-dump) or as JSON (ast), or the typed stages (json:
+// {metaArgs, stages} from toStages).
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { Option, type Command } from 'commander';
 import { KilnError } from '../../errors.js';
-import { dump, parse } from '../../dockerfile/index.js';
+import { dump, parse, toStages } from '../../dockerfile/index.js';
 
 function readText(file: string): string {
   try {
@@ -21,10 +22,11 @@ export function registerDebug(program: Command): void {
   debug
     .command('parse')
     .description('Parse a Dockerfile and print its syntax tree')
-    .addOption(new Option('--format <format>', 'output format').choices(['buildkit-dump', 'json']).default('buildkit-dump'))
+    .addOption(new Option('--format <format>', 'output format').choices(['buildkit-dump', 'json', 'ast']).default('buildkit-dump'))
     .argument('<file>', 'the Dockerfile to parse')
-    .action((file: string, opts: { format: 'buildkit-dump' | 'json' }) => {
+    .action((file: string, opts: { format: 'buildkit-dump' | 'json' | 'ast' }) => {
       const ast = parse(readText(file), { file: basename(file) });
-      process.stdout.write(opts.format === 'json' ? JSON.stringify(ast, null, 2) + '\n' : dump(ast) + '\n');
+      if (opts.format === 'json') process.stdout.write(JSON.stringify(toStages(ast), null, 2) + '\n');
+      else process.stdout.write(opts.format === 'ast' ? JSON.stringify(ast, null, 2) + '\n' : dump(ast) + '\n');
     });
 }
