@@ -244,6 +244,7 @@ function nameVal(rest: string, key: string, escape: string): ParsedArgs {
       throw new KilnError(
         'DOCKERFILE_SYNTAX',
         `Syntax error - can't find = in ${goQuote(w)}. Must be of the form: name=value`,
+        { hint: 'quote a value that contains spaces: NAME="a b"' },
       );
     }
     values.push(w.slice(0, eq), w.slice(eq + 1), '=');
