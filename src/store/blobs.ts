@@ -1,6 +1,6 @@
 // The blob half of the store: blobs/<alg>/<hex>, written only by ingest (temp → hash → verify →
 // fsync → rename → fsync dir) and verified again on every read.
-import { mkdirSync, readdirSync, statSync, unlinkSync } from 'node:fs';
+import { mkdirSync, readdirSync, statSync, unlinkSync, utimesSync } from 'node:fs';
 import { open as openFile, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { PassThrough, Writable, type Transform } from 'node:stream';
 import type { FileHandle } from 'node:fs/promises';
@@ -132,6 +132,20 @@ export class BlobStore {
     const s = new PassThrough();
     s.end(Buffer.from(data));
     return this.ingest(s, expect);
+  }
+
+  /**
+   * Marks an existing blob as freshly used (mtime = now), so a gc with a grace period does not
+   * sweep it between "already have it" and the tag that will reference it. False if absent.
+   */
+  touch(d: Digest): boolean {
+    const now = new Date();
+    try {
+      utimesSync(this.path(d), now, now);
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   /** Removes a blob; false when it was not there. */

@@ -52,7 +52,7 @@ export async function writeImage(store: Store, image: Image, signal?: AbortSigna
   const layers = await image.layers();
   for (let i = 0; i < layers.length; i++) {
     const want = manifest.layers[i]!;
-    if (await store.has(want.digest)) continue;
+    if (store.blobs.touch(want.digest)) continue; // already stored (and now young for gc's grace)
     await store.ingest(await layers[i]!.compressed(signal), { digest: want.digest, size: want.size }, signal);
   }
   await store.ingestBytes(await image.rawConfig(), { digest: manifest.config.digest, size: manifest.config.size });

@@ -2,8 +2,10 @@
 import type { Command } from 'commander';
 import { registerDebug } from './debug.js';
 import { registerVersion } from './version.js';
+import { registerStore } from './store.js';
 
 export function registerCommands(program: Command): void {
   registerVersion(program);
   registerDebug(program);
+  registerStore(program);
 }
