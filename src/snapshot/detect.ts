@@ -1,0 +1,64 @@
+// Choosing the snapshot backend: overlayfs when a test overlay mount works in the state dir
+// (the upper/work dirs must live on a filesystem overlayfs accepts, e.g. not on overlayfs
+// itself), otherwise the copy fallback.
+import { mkdirSync, writeFileSync, readFileSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { KilnError } from '../errors.js';
+import { CopySnapshotter } from './copy.js';
+import { isMounted, mountOverlay, unmount } from './mount.js';
+import { OverlaySnapshotter, type OverlaySnapshotterOptions } from './overlay.js';
+import type { Snapshotter } from './types.js';
+
+export type SnapshotterKind = 'overlay' | 'copy';
+
+export interface OverlayProbe {
+  readonly ok: boolean;
+  /** Why overlay is unavailable (for --debug and the hint). */
+  readonly reason?: string;
+}
+
+/** Tries a real overlay mount (two lowers, upper, work) in a temp dir under `root`. */
+export async function probeOverlay(root: string): Promise<OverlayProbe> {
+  if (typeof process.getuid === 'function' && process.getuid() !== 0) return { ok: false, reason: 'not running as root' };
+  const dir = join(resolve(root), `probe-${process.pid}-${randomBytes(4).toString('hex')}`);
+  const merged = join(dir, 'm');
+  try {
+    for (const d of ['l1', 'l2', 'u', 'w', 'm']) mkdirSync(join(dir, d), { recursive: true });
+    writeFileSync(join(dir, 'l2', 'f'), 'lower');
+    await mountOverlay(merged, 'lowerdir=l1:l2,upperdir=u,workdir=w,index=off,metacopy=off,redirect_dir=off', dir);
+    try {
+      if (readFileSync(join(merged, 'f'), 'utf8') !== 'lower') return { ok: false, reason: 'overlay mount shows wrong content' };
+      writeFileSync(join(merged, 'g'), 'upper');
+      rmSync(join(merged, 'f'));
+      if (readFileSync(join(dir, 'u', 'g'), 'utf8') !== 'upper') return { ok: false, reason: 'overlay upperdir not written' };
+    } finally {
+      await unmount(merged);
+    }
+    return { ok: true };
+  } catch (e) {
+    return { ok: false, reason: (e as Error).message };
+  } finally {
+    if (!isMounted(merged)) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export interface CreateSnapshotterOptions extends OverlaySnapshotterOptions {
+  /** 'auto' (default): overlay when the probe succeeds, else copy. */
+  readonly kind?: SnapshotterKind | 'auto';
+}
+
+/** The snapshotter for state dir `root` (created if missing). */
+export async function createSnapshotter(root: string, opts: CreateSnapshotterOptions = {}): Promise<Snapshotter> {
+  const kind = opts.kind ?? 'auto';
+  mkdirSync(root, { recursive: true, mode: 0o700 });
+  if (kind === 'copy') return new CopySnapshotter(root);
+  const probe = await probeOverlay(root);
+  if (probe.ok) return new OverlaySnapshotter(root, opts);
+  if (kind === 'overlay') {
+    throw new KilnError('SNAPSHOT_UNAVAILABLE', `overlayfs is not usable in ${root}: ${probe.reason ?? 'unknown reason'}`, {
+      hint: 'run as root on a filesystem overlayfs supports (ext4, xfs, btrfs, tmpfs), or use the copy snapshotter',
+    });
+  }
+  return new CopySnapshotter(root);
+}

@@ -1,0 +1,106 @@
+// On-disk bookkeeping shared by both backends. Layout under the snapshotter's root:
+//   snapshots/<id>/meta.json   { parent, state: 'active'|'committed', pid, flat? }
+//   snapshots/<id>/fs          overlay: the layer dir (upperdir); copy: the full tree
+//   snapshots/<id>/work        overlay workdir      (active overlay snapshots only)
+//   snapshots/<id>/merged      overlay mount point  (active overlay snapshots only)
+//   snapshots/empty            an empty lower layer (overlay needs at least one lowerdir)
+//   views/<pid>-<random>       read-only mounts (COPY --from)
+// Ids are 8 hex digits, short on purpose: overlay lowerdir options list `<id>/fs` per layer.
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { join, resolve } from 'node:path';
+import { KilnError } from '../errors.js';
+import type { SnapshotId } from './types.js';
+
+export interface SnapshotMeta {
+  readonly parent: SnapshotId | null;
+  readonly state: 'active' | 'committed';
+  /** The process that created (or is still writing) the snapshot. */
+  readonly pid: number;
+  /** overlay: a flattened copy of this snapshot and all its parents (see overlay.ts). */
+  readonly flat?: SnapshotId;
+  /** overlay: this snapshot is the flattened copy of that one. */
+  readonly flatOf?: SnapshotId;
+}
+
+const ID = /^[0-9a-f]{8}$/;
+
+export function isSnapshotId(s: string): boolean {
+  return ID.test(s);
+}
+
+export class MetaStore {
+  readonly root: string;
+  readonly snapshots: string;
+  readonly views: string;
+
+  constructor(root: string) {
+    this.root = resolve(root);
+    this.snapshots = join(this.root, 'snapshots');
+    this.views = join(this.root, 'views');
+    mkdirSync(join(this.snapshots, 'empty'), { recursive: true, mode: 0o755 });
+    mkdirSync(this.views, { recursive: true, mode: 0o700 });
+  }
+
+  dir(id: SnapshotId): string {
+    return join(this.snapshots, id);
+  }
+
+  /** Creates the dir of a new snapshot (with its meta.json) and returns the new id. */
+  create(meta: SnapshotMeta): SnapshotId {
+    for (;;) {
+      const id = randomBytes(4).toString('hex');
+      if (existsSync(this.dir(id))) continue;
+      mkdirSync(join(this.dir(id), 'fs'), { recursive: true, mode: 0o755 });
+      this.write(id, meta);
+      return id;
+    }
+  }
+
+  write(id: SnapshotId, meta: SnapshotMeta): void {
+    const tmp = join(this.dir(id), `meta.json.${process.pid}.tmp`);
+    writeFileSync(tmp, JSON.stringify(meta));
+    renameSync(tmp, join(this.dir(id), 'meta.json'));
+  }
+
+  tryRead(id: SnapshotId): SnapshotMeta | undefined {
+    if (!isSnapshotId(id)) return undefined;
+    try {
+      return JSON.parse(readFileSync(join(this.dir(id), 'meta.json'), 'utf8')) as SnapshotMeta;
+    } catch {
+      return undefined;
+    }
+  }
+
+  read(id: SnapshotId): SnapshotMeta {
+    const m = this.tryRead(id);
+    if (m === undefined) throw new KilnError('INTERNAL', `snapshot ${id} does not exist`);
+    return m;
+  }
+
+  committed(id: SnapshotId): SnapshotMeta {
+    const m = this.read(id);
+    if (m.state !== 'committed') throw new KilnError('INTERNAL', `snapshot ${id} is not committed`);
+    return m;
+  }
+
+  /** Ids of every snapshot dir (with or without a readable meta.json). */
+  ids(): SnapshotId[] {
+    return readdirSync(this.snapshots).filter(isSnapshotId);
+  }
+
+  /** Ids of snapshots whose parent is `id`. */
+  children(id: SnapshotId): SnapshotId[] {
+    return this.ids().filter((c) => this.tryRead(c)?.parent === id);
+  }
+}
+
+export function pidAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

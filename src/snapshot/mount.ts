@@ -1,0 +1,121 @@
+// Mounting and unmounting with mount(8)/umount(8), with every mount kiln makes tracked so that
+// errors, aborts and process exit unmount them, and /proc/self/mountinfo parsing to find (and
+// clean) mounts a crashed run left under a directory.
+import { readFileSync } from 'node:fs';
+import { resolve, sep } from 'node:path';
+import { KilnError } from '../errors.js';
+import { output, runSync } from '../support/index.js';
+
+const tracked = new Set<string>();
+let exitHook = false;
+
+/** Mount points made by this process and not unmounted yet. */
+export function trackedMounts(): string[] {
+  return [...tracked];
+}
+
+/** Lazily detaches every tracked mount, synchronously (used by the process 'exit' hook). */
+export function unmountTrackedSync(): void {
+  for (const target of [...tracked].sort((a, b) => b.length - a.length)) {
+    runSync('umount', ['-l', target]);
+    tracked.delete(target);
+  }
+}
+
+function track(target: string): void {
+  tracked.add(target);
+  if (!exitHook) {
+    exitHook = true;
+    process.on('exit', unmountTrackedSync);
+  }
+}
+
+const ENV = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C' };
+
+/**
+ * Mounts an overlay at `target`. `options` may use paths relative to `cwd` (that is how a long
+ * lowerdir chain stays under the kernel's one-page limit for mount options).
+ */
+export async function mountOverlay(target: string, options: string, cwd: string): Promise<void> {
+  const abs = resolve(target);
+  try {
+    await output('mount', ['-t', 'overlay', 'overlay', '-o', options, abs], { cwd, env: ENV });
+  } catch (e) {
+    throw new KilnError('SNAPSHOT_UNAVAILABLE', `cannot mount overlay at ${abs}: ${(e as Error).message}`, {
+      cause: e,
+      hint: 'kiln needs root and overlayfs for snapshots; the copy backend works without overlayfs (--snapshotter copy)',
+    });
+  }
+  track(abs);
+}
+
+/** Read-only bind mount of `source` at `target`. */
+export async function mountBindReadOnly(source: string, target: string): Promise<void> {
+  const abs = resolve(target);
+  try {
+    await output('mount', ['--bind', '-o', 'ro', resolve(source), abs], { env: ENV });
+  } catch (e) {
+    throw new KilnError('SNAPSHOT_UNAVAILABLE', `cannot bind-mount ${source} at ${abs}: ${(e as Error).message}`, { cause: e });
+  }
+  track(abs);
+}
+
+/** Unmounts `target` (falls back to a lazy detach when it is busy). */
+export async function unmount(target: string): Promise<void> {
+  const abs = resolve(target);
+  try {
+    await output('umount', [abs], { env: ENV });
+  } catch (e) {
+    try {
+      await output('umount', ['-l', abs], { env: ENV });
+    } catch {
+      if (isMounted(abs)) {
+        throw new KilnError('IO', `cannot unmount ${abs}: ${(e as Error).message}`, { cause: e });
+      }
+    }
+  }
+  tracked.delete(abs);
+}
+
+/** Decodes the octal escapes (\040 etc.) mountinfo uses in paths. */
+function unescapeMountPath(s: string): string {
+  return s.replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8)));
+}
+
+/** Mount points of this process's mount namespace (from /proc/self/mountinfo), in mount order. */
+export function mountPoints(): string[] {
+  const text = readFileSync('/proc/self/mountinfo', 'utf8');
+  const out: string[] = [];
+  for (const line of text.split('\n')) {
+    const f = line.split(' ');
+    if (f.length > 4) out.push(unescapeMountPath(f[4]!));
+  }
+  return out;
+}
+
+/** Mount points at or below `dir`. */
+export function mountsUnder(dir: string): string[] {
+  const root = resolve(dir);
+  return mountPoints().filter((m) => m === root || m.startsWith(root + sep));
+}
+
+export function isMounted(target: string): boolean {
+  const abs = resolve(target);
+  return mountPoints().includes(abs);
+}
+
+/** Unmounts everything mounted at or below `dir`, deepest first. Returns what was unmounted. */
+export async function unmountAllUnder(dir: string, keep: (mountPoint: string) => boolean = () => false): Promise<string[]> {
+  const done: string[] = [];
+  for (let round = 0; round < 8; round++) {
+    const ms = mountsUnder(dir).filter((m) => !keep(m));
+    if (ms.length === 0) break;
+    for (const m of [...new Set(ms)].sort((a, b) => b.length - a.length)) {
+      await unmount(m).catch(() => undefined);
+      done.push(m);
+    }
+  }
+  const left = mountsUnder(dir).filter((m) => !keep(m));
+  if (left.length > 0) throw new KilnError('IO', `cannot unmount ${left.join(', ')}`, { hint: 'unmount them by hand (umount -l PATH)' });
+  return [...new Set(done)];
+}

@@ -1,0 +1,264 @@
+// The overlayfs snapshotter. A committed snapshot is one layer dir (the upperdir of the step
+// that made it); an active snapshot is an overlay mount: lowerdir = the parent chain's layer
+// dirs, newest first, upperdir = its own layer dir.
+//
+// Long chains: the kernel takes mount options in one page (4096 bytes). Mounts therefore run
+// from `snapshots/` as cwd with relative paths (`<8-hex-id>/fs`, 12 bytes a layer, so ~300
+// layers fit). When a chain still does not fit (or passes overlayfs's 500-layer stack limit),
+// its oldest part is flattened: merged once through a read-only overlay into a new layer dir
+// that is recorded as `flat` in the meta of the newest snapshot it covers, and reused.
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { KilnError } from '../errors.js';
+import { output, removeTree } from '../support/index.js';
+import { overlayDiff } from './diff.js';
+import { MetaStore, pidAlive, type SnapshotMeta } from './meta.js';
+import { isMounted, mountOverlay, mountsUnder, unmount, unmountAllUnder } from './mount.js';
+import type { ActiveSnapshot, ApplyToDir, ReadOnlyView, SnapshotDiff, SnapshotId, Snapshotter } from './types.js';
+
+export interface OverlaySnapshotterOptions {
+  /** Bytes allowed for the overlay mount option string. Default 3800 (one page minus slack). */
+  readonly maxOptionBytes?: number;
+  /** Most lower layers in one mount. Default 450 (overlayfs allows 500). */
+  readonly maxLayers?: number;
+}
+
+const OVERLAY_FLAGS = 'index=off,metacopy=off,redirect_dir=off';
+
+function aborted(signal?: AbortSignal): void {
+  if (signal?.aborted) throw new KilnError('ABORTED', 'snapshot preparation aborted');
+}
+
+export class OverlaySnapshotter implements Snapshotter {
+  readonly backend = 'overlay' as const;
+  readonly root: string;
+  private readonly meta: MetaStore;
+  private readonly maxOptionBytes: number;
+  private readonly maxLayers: number;
+  private readonly active = new Map<SnapshotId, ActiveSnapshot>();
+  private readonly views = new Map<string, ReadOnlyView>();
+
+  constructor(root: string, opts: OverlaySnapshotterOptions = {}) {
+    this.meta = new MetaStore(root);
+    this.root = this.meta.root;
+    this.maxOptionBytes = opts.maxOptionBytes ?? 3800;
+    this.maxLayers = opts.maxLayers ?? 450;
+  }
+
+  parent(id: SnapshotId): SnapshotId | null {
+    return this.meta.read(id).parent;
+  }
+
+  /** Layer dirs (relative to snapshots/) of `id` and its parents, newest first, flats used. */
+  private chain(id: SnapshotId | null): { id: SnapshotId; rel: string }[] {
+    const out: { id: SnapshotId; rel: string }[] = [];
+    let cur = id;
+    while (cur !== null) {
+      const m = this.meta.committed(cur);
+      if (m.flat !== undefined && existsSync(join(this.meta.dir(m.flat), 'fs'))) {
+        out.push({ id: m.flat, rel: `${m.flat}/fs` });
+        break;
+      }
+      out.push({ id: cur, rel: `${cur}/fs` });
+      cur = m.parent;
+    }
+    return out;
+  }
+
+  private fits(rels: readonly string[], extra: number): boolean {
+    const len = 'lowerdir='.length + rels.join(':').length + extra;
+    return len <= this.maxOptionBytes && rels.length <= this.maxLayers;
+  }
+
+  /** The lowerdir list for a mount on top of `id`, flattening old parts until it fits. */
+  private async lowers(id: SnapshotId | null, extra: number, signal?: AbortSignal): Promise<string[]> {
+    for (;;) {
+      const chain = this.chain(id);
+      const rels = chain.map((c) => c.rel);
+      if (rels.length === 0) return ['empty'];
+      if (this.fits(rels, extra)) return rels;
+      // the longest oldest part that mounts on its own (at least two layers)
+      let k = 2;
+      while (k < chain.length && this.fits(rels.slice(rels.length - (k + 1)), 64)) k++;
+      const part = chain.slice(chain.length - k);
+      await this.flatten(part[0]!.id, part.map((c) => c.rel), signal);
+    }
+  }
+
+  /** Merges layer dirs `rels` (newest first, the newest being snapshot `top`) into a new flat layer. */
+  private async flatten(top: SnapshotId, rels: readonly string[], signal?: AbortSignal): Promise<void> {
+    aborted(signal);
+    const flat = this.meta.create({ parent: null, state: 'active', pid: process.pid, flatOf: top });
+    const view = join(this.meta.views, `${process.pid}-${randomBytes(4).toString('hex')}`);
+    mkdirSync(view);
+    try {
+      await mountOverlay(view, `ro,lowerdir=${rels.join(':')}`, this.meta.snapshots);
+      try {
+        await output('cp', ['-a', '--', `${view}/.`, join(this.meta.dir(flat), 'fs')], { signal });
+      } finally {
+        await unmount(view);
+      }
+      aborted(signal);
+      this.meta.write(flat, { parent: null, state: 'committed', pid: process.pid, flatOf: top });
+      this.meta.write(top, { ...this.meta.committed(top), flat });
+    } catch (e) {
+      this.safeRemoveDir(this.meta.dir(flat));
+      throw e;
+    } finally {
+      rmSync(view, { recursive: true, force: true });
+    }
+  }
+
+  async prepare(parent: SnapshotId | null, signal?: AbortSignal): Promise<ActiveSnapshot> {
+    aborted(signal);
+    if (parent !== null) this.meta.committed(parent);
+    const id = this.meta.create({ parent, state: 'active', pid: process.pid });
+    const dir = this.meta.dir(id);
+    const merged = join(dir, 'merged');
+    try {
+      mkdirSync(join(dir, 'work'));
+      mkdirSync(merged);
+      const own = `,upperdir=${id}/fs,workdir=${id}/work,${OVERLAY_FLAGS}`;
+      const lowers = await this.lowers(parent, own.length, signal);
+      aborted(signal);
+      await mountOverlay(merged, `lowerdir=${lowers.join(':')}${own}`, this.meta.snapshots);
+    } catch (e) {
+      if (isMounted(merged)) await unmount(merged).catch(() => undefined);
+      this.safeRemoveDir(dir);
+      throw e;
+    }
+    let released = false;
+    const snap: ActiveSnapshot = {
+      id,
+      rootfs: merged,
+      release: async () => {
+        if (released) return;
+        released = true;
+        this.active.delete(id);
+        if (isMounted(merged)) await unmount(merged);
+        this.safeRemoveDir(dir);
+      },
+    };
+    this.active.set(id, snap);
+    return snap;
+  }
+
+  async commit(active: ActiveSnapshot): Promise<SnapshotId> {
+    const m = this.meta.read(active.id);
+    if (m.state !== 'active' || !this.active.has(active.id)) throw new KilnError('INTERNAL', `snapshot ${active.id} is not active here`);
+    const dir = this.meta.dir(active.id);
+    const merged = join(dir, 'merged');
+    if (isMounted(merged)) await unmount(merged);
+    this.active.delete(active.id);
+    removeTree(join(dir, 'work'));
+    rmSync(merged, { recursive: true, force: true });
+    this.meta.write(active.id, { parent: m.parent, state: 'committed', pid: process.pid });
+    return active.id;
+  }
+
+  async diff(snapshot: ActiveSnapshot | SnapshotId): Promise<SnapshotDiff> {
+    const id = typeof snapshot === 'string' ? snapshot : snapshot.id;
+    const m = this.meta.read(id);
+    const upper = join(this.meta.dir(id), 'fs');
+    const lowers = m.parent === null ? [] : this.chain(m.parent).map((c) => join(this.meta.snapshots, c.rel));
+    return { root: upper, changes: overlayDiff(upper, lowers) };
+  }
+
+  async remove(id: SnapshotId): Promise<void> {
+    const m = this.meta.committed(id);
+    const children = this.meta.children(id);
+    if (children.length > 0) throw new KilnError('INTERNAL', `snapshot ${id} still has children (${children.join(', ')})`);
+    if (m.flat !== undefined) this.safeRemoveDir(this.meta.dir(m.flat));
+    this.safeRemoveDir(this.meta.dir(id));
+  }
+
+  async view(id: SnapshotId, signal?: AbortSignal): Promise<ReadOnlyView> {
+    this.meta.committed(id);
+    const path = join(this.meta.views, `${process.pid}-${randomBytes(4).toString('hex')}`);
+    const lowers = await this.lowers(id, ':empty'.length + 3, signal);
+    // a single lowerdir without upperdir is refused by the kernel: pad with the empty layer
+    if (lowers.length === 1) lowers.push('empty');
+    mkdirSync(path);
+    try {
+      await mountOverlay(path, `ro,lowerdir=${lowers.join(':')}`, this.meta.snapshots);
+    } catch (e) {
+      rmSync(path, { recursive: true, force: true });
+      throw e;
+    }
+    let released = false;
+    const v: ReadOnlyView = {
+      path,
+      release: async () => {
+        if (released) return;
+        released = true;
+        this.views.delete(path);
+        if (isMounted(path)) await unmount(path);
+        rmSync(path, { recursive: true, force: true });
+      },
+    };
+    this.views.set(path, v);
+    return v;
+  }
+
+  async importLayer(parent: SnapshotId | null, apply: ApplyToDir, signal?: AbortSignal): Promise<SnapshotId> {
+    aborted(signal);
+    if (parent !== null) this.meta.committed(parent);
+    const id = this.meta.create({ parent, state: 'active', pid: process.pid });
+    try {
+      await apply(join(this.meta.dir(id), 'fs'), 'overlay', signal);
+      aborted(signal);
+    } catch (e) {
+      this.safeRemoveDir(this.meta.dir(id));
+      throw e;
+    }
+    this.meta.write(id, { parent, state: 'committed', pid: process.pid });
+    return id;
+  }
+
+  async releaseAll(): Promise<void> {
+    const errors: unknown[] = [];
+    for (const s of [...this.active.values(), ...this.views.values()]) {
+      await s.release().catch((e: unknown) => errors.push(e));
+    }
+    if (errors.length > 0) throw errors[0];
+  }
+
+  async cleanupStale(): Promise<string[]> {
+    return cleanupStaleState(this.meta, (m) => m.state === 'active' && !pidAlive(m.pid));
+  }
+
+  /** Removes a snapshot dir, refusing to recurse into anything still mounted below it. */
+  private safeRemoveDir(dir: string): void {
+    if (mountsUnder(dir).length > 0) throw new KilnError('INTERNAL', `refusing to delete ${dir}: something is mounted below it`);
+    removeTree(dir);
+  }
+}
+
+/**
+ * Shared crash cleanup: unmounts stale views and mounts of dead processes' active snapshots,
+ * then deletes those snapshots, views and dirs without metadata.
+ */
+export async function cleanupStaleState(meta: MetaStore, isStale: (m: SnapshotMeta) => boolean): Promise<string[]> {
+  const cleaned: string[] = [];
+  const staleView = (name: string): boolean => {
+    const pid = Number(/^(\d+)-/.exec(name)?.[1] ?? NaN);
+    return Number.isNaN(pid) || !pidAlive(pid);
+  };
+  for (const name of readdirSync(meta.views)) {
+    if (!staleView(name)) continue;
+    const p = join(meta.views, name);
+    cleaned.push(...(await unmountAllUnder(p)));
+    removeTree(p);
+    cleaned.push(p);
+  }
+  for (const id of meta.ids()) {
+    const m = meta.tryRead(id);
+    if (m !== undefined && !isStale(m)) continue;
+    const dir = meta.dir(id);
+    cleaned.push(...(await unmountAllUnder(dir)));
+    removeTree(dir);
+    cleaned.push(id);
+  }
+  return cleaned;
+}
