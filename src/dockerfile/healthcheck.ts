@@ -24,7 +24,7 @@ export function parseHealthcheck(ctx: NodeContext): HealthcheckInstruction {
   const rest = args.slice(1);
   if (typ === 'NONE') {
     if (rest.length !== 0) fail(ctx, 'DOCKERFILE_SYNTAX', 'HEALTHCHECK NONE takes no arguments');
-    parseFlags(ctx, []);
+    parseFlags(ctx, FLAGS); // BuildKit ignores flags on NONE; we still reject unknown or malformed ones
     return { ...base, health: { test: ['NONE'] } };
   }
   const flags = parseFlags(ctx, FLAGS);
