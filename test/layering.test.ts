@@ -7,7 +7,8 @@ import { join, relative, dirname, resolve } from 'node:path';
 import { PROJECT_ROOT } from './helpers/cli.js';
 
 const LEVEL: Record<string, number> = {
-  support: 0, 'errors.ts': 0,
+  'errors.ts': -1, // every folder may throw KilnError
+  support: 0,
   image: 1, dockerfile: 1,
   store: 2, layer: 2, context: 2, registry: 2, exec: 2, progress: 2,
   snapshot: 3, cache: 3, plan: 3,
