@@ -17,6 +17,7 @@ const ALL_KEYS = [
 export interface RunMount {
   /** The `--mount` value as written (re-parsed with expansion by resolveMount). */
   readonly raw: string;
+  /** Provisional (`bind`) while `deferred` and the type itself uses a variable. */
   readonly type: MountType;
   /** target/dst/destination. */
   readonly target?: string;
