@@ -1,0 +1,94 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildOciConfig, hostsFile, resolvConfFile, DEFAULT_CAPABILITIES, type ProcessSpec } from './spec.js';
+import { resolveUser } from './user.js';
+import { resolveInRoot } from './rootpath.js';
+import { findRuntime } from './detect.js';
+
+const FILES = { hosts: '/b/hosts', resolvConf: '/b/resolv.conf' };
+const base: ProcessSpec = { args: ['/bin/sh', '-c', 'true'], env: ['A=1'], cwd: '/w', user: { uid: 0, gid: 0 }, network: 'default' };
+
+test('config: namespaces per network mode', () => {
+  const ns = (p: ProcessSpec): string[] => buildOciConfig(p, '/r', FILES).linux.namespaces.map((n) => n.type).sort();
+  assert.deepEqual(ns(base), ['ipc', 'mount', 'pid', 'uts']);
+  assert.deepEqual(ns({ ...base, network: 'host' }), ['ipc', 'mount', 'pid', 'uts']);
+  assert.deepEqual(ns({ ...base, network: 'none' }), ['ipc', 'mount', 'network', 'pid', 'uts']);
+});
+
+test('config: process, capabilities, mounts', () => {
+  const c = buildOciConfig({ ...base, user: { uid: 1000, gid: 1000, additionalGids: [10], home: '/home/u' } }, '/r', FILES);
+  assert.equal(c.process.terminal, false);
+  assert.equal(c.process.noNewPrivileges, true);
+  assert.equal(c.process.rlimits, undefined);
+  assert.deepEqual(c.process.user, { uid: 1000, gid: 1000, additionalGids: [10], umask: 0o022 });
+  assert.deepEqual(c.process.env, ['A=1', 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'HOME=/home/u']);
+  assert.deepEqual(c.process.capabilities.bounding, DEFAULT_CAPABILITIES);
+  assert.deepEqual(c.process.capabilities.effective, []); // non-root
+  assert.equal(DEFAULT_CAPABILITIES.length, 14);
+  assert.deepEqual(buildOciConfig(base, '/r', FILES).process.capabilities.effective, DEFAULT_CAPABILITIES);
+  assert.deepEqual(
+    c.mounts.map((m) => m.destination),
+    ['/proc', '/dev', '/dev/pts', '/dev/shm', '/dev/mqueue', '/sys', '/sys/fs/cgroup', '/etc/hosts', '/etc/resolv.conf'],
+  );
+  assert.deepEqual(c.mounts.find((m) => m.destination === '/etc/hosts')?.source, '/b/hosts');
+  assert.ok(c.mounts.find((m) => m.destination === '/sys')?.options?.includes('ro'));
+  assert.ok(c.linux.maskedPaths.includes('/proc/kcore'));
+  assert.ok(c.linux.readonlyPaths.includes('/proc/sys'));
+  assert.deepEqual(c.root, { path: '/r', readonly: false });
+});
+
+test('config: extra mounts and errors', () => {
+  const c = buildOciConfig(
+    { ...base, mounts: [{ type: 'bind', source: '/s', target: '/t', readonly: true }, { type: 'tmpfs', target: '/tmp', sizeBytes: 1024 }] },
+    '/r',
+    FILES,
+  );
+  assert.deepEqual(c.mounts.slice(-2), [
+    { destination: '/t', type: 'bind', source: '/s', options: ['rbind', 'ro', 'nosuid', 'nodev'] },
+    { destination: '/tmp', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'mode=755', 'size=1024'] },
+  ]);
+  assert.throws(() => buildOciConfig(base, 'relative', FILES), /absolute/);
+  assert.throws(() => buildOciConfig({ ...base, args: [] }, '/r', FILES), /no command/);
+});
+
+test('hosts and resolv.conf files', () => {
+  assert.match(hostsFile('box'), /^127\.0\.0\.1\tlocalhost box\n::1\t/);
+  assert.equal(resolvConfFile('# x\nnameserver 1.2.3.4\nsearch a b\noptions ndots:2\n'), 'nameserver 1.2.3.4\nsearch a b\noptions ndots:2\n');
+  assert.equal(resolvConfFile(undefined), 'nameserver 8.8.8.8\nnameserver 8.8.4.4\n');
+});
+
+test('resolveInRoot and resolveUser never leave the rootfs', () => {
+  const root = mkdtempSync(join(tmpdir(), 'kiln-user-'));
+  try {
+    mkdirSync(join(root, 'etc'));
+    mkdirSync(join(root, 'real'));
+    writeFileSync(join(root, 'real', 'passwd'), 'svc:x:77:88::/srv:/bin/sh\n');
+    // absolute and ../ links are resolved against the rootfs, not the host
+    symlinkSync('/../../../../real/passwd', join(root, 'etc', 'passwd'));
+    symlinkSync('../../../../../../real/group', join(root, 'etc', 'group'));
+    assert.equal(resolveInRoot(root, '/etc/passwd'), join(root, 'real', 'passwd'));
+    assert.equal(resolveInRoot(root, '/etc/group'), join(root, 'real', 'group'));
+    assert.deepEqual(resolveUser(root, 'svc'), { uid: 77, gid: 88, additionalGids: [], home: '/srv' });
+    assert.deepEqual(resolveUser(root, ''), { uid: 0, gid: 0, additionalGids: [], home: '/root' });
+    assert.deepEqual(resolveUser(root, '5:6'), { uid: 5, gid: 6, additionalGids: [], home: '/' });
+    assert.throws(() => resolveUser(root, 'root'), /unable to find user root/); // host's root is not visible
+    symlinkSync('loop', join(root, 'loop'));
+    assert.throws(() => resolveInRoot(root, '/loop/x'), /too many levels/);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('findRuntime honours --runtime as a command name on PATH', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kiln-rt-'));
+  try {
+    writeFileSync(join(dir, 'myrunc'), '#!/bin/sh\n', { mode: 0o755 });
+    assert.equal(findRuntime({ runtime: 'myrunc', env: { PATH: dir } }), join(dir, 'myrunc'));
+    assert.throws(() => findRuntime({ env: { PATH: dir } }), /runc was not found on PATH/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
