@@ -182,7 +182,8 @@ export function registerStore(program: Command): void {
           hint: 'remove the affected images (kiln rmi) and pull or build them again',
         });
       }
-      process.stdout.write(`store ${store.root}: ${store.list().length} blobs, ${store.refs().length} names verified, no problems\n`);
+      const n = (k: number, w: string): string => `${k} ${w}${k === 1 ? '' : 's'}`;
+      process.stdout.write(`store ${store.root}: ${n(store.list().length, 'blob')} and ${n(store.refs().length, 'name')} verified, no problems\n`);
     });
   storeCmd.exitOverride();
 }
