@@ -1,0 +1,157 @@
+// The build plan: what planBuild() returns and build/ executes. Pure data, every variable already
+// expanded, every path already resolved against WORKDIR, so build/ never needs Dockerfile semantics.
+import type { SourceRange } from '../errors.js';
+import type { ContainerConfig, Digest, History, ImageConfig, Platform } from '../image/index.js';
+import type { CommandLine, HealthConfig, NetworkMode, SecurityMode, Stages } from '../dockerfile/index.js';
+
+/** What the user asked for (from `kiln build` flags). */
+export interface BuildRequest {
+  readonly stages: Stages;
+  /** `--target`; default: the last stage. */
+  readonly target?: string;
+  /** `--build-arg K=V` (a `K` with no `=` takes the value from the caller's environment; cli resolves that). */
+  readonly buildArgs: ReadonlyMap<string, string>;
+  /** `--platform` (target platform); default: the build platform. */
+  readonly targetPlatform: Platform;
+  /** The platform kiln runs on. */
+  readonly buildPlatform: Platform;
+  /** `--label k=v` added to the final image. */
+  readonly labels?: ReadonlyMap<string, string>;
+  /** The Dockerfile's lines (for error snippets) and name. */
+  readonly sourceLines?: readonly string[];
+  readonly file?: string;
+}
+
+/** A base image resolved by the injected resolver: pinned digest plus its config. */
+export interface ResolvedImage {
+  /** The reference as the resolver normalised it (e.g. `docker.io/library/node:20`). */
+  readonly ref: string;
+  /** Manifest digest (what the cache keys on, never the tag). */
+  readonly digest: Digest;
+  readonly config: ImageConfig;
+}
+
+/** plan/'s one I/O need, injected (cli wires it to the store/registry; tests fake it). */
+export type ResolveImage = (ref: string, platform: Platform, signal?: AbortSignal) => Promise<ResolvedImage>;
+
+/** Where a stage's root filesystem starts. */
+export type StageBase =
+  | { readonly kind: 'scratch' }
+  | { readonly kind: 'image'; readonly image: ResolvedImage }
+  /** `FROM <earlier stage>`: that stage's final filesystem. */
+  | { readonly kind: 'stage'; readonly stage: number };
+
+/** Where COPY --from / RUN --mount from reads: the context, a stage, or an image (by ref, resolved). */
+export type Source =
+  | { readonly kind: 'context' }
+  | { readonly kind: 'stage'; readonly stage: number }
+  | { readonly kind: 'image'; readonly image: ResolvedImage };
+
+export interface StepBase {
+  /** The instruction as it should be displayed (`RUN npm ci`, `COPY --from=builder /app/dist ./dist`). */
+  readonly display: string;
+  readonly location: SourceRange;
+  /** History `created_by` for this step, like BuildKit writes it. */
+  readonly createdBy: string;
+}
+
+export interface RunMountPlan {
+  readonly type: 'bind' | 'cache' | 'tmpfs' | 'secret' | 'ssh';
+  /** Absolute path in the container. */
+  readonly target: string;
+  /** bind/cache: where the content comes from (bind default: context). */
+  readonly from?: Source;
+  /** Path inside `from` (bind, cache with from). */
+  readonly source?: string;
+  readonly readOnly: boolean;
+  readonly id?: string;
+  readonly sharing?: 'shared' | 'private' | 'locked';
+  readonly required: boolean;
+  readonly size?: number;
+  readonly mode?: number;
+  readonly uid?: number;
+  readonly gid?: number;
+  readonly env?: string;
+}
+
+export interface RunStep extends StepBase {
+  readonly kind: 'run';
+  /** Final argv (shell form already wrapped in the stage's SHELL; heredocs folded in like BuildKit). */
+  readonly argv: readonly string[];
+  /** Heredoc files to provide (BuildKit mounts a single `#!` heredoc as an executable file). */
+  readonly files: readonly { readonly path: string; readonly content: string; readonly mode: number }[];
+  /** KEY=VALUE: image ENV + ARGs in scope (+ proxy build args), in order, later wins. */
+  readonly env: readonly string[];
+  /** Absolute working directory. */
+  readonly cwd: string;
+  /** `USER` as written after expansion (`name`, `uid`, `name:group`); '' = root. Resolved in the rootfs by build/. */
+  readonly user: string;
+  readonly network: NetworkMode;
+  readonly security: SecurityMode;
+  readonly mounts: readonly RunMountPlan[];
+  /** Build args that were in scope (for history/cache: `|N K=V ...`). */
+  readonly buildArgs: readonly string[];
+}
+
+export interface CopyStep extends StepBase {
+  readonly kind: 'copy';
+  readonly add: boolean;
+  readonly from: Source;
+  /** Source paths (context-relative or absolute in the source stage/image), expanded, wildcards kept. */
+  readonly sources: readonly string[];
+  /** Heredoc sources: file name + (expanded) content. */
+  readonly inline: readonly { readonly path: string; readonly data: string }[];
+  /** Absolute destination; ends with `/` when the user wrote a trailing slash (a directory). */
+  readonly dest: string;
+  readonly chown?: string;
+  readonly chmod?: string;
+  readonly link: boolean;
+  readonly parents: boolean;
+  readonly excludes: readonly string[];
+  /** ADD only. */
+  readonly checksum?: string;
+  readonly unpack?: boolean;
+  readonly keepGitDir?: boolean;
+}
+
+/** WORKDIR creates the directory (owned by the current USER's uid/gid when it doesn't exist). */
+export interface MkdirStep extends StepBase {
+  readonly kind: 'workdir';
+  readonly path: string;
+  readonly user: string;
+}
+
+export type Step = RunStep | CopyStep | MkdirStep;
+
+export interface PlannedStage {
+  readonly index: number;
+  /** Display name: the `AS` name, else `stage-N`. */
+  readonly name: string;
+  readonly base: StageBase;
+  readonly platform: Platform;
+  /** Filesystem-changing steps, in order. */
+  readonly steps: readonly Step[];
+  /** The stage's final image config (ENV, CMD, ...), BuildKit-shaped, with history. */
+  readonly config: ImageConfig;
+  /**
+   * One entry per instruction that BuildKit records in history, in order; `step` is the index in
+   * `steps` when it changed the filesystem (so a layer goes with it), else undefined (empty_layer).
+   */
+  readonly history: readonly { readonly entry: History; readonly step?: number }[];
+  /** Stage indexes this stage needs done first (base stage, COPY --from, --mount from). */
+  readonly dependsOn: readonly number[];
+  readonly range: SourceRange;
+}
+
+export interface BuildPlan {
+  /** Only the stages the target reaches, in file order. */
+  readonly stages: readonly PlannedStage[];
+  /** Index (in the Dockerfile) of the target stage. */
+  readonly target: number;
+  /** Stage indexes NOT built because the target doesn't reach them (for reports/graphs). */
+  readonly pruned: readonly number[];
+  /** Warnings such as unused build args, in BuildKit's words. */
+  readonly warnings: readonly string[];
+}
+
+export type { ContainerConfig, HealthConfig, CommandLine };
