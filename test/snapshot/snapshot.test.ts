@@ -17,7 +17,9 @@ import {
   type SnapshotId,
 } from '../../src/snapshot/index.js';
 import { RuncRuntime, findRuntime, type ProcessSpec } from '../../src/exec/index.js';
-import type { Change } from '../../src/layer/index.js';
+import { applyLayer, writeChanges, type Change } from '../../src/layer/index.js';
+import { lstatSync, readlinkSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { isRoot, prereq, which } from '../helpers/prereq.js';
 import { haveBusybox, makeBusyboxRootfs } from '../helpers/busybox-rootfs.js';
 import { PROJECT_ROOT } from '../helpers/cli.js';
@@ -48,6 +50,21 @@ function fillBase(dir: string): void {
 const STEP =
   'echo new > /new.txt; echo v2 >> /etc/conf; rm /gone.txt; rm -rf /data; mkdir /data; echo n > /data/n; ' +
   'mkdir -p /newdir/sub; touch /newdir/sub/f; rm /keep/x; cat /etc/hosts /etc/resolv.conf > /dev/null';
+
+/** type, mode, owner and content of every path in a tree (not times: tar keeps whole seconds). */
+function treeListing(root: string, rel = ''): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync(join(root, rel)).sort()) {
+    const p = rel === '' ? name : `${rel}/${name}`;
+    const st = lstatSync(join(root, p));
+    let what = '';
+    if (st.isFile()) what = createHash('sha256').update(readFileSync(join(root, p))).digest('hex').slice(0, 12);
+    else if (st.isSymbolicLink()) what = `-> ${readlinkSync(join(root, p))}`;
+    out.push(`${p} ${st.mode.toString(8)} ${st.uid}:${st.gid} ${what}`);
+    if (st.isDirectory()) out.push(...treeListing(root, p));
+  }
+  return out;
+}
 
 function fmt(changes: readonly Change[]): string[] {
   return changes.map((c) => `${c.kind} ${c.path}${c.opaque ? ' (opaque)' : ''}`);
@@ -165,6 +182,28 @@ describe('snapshotters', () => {
     const noop = await runStep(s, id, 'true');
     assert.deepEqual(fmt((await s.diff(noop.id)).changes), []);
   });
+
+  for (const kind of ['overlay', 'copy'] as const) {
+    test(`${kind}: diff → layer tar → applyLayer on the parent reproduces the step`, async (t) => {
+      if (!prereq(t, ready, missing)) return;
+      const s = await createSnapshotter(join(state, `roundtrip-${kind}`), { kind });
+      const base = await s.importLayer(null, async (dir) => fillBase(dir));
+      const { id } = await runStep(s, base, STEP + '; ln -s /etc/conf /data/link; chmod 600 /new.txt; chown 1000:1000 /newdir');
+      const d = await s.diff(id);
+      const copy = await s.importLayer(base, (dir, whiteouts, signal) =>
+        applyLayer(writeChanges(d.root, d.changes), dir, { whiteouts, signal }).then(() => undefined),
+      );
+      const [a, b] = [await s.view(id), await s.view(copy)];
+      try {
+        const want = treeListing(a.path);
+        assert.ok(want.some((l) => l.startsWith('data/link ')));
+        assert.deepEqual(treeListing(b.path), want);
+      } finally {
+        await a.release();
+        await b.release();
+      }
+    });
+  }
 
   test('overlay: 60 stacked snapshots mount (relative lowerdirs); long chains get flattened', async (t) => {
     if (!prereq(t, ready, missing)) return;
