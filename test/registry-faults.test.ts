@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KilnError } from '../src/errors.js';
+import { Store } from '../src/store/index.js';
 import { RegistryClient, parseNormalizedReference, pull, push } from '../src/registry/index.js';
 import { type FaultProxy, startFaultProxy } from './helpers/fault-proxy.js';
 import { OciDir, type TestImage, makeImage } from './helpers/oci-layout.js';
@@ -99,10 +100,13 @@ describe('registry faults (proxy in front of docker-registry)', () => {
   test('wrong bytes: DIGEST_MISMATCH and nothing stored for that blob', async (t) => {
     if (!prereq(t, HAVE, WHAT)) return;
     proxy!.fault = (r) => (r.method === 'GET' && r.path.endsWith(big) ? { corrupt: true } : undefined);
-    const dst = fresh();
+    const dst = Store.open(join(work, 'store-corrupt'));
     await assert.rejects(pull(client(), ref(), dst, { platform: 'linux/amd64' }), (e: unknown) => e instanceof KilnError && e.code === 'DIGEST_MISMATCH' && e.message.includes(big));
     assert.equal(await dst.has(big as never), false);
     assert.equal(await dst.has(img.manifest.digest), false, 'no manifest without its blobs');
+    // and kiln's own check fires even for a sink that would keep anything
+    const lax = { has: async () => false, ingest: async (s: NodeJS.ReadableStream) => { for await (const _ of s) { /* drain */ } return { digest: big as never, size: 0 }; } };
+    await assert.rejects(pull(client(), ref(), lax, { platform: 'linux/amd64' }), (e: unknown) => e instanceof KilnError && e.code === 'DIGEST_MISMATCH');
   });
 
   test('404 manifest: IMAGE_NOT_FOUND with the reference in the message', async (t) => {

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { KilnError } from '../src/errors.js';
 import { MediaType } from '../src/image/index.js';
-import { RegistryClient, parseNormalizedReference, pull, push } from '../src/registry/index.js';
+import { type BlobSink, type BlobSource, RegistryClient, formatReference, parseNormalizedReference, pull, push } from '../src/registry/index.js';
+import { Store } from '../src/store/index.js';
 import { OciDir, makeImage, makeIndex } from './helpers/oci-layout.js';
 import { type TestRegistry, haveRegistry, startRegistry } from './helpers/registry.js';
 import { prereq, which } from './helpers/prereq.js';
@@ -159,7 +160,7 @@ describe('registry: plain registry', () => {
     assert.equal(b.config.architecture, 'arm64');
     assert.ok(await dest.has(index.digest), 'the index is stored too');
     assert.ok(!(await dest.has(amd.layers[0]!.digest)), 'the other platform is not pulled');
-    await assert.rejects(pull(c, ref, newDir('p-s390x'), { platform: 'linux/s390x' }), isKiln('PLATFORM_NOT_FOUND', /linux\/s390x.*available: linux\/amd64, linux\/arm64/));
+    await assert.rejects(pull(c, ref, newDir('p-s390x'), { platform: 'linux/s390x' }), isKiln('PLATFORM_NOT_FOUND', /linux\/s390x.*available: linux\/amd64, linux\/arm64\/v8/));
     c.close();
   });
 
@@ -171,6 +172,33 @@ describe('registry: plain registry', () => {
       isKiln('IMAGE_NOT_FOUND', new RegExp(`${reg!.host.replace(/\./g, '\\.')}/nope/missing:t1`)),
     );
     c.close();
+  });
+});
+
+describe('registry: with the real content store', () => {
+  test('pull into the Store, tag it, push it elsewhere from the Store', async (t) => {
+    if (!prereq(t, HAVE, WHAT)) return;
+    const reg = await startRegistry();
+    const d = tmp('store');
+    try {
+      const src = new OciDir(join(d, 'src'));
+      const img = makeImage(src, { layerSizes: [4000, 90_000] });
+      const c = new RegistryClient(reg.host);
+      const ref = parseNormalizedReference(`${reg.host}/store/app:1`);
+      await push(c, ref, img.manifest, src);
+      const store: BlobSink & BlobSource & Store = Store.open(join(d, 'root'));
+      const res = await pull(c, ref, store, { platform: 'linux/amd64' });
+      await store.tag({ name: formatReference(ref), descriptor: res.manifest });
+      assert.equal(store.resolve(formatReference(ref)).digest, img.manifest.digest);
+      const ref2 = parseNormalizedReference(`${reg.host}/store/copy:2`);
+      const pushed = await push(c, ref2, store.resolve(formatReference(ref)), store, { mountFrom: ['store/app'] });
+      assert.equal(pushed.digest, img.manifest.digest);
+      assert.deepEqual(pushed.blobs.map((b) => b.outcome).sort(), ['mounted', 'mounted', 'mounted']);
+      c.close();
+    } finally {
+      await reg.stop();
+      rmSync(d, { recursive: true, force: true });
+    }
   });
 });
 

@@ -110,7 +110,7 @@ export async function uploadBlob(
   client: RegistryClient,
   path: string,
   desc: Pick<Descriptor, 'digest' | 'size'>,
-  open: () => Promise<Readable>,
+  open: () => Promise<NodeJS.ReadableStream>,
   opts: UploadOptions = {},
 ): Promise<UploadOutcome> {
   if (await client.hasBlob(path, desc.digest, opts.signal)) return 'exists';
@@ -129,7 +129,7 @@ async function uploadOnce(
   client: RegistryClient,
   path: string,
   desc: Pick<Descriptor, 'digest' | 'size'>,
-  open: () => Promise<Readable>,
+  open: () => Promise<NodeJS.ReadableStream>,
   opts: UploadOptions,
 ): Promise<UploadOutcome> {
   const push = repositoryScope(path, ['pull', 'push']);
@@ -161,7 +161,8 @@ async function uploadOnce(
   if (!location) throw new KilnError('REGISTRY_HTTP', `${client.domain} started an upload to ${path} without a Location`);
 
   const threshold = opts.chunkThreshold ?? 256 * 1024 * 1024;
-  const src = await open();
+  const opened = await open();
+  const src = opened instanceof Readable ? opened : new Readable().wrap(opened);
   let done = 0;
   if (desc.size >= threshold) {
     const chunkSize = Math.max(1, opts.chunkSize ?? 32 * 1024 * 1024);

@@ -13,7 +13,7 @@ export {
   referenceObject,
   isValidTag,
 } from './reference.js';
-export { normalizePlatform, parsePlatform, formatPlatform, hostPlatform, selectManifest } from './platform.js';
+export { selectManifest } from './platform.js';
 export { type Challenge, parseWwwAuthenticate, mergeScopes, repositoryScope } from './auth/challenge.js';
 export {
   type Credentials,

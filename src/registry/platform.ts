@@ -1,66 +1,8 @@
-// Platforms (`os/arch[/variant]`), normalised like containerd (platforms.Normalize) and matched
-// against an index's manifests the way `docker pull --platform` picks one.
+// Picking an index's manifest for a platform the way `docker pull --platform` does: exact match
+// after containerd normalisation (image/), else a compatible variant (arm/v7 runs v6), skipping
+// attestation manifests; PLATFORM_NOT_FOUND lists what the index offers.
 import { KilnError } from '../errors.js';
-import type { Descriptor, Platform } from '../image/index.js';
-
-export function normalizePlatform(p: Platform): Platform {
-  const os = p.os.toLowerCase();
-  let arch = p.architecture.toLowerCase();
-  let variant = (p.variant ?? '').toLowerCase();
-  switch (arch) {
-    case 'i386':
-      arch = '386';
-      variant = '';
-      break;
-    case 'x86_64':
-    case 'x86-64':
-    case 'amd64':
-      arch = 'amd64';
-      if (variant === 'v1') variant = '';
-      break;
-    case 'aarch64':
-    case 'arm64':
-      arch = 'arm64';
-      if (variant === '8' || variant === 'v8' || variant === 'v8.0') variant = '';
-      else if (variant === '9' || variant === '9.0' || variant === 'v9.0') variant = 'v9';
-      break;
-    case 'armhf':
-      arch = 'arm';
-      variant = 'v7';
-      break;
-    case 'armel':
-      arch = 'arm';
-      variant = 'v6';
-      break;
-    case 'arm':
-      if (variant === '' || variant === '7') variant = 'v7';
-      else if (variant === '5' || variant === '6' || variant === '8') variant = `v${variant}`;
-      break;
-  }
-  return { os: os === 'macos' ? 'darwin' : os, architecture: arch, ...(variant ? { variant } : {}) };
-}
-
-/** Parses `os/arch[/variant]` (or just `arch`, meaning linux). Throws USAGE on bad input. */
-export function parsePlatform(s: string): Platform {
-  const parts = s.trim().split('/');
-  if (parts.some((x) => x === '') || parts.length > 3) {
-    throw new KilnError('USAGE', `invalid platform ${JSON.stringify(s)}: expected os/arch[/variant], e.g. linux/arm64`);
-  }
-  if (parts.length === 1) return normalizePlatform({ os: 'linux', architecture: parts[0]! });
-  return normalizePlatform({ os: parts[0]!, architecture: parts[1]!, ...(parts[2] ? { variant: parts[2] } : {}) });
-}
-
-export function formatPlatform(p: Platform): string {
-  return `${p.os}/${p.architecture}${p.variant ? `/${p.variant}` : ''}`;
-}
-
-/** The platform kiln runs on, as an image platform (linux/amd64, linux/arm64, linux/arm/v7, …). */
-export function hostPlatform(): Platform {
-  const archMap: Record<string, string> = { x64: 'amd64', ia32: '386', arm64: 'arm64', arm: 'arm', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64' };
-  const arch = archMap[process.arch] ?? process.arch;
-  const armv = (process.config.variables as { arm_version?: string }).arm_version;
-  return normalizePlatform({ os: 'linux', architecture: arch, ...(arch === 'arm' && armv ? { variant: `v${armv}` } : {}) });
-}
+import { type Descriptor, type Platform, formatPlatform, normalizePlatform } from '../image/index.js';
 
 /** Lower is better; undefined means the candidate cannot run on `want`. */
 function rank(want: Platform, have: Platform): number | undefined {
@@ -75,7 +17,6 @@ function rank(want: Platform, have: Platform): number | undefined {
     const h = Number(hv.slice(1));
     if (Number.isFinite(w) && Number.isFinite(h) && h < w) return 1 + (w - h);
   }
-  if (hv === '' && want.architecture === 'arm64' && wv === 'v9') return undefined;
   return undefined;
 }
 

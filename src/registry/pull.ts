@@ -11,10 +11,13 @@ import {
   type Platform,
   isIndexMediaType,
   isManifestMediaType,
+  hostPlatform,
+  normalizePlatform,
+  parsePlatform,
 } from '../image/index.js';
 import { downloadBlob } from './blobs.js';
 import type { RegistryClient } from './client.js';
-import { hostPlatform, normalizePlatform, parsePlatform, selectManifest } from './platform.js';
+import { selectManifest } from './platform.js';
 import { type Reference, familiarString, referenceObject } from './reference.js';
 
 /** Where pulled content goes. The content store satisfies this; cli/ wires it. */

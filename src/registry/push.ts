@@ -1,6 +1,5 @@
 // Push: blobs (skipped when present, mounted from a sibling repository when hinted, else uploaded),
 // then the config, then each manifest, then the top manifest or index under the tag.
-import type { Readable } from 'node:stream';
 import { KilnError } from '../errors.js';
 import { type Descriptor, type Digest, type Index, type Manifest, isIndexMediaType, isManifestMediaType, sha256 } from '../image/index.js';
 import { type UploadOutcome, uploadBlob } from './blobs.js';
@@ -11,7 +10,7 @@ import { type Reference, familiarString, referenceObject } from './reference.js'
 /** Where pushed content comes from. The content store satisfies this; cli/ wires it. */
 export interface BlobSource {
   /** A fresh stream of the blob's bytes (called again when an upload is retried). */
-  open(digest: Digest, signal?: AbortSignal): Promise<Readable>;
+  open(digest: Digest, signal?: AbortSignal): Promise<NodeJS.ReadableStream>;
 }
 
 export interface PushProgress {
@@ -44,7 +43,7 @@ export interface PushResult {
 async function readSmall(source: BlobSource, d: Descriptor, signal?: AbortSignal): Promise<Buffer> {
   if (d.size > 4 * 1024 * 1024) throw new KilnError('IMAGE_INVALID', `manifest ${d.digest} is larger than 4 MiB`);
   const chunks: Buffer[] = [];
-  for await (const c of (await source.open(d.digest, signal)) as AsyncIterable<Buffer>) chunks.push(c);
+  for await (const c of (await source.open(d.digest, signal)) as AsyncIterable<Buffer>) chunks.push(Buffer.from(c));
   const bytes = Buffer.concat(chunks);
   if (sha256(bytes) !== d.digest) throw new KilnError('DIGEST_MISMATCH', `local manifest ${d.digest} does not match its digest`);
   return bytes;
