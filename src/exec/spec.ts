@@ -38,6 +38,11 @@ export interface ProcessSpec {
   /** Container hostname (also in /etc/hosts). Default 'kiln'. */
   readonly hostname?: string;
   readonly mounts?: readonly ExtraMount[];
+  /**
+   * Set the no_new_privs bit. Default false, as BuildKit (oci.WithNewPrivileges) and docker
+   * build: with it set, setuid programs (sudo, su, ping) stop working under USER.
+   */
+  readonly noNewPrivileges?: boolean;
 }
 
 export interface OciMount {
@@ -186,7 +191,7 @@ export function buildOciConfig(p: ProcessSpec, rootfs: string, files: GeneratedF
         inheritable: [],
         ambient: [],
       },
-      noNewPrivileges: true,
+      noNewPrivileges: p.noNewPrivileges ?? false,
       // No rlimits: the process inherits runc's (= kiln's) limits. Setting any above the hard
       // limits fails without CAP_SYS_RESOURCE, and Docker's 1048576 nofile often is.
     },

@@ -103,10 +103,13 @@ describe('RuncRuntime', () => {
     assert.throws(() => resolveUser(rootfs, 'app:nosuchgroup'), /unable to find group nosuchgroup/);
   });
 
-  test("root gets Docker's default capability set and no new privileges", async (t) => {
+  test("root gets Docker's default capability set; no_new_privs only on request", async (t) => {
     if (!prereq(t, ready, missing)) return;
-    const r = await run(spec(['/bin/sh', '-c', 'grep -E "^(CapEff|CapBnd|NoNewPrivs)" /proc/self/status']));
-    assert.equal(r.out, 'CapEff:\t00000000a80425fb\nCapBnd:\t00000000a80425fb\nNoNewPrivs:\t1\n');
+    const script = 'grep -E "^(CapEff|CapBnd|NoNewPrivs)" /proc/self/status';
+    const r = await run(spec(['/bin/sh', '-c', script]));
+    assert.equal(r.out, 'CapEff:\t00000000a80425fb\nCapBnd:\t00000000a80425fb\nNoNewPrivs:\t0\n');
+    const r2 = await run(spec(['/bin/sh', '-c', script], { noNewPrivileges: true }));
+    assert.match(r2.out, /NoNewPrivs:\t1\n$/);
   });
 
   test('network none sees only lo; default shares the host network', async (t) => {
