@@ -62,6 +62,13 @@ test('kiln images lists names from the store at KILN_ROOT', async () => {
 
   const q = await runKiln(['images', '-q', '--no-trunc'], { env: { KILN_ROOT: root } });
   assert.ok(q.stdout.split('\n').includes(cfg), q.stdout);
+
+  // a name whose config blob is gone is still listed, with a warning
+  store.delete(cfg);
+  const w = await runKiln(['images'], { env: { KILN_ROOT: root } });
+  assert.equal(w.code, 0, w.stderr);
+  assert.match(w.stdout, /\nexample\.com\/team\/app\s+1\.0\s+<invalid>\s+N\/A\s+N\/A\n$/);
+  assert.match(w.stderr, /WARNING: example\.com\/team\/app:1\.0: blob sha256:[0-9a-f]{64} is not in the local store/);
 });
 
 test('kiln tag adds a name by name or image ID; unknown sources fail', async () => {

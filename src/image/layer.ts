@@ -73,6 +73,8 @@ export interface OpenerLayerOptions {
   readonly digest?: Digest;
   readonly size?: number;
   readonly diffId?: Digest;
+  /** The opener already verifies what it returns against `digest` (e.g. the store): skip our check. */
+  readonly openerVerifies?: boolean;
 }
 
 /** A layer over an opener of its compressed bytes. */
@@ -81,7 +83,7 @@ export function layerFromOpener(o: OpenerLayerOptions): Layer {
   const compressed = async (signal?: AbortSignal): Promise<NodeJS.ReadableStream> => {
     signal?.throwIfAborted();
     let s = await o.open(signal);
-    if (o.digest !== undefined) s = pipeThrough(s, new VerifyingStream(o.digest, o.size, `layer ${o.digest}`));
+    if (o.digest !== undefined && !o.openerVerifies) s = pipeThrough(s, new VerifyingStream(o.digest, o.size, `layer ${o.digest}`));
     if (signal) addAbortSignal(signal, s as unknown as Transform);
     return s;
   };

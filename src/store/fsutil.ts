@@ -1,5 +1,5 @@
 // Small durable-filesystem helpers: fsync a directory, write a file atomically, temp names.
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync, constants } from 'node:fs';
+import { closeSync, fsyncSync, linkSync, openSync, readFileSync, renameSync, unlinkSync, writeSync, constants } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 
@@ -24,8 +24,7 @@ export function tempOwner(name: string): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
-/** write temp (in tmpDir, same filesystem) → fsync → rename over `path` → fsync the directory. */
-export function writeFileAtomic(path: string, data: Uint8Array | string, tmpDir: string): void {
+function writeTemp(data: Uint8Array | string, tmpDir: string): string {
   const tmp = tempName(tmpDir, 'write');
   const fd = openSync(tmp, 'wx', 0o644);
   try {
@@ -39,8 +38,32 @@ export function writeFileAtomic(path: string, data: Uint8Array | string, tmpDir:
     throw e;
   }
   closeSync(fd);
+  return tmp;
+}
+
+/** write temp (in tmpDir, same filesystem) → fsync → rename over `path` → fsync the directory. */
+export function writeFileAtomic(path: string, data: Uint8Array | string, tmpDir: string): void {
+  const tmp = writeTemp(data, tmpDir);
   renameSync(tmp, path);
   fsyncDir(dirname(path));
+}
+
+/**
+ * Creates `path` with `data` only if it does not exist (link() never overwrites), complete or
+ * not at all. Returns false when it already existed.
+ */
+export function createFileOnce(path: string, data: Uint8Array | string, tmpDir: string): boolean {
+  const tmp = writeTemp(data, tmpDir);
+  try {
+    linkSync(tmp, path);
+    fsyncDir(dirname(path));
+    return true;
+  } catch (e: unknown) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw e;
+  } finally {
+    try { unlinkSync(tmp); } catch { /* ignore */ }
+  }
 }
 
 export function readFileOrUndefined(path: string): Buffer | undefined {

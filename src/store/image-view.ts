@@ -36,7 +36,8 @@ export async function loadImage(store: Store, ref: string | Descriptor, opts: Lo
     const diffId = config.rootfs.diff_ids[i];
     return layerFromOpener({
       mediaType: l.mediaType,
-      open: (signal) => store.open(l.digest, signal), // verified by the store as it is read
+      open: (signal) => store.open(l.digest, signal),
+      openerVerifies: true, // the store verifies every read against the digest
       digest: l.digest,
       size: l.size,
       ...(diffId ? { diffId } : {}),

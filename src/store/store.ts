@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { KilnError } from '../errors.js';
 import { isIndexMediaType, isManifestMediaType, parseManifest, type Descriptor, type Digest, type Index } from '../image/index.js';
 import { BlobStore, type Expect, type IngestResult } from './blobs.js';
-import { readFileOrUndefined, writeFileAtomic } from './fsutil.js';
+import { createFileOnce, readFileOrUndefined, writeFileAtomic } from './fsutil.js';
 import { withLock, type LockOptions } from './lock.js';
 import { emptyIndex, parseIndexFile, refEntries, serialiseIndex, withRef, withoutRef, type RefEntry } from './refs.js';
 
@@ -37,8 +37,9 @@ export class Store {
     mkdirSync(root, { recursive: true });
     const s = new Store(root);
     const layout = join(root, 'oci-layout');
-    if (!existsSync(layout)) writeFileAtomic(layout, OCI_LAYOUT, s.tmpDir);
-    if (!existsSync(s.indexPath)) writeFileAtomic(s.indexPath, serialiseIndex(emptyIndex()), s.tmpDir);
+    // Never overwrite: another process may be creating the same store and tagging into it.
+    if (!existsSync(layout)) createFileOnce(layout, OCI_LAYOUT, s.tmpDir);
+    if (!existsSync(s.indexPath)) createFileOnce(s.indexPath, serialiseIndex(emptyIndex()), s.tmpDir);
     return s;
   }
 

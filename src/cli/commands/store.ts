@@ -110,7 +110,17 @@ export function registerStore(program: Command): void {
     .option('--no-trunc', "don't truncate output")
     .action(async (opts: { quiet?: boolean; trunc: boolean }) => {
       const store = openStore();
-      const rows = await Promise.all(store.refs().map((r) => describe(store, r)));
+      const broken: RefEntry[] = [];
+      const rows: ImageRow[] = [];
+      for (const r of store.refs()) {
+        try {
+          rows.push(await describe(store, r));
+        } catch (e: unknown) {
+          // One broken image must not hide the others: list it, and say why on stderr.
+          process.stderr.write(`WARNING: ${r.name}: ${e instanceof Error ? e.message : String(e)}\n`);
+          broken.push(r);
+        }
+      }
       rows.sort((a, b) => (Date.parse(b.created ?? '') || 0) - (Date.parse(a.created ?? '') || 0) || a.entry.name.localeCompare(b.entry.name));
       const id = (d: Digest): string => (opts.trunc ? digestHex(d).slice(0, 12) : d);
       if (opts.quiet) {
@@ -120,6 +130,7 @@ export function registerStore(program: Command): void {
       const now = Date.now();
       const out = [['REPOSITORY', 'TAG', 'IMAGE ID', 'CREATED', 'SIZE']];
       for (const r of rows) out.push([...splitName(r.entry.name), id(r.id), humanAgo(r.created, now), humanSize(r.size)]);
+      for (const r of broken) out.push([...splitName(r.name), '<invalid>', 'N/A', 'N/A']);
       process.stdout.write(table(out));
     });
 
