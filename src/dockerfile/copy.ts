@@ -1,6 +1,6 @@
 // COPY and ADD: flags, sources (paths and heredoc inline files) and the destination (last word).
 import { fail, type NodeContext } from './fail.js';
-import { parseFlags, type FlagSpec } from './flags.js';
+import { parseFlags, type FlagSpec, type ParsedFlags } from './flags.js';
 import type { AddInstruction, CopyInstruction, InlineSource } from './instruction-types.js';
 import { argValues, fullText, heredocName } from './node-args.js';
 
@@ -54,7 +54,14 @@ function checkArgs(ctx: NodeContext, kw: 'COPY' | 'ADD', args: readonly string[]
   }
 }
 
-const opt = <K extends string, V>(key: K, v: V | undefined): { [P in K]?: V } => (v === undefined ? {} : ({ [key]: v } as { [P in K]?: V }));
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+function common(out: { chown?: string; chmod?: string }, flags: ParsedFlags): void {
+  const chown = flags.string('chown');
+  if (chown !== undefined) out.chown = chown;
+  const chmod = flags.string('chmod');
+  if (chmod !== undefined) out.chmod = chmod;
+}
 
 export function parseCopy(ctx: NodeContext): CopyInstruction {
   const { node } = ctx;
@@ -65,18 +72,15 @@ export function parseCopy(ctx: NodeContext): CopyInstruction {
   if (from !== undefined && /\$(\{|[A-Za-z_])/.test(from)) {
     fail(ctx, 'INVALID_FLAG', `variable expansion is not supported for --from, define a new stage with FROM using ARG from global scope as a workaround`, 'e.g. ARG SRC=alpine / FROM ${SRC} AS src / COPY --from=src ...');
   }
-  return {
-    kind: 'COPY',
-    range: node.range,
-    original: fullText(node),
-    ...sourcesAndDest(ctx, 'COPY', args),
-    ...opt('from', from),
-    ...opt('chown', flags.string('chown')),
-    ...opt('chmod', flags.string('chmod')),
-    link: flags.bool('link') ?? false,
-    parents: flags.bool('parents') ?? false,
-    excludes: flags.strings('exclude'),
-  };
+  const sd = sourcesAndDest(ctx, 'COPY', args);
+  // built field by field so JSON key order stays: paths, optional flags, booleans, excludes
+  const out: Partial<Mutable<CopyInstruction>> = { kind: 'COPY', range: node.range, original: fullText(node), sources: sd.sources, inline: sd.inline, dest: sd.dest };
+  if (from !== undefined) out.from = from;
+  common(out, flags);
+  out.link = flags.bool('link') ?? false;
+  out.parents = flags.bool('parents') ?? false;
+  out.excludes = flags.strings('exclude');
+  return out as CopyInstruction;
 }
 
 export function parseAdd(ctx: NodeContext): AddInstruction {
@@ -84,17 +88,16 @@ export function parseAdd(ctx: NodeContext): AddInstruction {
   const args = argValues(node);
   checkArgs(ctx, 'ADD', args);
   const flags = parseFlags(ctx, ADD_FLAGS);
-  return {
-    kind: 'ADD',
-    range: node.range,
-    original: fullText(node),
-    ...sourcesAndDest(ctx, 'ADD', args),
-    ...opt('chown', flags.string('chown')),
-    ...opt('chmod', flags.string('chmod')),
-    link: flags.bool('link') ?? false,
-    excludes: flags.strings('exclude'),
-    ...opt('checksum', flags.string('checksum')),
-    ...opt('keepGitDir', flags.bool('keep-git-dir')),
-    ...opt('unpack', flags.bool('unpack')),
-  };
+  const sd = sourcesAndDest(ctx, 'ADD', args);
+  const out: Partial<Mutable<AddInstruction>> = { kind: 'ADD', range: node.range, original: fullText(node), sources: sd.sources, inline: sd.inline, dest: sd.dest };
+  common(out, flags);
+  out.link = flags.bool('link') ?? false;
+  out.excludes = flags.strings('exclude');
+  const checksum = flags.string('checksum');
+  if (checksum !== undefined) out.checksum = checksum;
+  const keepGitDir = flags.bool('keep-git-dir');
+  if (keepGitDir !== undefined) out.keepGitDir = keepGitDir;
+  const unpack = flags.bool('unpack');
+  if (unpack !== undefined) out.unpack = unpack;
+  return out as AddInstruction;
 }

@@ -31,7 +31,7 @@ export const VALID_STAGE_NAME = /^[a-z][a-z0-9-_.]*$/;
 /** Types one instruction node. Throws KilnError (UNKNOWN_INSTRUCTION, UNKNOWN_FLAG, INVALID_FLAG, DOCKERFILE_SYNTAX). */
 export function parseInstruction(node: InstructionNode, src: InstructionSource): Instruction {
   const ctx: NodeContext = { node, lines: src.lines, file: src.file };
-  switch (node.value.toLowerCase()) {
+  switch (node.value) {
     case 'from':
       return parseFrom(ctx);
     case 'run':
