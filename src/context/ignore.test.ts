@@ -1,0 +1,205 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { KilnError } from '../errors.js';
+import { IgnoreMatcher, describeIgnorePattern, parseDockerignore } from './ignore.js';
+
+const matcher = (text: string): IgnoreMatcher => new IgnoreMatcher(parseDockerignore(text));
+
+test('parseDockerignore reads the file like ignorefile.ReadAll', () => {
+  const text = '\ufeff# comment\r\n  # not a comment (trimmed after the # check)\n\n  spaced  \n! /a/b\n!c/../d/\n/abs/x/\n./rel\n/\n!\n';
+  const r = parseDockerignore(text);
+  assert.deepEqual(r.patterns, ['# not a comment (trimmed after the # check)', 'spaced', '!a/b', '!d', 'abs/x', 'rel', '/', '!']);
+  assert.deepEqual(r.lines, [2, 4, 5, 6, 7, 8, 9, 10]);
+  assert.equal(r.file, '.dockerignore');
+  assert.deepEqual(parseDockerignore('').patterns, []);
+  assert.deepEqual(parseDockerignore('a\nb').patterns, ['a', 'b']); // no final newline
+  assert.deepEqual(parseDockerignore('x\n\ufeffy').patterns, ['x', '\ufeffy']); // only the first line loses a BOM
+});
+
+// [patterns, path, excluded] in the spirit of patternmatcher_test's MatchesOrParentMatches table.
+const single: [string, string, boolean][] = [
+  ['fileutils.go', 'fileutils.go', true],
+  ['*.go', 'fileutils.go', true],
+  ['*.go', 'pkg/fileutils.go', false],
+  ['*', 'anything/at/all', true], // the parent 'anything' matches
+  ['?', 'a', true],
+  ['?', 'ab', false],
+  ['?/x', 'a/x', true],
+  ['a?c', 'a/c', false],
+  ['**', 'x/y/z', true],
+  ['**', 'x', true],
+  ['**/', 'x', true],
+  ['**/**', 'x/y', true],
+  ['dir/**', 'dir', false],
+  ['dir/**', 'dir/f', true],
+  ['dir/**', 'dir/d2/f', true],
+  ['dir**', 'dirx/f', true], // prefix match on the raw string
+  ['**/dir', 'dir', true],
+  ['**/dir', 'a/b/dir/f', true],
+  ['**/dir2/*', 'dir/dir2/f', true],
+  ['**/dir2/*', 'dir2x/f', false],
+  ['**file', 'a/b/file', true],
+  ['**file', 'a/b/xfile', true],
+  ['**/file*.txt', 'a/b/file1.txt', true],
+  ['**/**/*.txt', 'x.txt', true],
+  ['**/**/*.txt2', 'a/x.txt', false],
+  ['a**/*.txt', 'a/d/d/f.txt', true],
+  ['a**/*.txt', 'ab/f.txt', true], // ^a(.*/)?[^/]*\.txt$: the group takes 'b/'
+  ['a/*.txt**', 'a/f.txt', true],
+  ['a/**/b', 'a/b', true],
+  ['a/**/b', 'a/x/y/b', true],
+  ['a/**/b', 'a/xb', false],
+  ['**/.foo', '.foo', true],
+  ['**/.foo', 'bar.foo', false],
+  ['abc/**', 'abc', false],
+  ['[a-c]x', 'bx', true],
+  ['[a-c]x', 'dx', false],
+  ['[^a-c]x', 'dx', true],
+  ['[^a-c]x', 'ax', false],
+  ['[!a]x', '!x', true], // '!' is literal inside a class
+  ['[!a]x', 'bx', false],
+  ['[[:digit:]]x', '7x', true],
+  ['[[:digit:]]x', 'ax', false],
+  ['[*]', '*', false], // Go reads ^[[^/]*]$: a class of '[', '^', '/', repeated, then ']'
+  ['[*]', ']', true],
+  ['[*]', '[^]', true],
+  ['[**]', '(', true], // Go reads the class as [(.*/)?]
+  ['./x', 'x', true],
+  ['.x', 'ax', false], // '.' is not special
+  ['a.b', 'a.b', true],
+  ['a.*', 'a.c', true],
+  ['a.*', 'abc', false],
+  ['a(b)c', 'a(b)c', true],
+  ['a+b|c$', 'a+b|c$', true],
+  ['a+b|c$*', 'a+b|c$x', true],
+  ['{a,b}*', '{a,b}x', true],
+  ['\\*x', '*x', true],
+  ['\\*x', 'ax', false],
+  ['a\\?', 'a?', true],
+  ['a\\?', 'ab', false],
+  ['file\\d', 'file7', true], // Go's regexp reads \d as a digit
+  ['file\\d', 'filed', false],
+  ['\\x41*', 'Ab', true],
+  ['é*', 'été', true],
+  ['?', 'é', true],
+  ['*', '', false], // the root is never excluded
+];
+
+test('single patterns match like patternmatcher MatchesOrParentMatches', () => {
+  const failures: string[] = [];
+  for (const [pattern, path, want] of single) {
+    const got = matcher(pattern).excluded(path);
+    if (got !== want) failures.push(`${JSON.stringify(pattern)} on ${JSON.stringify(path)}: ${got}, want ${want}`);
+  }
+  assert.deepEqual(failures, []);
+});
+
+test('several patterns: exceptions, last match wins, parents apply to children', () => {
+  const cases: [string, string, boolean][] = [
+    ['**\n!util/docker/web', 'util/docker/web/foo', false],
+    ['**\n!util/docker/web\nutil/docker/web/foo', 'util/docker/web/foo', true],
+    ['**\n!dist/*.whl', 'dist/proxy.py-2.4.0rc3.dev36+g08acad9-py3-none-any.whl', false],
+    ['docs\n!docs/keep', 'docs/keep/x', false],
+    ['docs\n!docs/keep', 'docs/other', true],
+    ['!x\nx', 'x', true],
+    ['x\n!x', 'x', false],
+    ['x\n!x\nx', 'x/y', true],
+    ['*.log\n!keep.log\n*.log', 'keep.log', true],
+    ['a/b\n!a', 'a/b/c', false], // the exception matches the parent 'a'
+  ];
+  for (const [text, path, want] of cases) assert.equal(matcher(text).excluded(path), want, `${JSON.stringify(text)} on ${path}`);
+});
+
+test('compile assigns the match kind and Go regexp patternmatcher does', () => {
+  const cases: [string, string, string][] = [
+    ['*', 'regexp', '^[^/]*$'],
+    ['file*', 'regexp', '^file[^/]*$'],
+    ['a*/b', 'regexp', '^a[^/]*/b$'],
+    ['**', 'suffix', ''],
+    ['**/**', 'regexp', '^(.*/)?.*$'],
+    ['dir/**', 'prefix', ''],
+    ['**/dir', 'suffix', ''],
+    ['**/dir2/**', 'regexp', '^(.*/)?dir2/.*$'],
+    ['**file', 'suffix', ''],
+    ['**/**/*.txt', 'regexp', '^(.*/)?(.*/)?[^/]*\\.txt$'],
+    ['a[b-d]e', 'regexp', '^a[b-d]e$'],
+    ['.*', 'regexp', '^\\.[^/]*$'],
+    ['abc.def', 'exact', ''],
+    ['a(b)c/def', 'exact', ''],
+    ['a/**b', 'regexp', '^a/(.*/)?b$'],
+  ];
+  for (const [pattern, kind, re] of cases) assert.deepEqual(describeIgnorePattern(pattern), { kind, goRegexp: re }, pattern);
+});
+
+test('canSkipDir: only when nothing beneath can be re-included', () => {
+  const cases: [string, string, boolean][] = [
+    ['node_modules', 'node_modules', true],
+    ['node_modules', 'src', false],
+    ['node_modules\n!node_modules/keep/**', 'node_modules', false],
+    ['node_modules\n!node_modules/keep/**', 'node_modules/other', true],
+    ['node_modules\n!node_modules/keep/**', 'node_modules/keep', false],
+    ['*\n!src', 'docs', true],
+    ['*\n!src', 'src', false],
+    ['docs\n!docs/README.md', 'docs', false],
+    ['**\n!keep/**', 'other', true],
+    ['**\n!keep/**', 'keep', false],
+    ['**/*.pyc\n!**/keep.pyc', 'x.pyc', false], // a suffix exception can match anywhere
+    ['build\n!build/*/keep', 'build', false],
+    ['build\n!build/*/keep', 'build/x', false],
+    ['build\n!b*', 'build', false], // the exception re-includes 'build' itself
+    ['a\n!b/**', 'a', true],
+    ['a\n!a\na/x', 'a/x', true],
+    ['a\n![ab]/x', 'a', false],
+  ];
+  for (const [text, dir, want] of cases) assert.equal(matcher(text).canSkipDir(dir), want, `${JSON.stringify(text)}: canSkipDir(${dir})`);
+});
+
+test('a skippable directory never hides a kept path', () => {
+  const texts = ['node_modules\n!node_modules/keep/**', '*\n!src', 'build\n!build/*/keep', '**\n!**/x', 'a\n!a/b\na/b/c', 'a\n![a]/q'];
+  const paths = ['a/b/c', 'a/b/c/d', 'a/q', 'build/x/keep', 'build/y/other', 'node_modules/keep/x', 'node_modules/y/z', 'src/a', 'docs/x', 'q/x'];
+  for (const text of texts) {
+    const m = matcher(text);
+    for (const p of paths) {
+      if (m.excluded(p)) continue;
+      const parts = p.split('/');
+      for (let i = 1; i < parts.length; i++) {
+        const dir = parts.slice(0, i).join('/');
+        assert.equal(m.canSkipDir(dir), false, `${JSON.stringify(text)}: ${dir} skipped but ${p} is kept`);
+      }
+    }
+  }
+});
+
+test('malformed patterns are PATTERN_INVALID with the .dockerignore line', () => {
+  const check = (text: string, message: RegExp, line?: number): void => {
+    assert.throws(
+      () => matcher(text),
+      (e: unknown) => {
+        assert.ok(e instanceof KilnError, String(e));
+        assert.equal(e.code, 'PATTERN_INVALID');
+        assert.match(e.message, message);
+        if (line !== undefined) assert.deepEqual(e.location, [{ file: '.dockerignore', startLine: line, endLine: line }]);
+        return true;
+      },
+    );
+  };
+  check('ok\n!', /^\.dockerignore:2: illegal exclusion pattern: "!"$/, 2);
+  check('! ', /illegal exclusion pattern/, 1);
+  check('a\n\n[', /^\.dockerignore:3: syntax error in pattern "\["$/, 3);
+  check('[]a]', /syntax error in pattern/);
+  check('x\\', /syntax error in pattern/);
+  check('a*[', /syntax error in pattern "a\*\["/); // passes Go's Match(p, "."), fails as a regexp
+  check('[z-a]*', /syntax error in pattern/);
+  assert.throws(() => new IgnoreMatcher(['!']), /illegal exclusion pattern/);
+});
+
+test('plain pattern lists work too, and an empty matcher excludes nothing', () => {
+  const m = new IgnoreMatcher(['  *.tmp  ', '', '!keep.tmp']);
+  assert.equal(m.excluded('a.tmp'), true);
+  assert.equal(m.excluded('keep.tmp'), false);
+  assert.equal(m.hasExceptions, true);
+  const empty = new IgnoreMatcher([]);
+  assert.equal(empty.empty, true);
+  assert.equal(empty.excluded('x'), false);
+  assert.equal(empty.canSkipDir('x'), false);
+});

@@ -1,0 +1,1 @@
+export { parseDockerignore, IgnoreMatcher, type IgnorePatterns } from './ignore.js';
