@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { KilnError, formatError } from '../errors.js';
 import type { Ast, Heredoc, InstructionNode } from './ast.js';
 import { parseInstruction } from './instructions.js';
-import { toStages } from './stages.js';
+import { findStage, toStages } from './stages.js';
 import { expandInstruction } from './expand.js';
 import { parseGoDuration } from './duration.js';
 import { csvFields, parseMountSpec, ramInBytes, resolveMount } from './mount.js';
@@ -257,4 +257,12 @@ test('suggest and levenshtein', () => {
   assert.equal(suggest('RUNN', ['RUN', 'CMD'], false), 'RUN');
   assert.equal(suggest('RUN', ['RUN'], false), undefined);
   assert.equal(suggest('zzzzz', ['RUN'], false), undefined);
+});
+
+test('findStage resolves names case-insensitively and indexes', () => {
+  const { stages } = toStages(ast([node('FROM', ['a', 'AS', 'one']), node('FROM', ['b'])]));
+  assert.equal(findStage(stages, 'ONE')?.index, 0);
+  assert.equal(findStage(stages, '1')?.base, 'b');
+  assert.equal(findStage(stages, '2'), undefined);
+  assert.equal(findStage(stages, 'alpine'), undefined);
 });

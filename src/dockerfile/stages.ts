@@ -70,3 +70,16 @@ export function toStages(ast: Ast): Stages {
   });
   return { metaArgs, stages };
 }
+
+/**
+ * The stage a reference (`COPY --from=x`, `RUN --mount=from=x`, `FROM x`) names: a stage name
+ * (case-insensitive) or a decimal stage index; undefined when it names no stage (an image then).
+ */
+export function findStage(stages: readonly Stage[], ref: string): Stage | undefined {
+  if (/^\d+$/.test(ref)) {
+    const i = Number(ref);
+    return i < stages.length ? stages[i] : undefined;
+  }
+  const name = ref.toLowerCase();
+  return stages.find((s) => s.name === name);
+}
