@@ -5,7 +5,7 @@ import { PassThrough } from 'node:stream';
 import { KilnError } from '../errors.js';
 import { sha256 } from './digest.js';
 import { MediaType } from './media-types.js';
-import { hashStream, layerFromBytes, layerFromOpener, type Decompressor, type Layer } from './layer.js';
+import { hashStream, layerFromBytes, layerFromOpener, withMediaType, type Decompressor, type Layer } from './layer.js';
 import { emptyImage, imageFromRaw, type Image } from './image.js';
 import { appendLayers, setConfig, setCreated, setHistory } from './mutate.js';
 import { assertValid, validate } from './validate.js';
@@ -147,4 +147,25 @@ test('validate finds what is inconsistent', async () => {
   // the decompressed content is checked, too
   assert.deepEqual(gunzipSync(a.gz), a.raw);
   assert.equal((await hashStream(await a.layer.uncompressed())).digest, sha256(a.raw));
+});
+
+test('withMediaType relabels a layer so it fits a Docker-format image', async () => {
+  const a = gzLayer('a');
+  const docker = emptyImage({ format: 'docker', architecture: 'amd64' });
+  const wrong = await appendLayers(docker, a.layer);
+  assert.equal((await validate(wrong)).length, 1);
+  const right = await appendLayers(docker, withMediaType(a.layer, MediaType.DockerLayer));
+  assert.deepEqual(await validate(right), []);
+  assert.equal((await right.manifest()).mediaType, MediaType.DockerManifest);
+  assert.equal((await right.manifest()).config.mediaType, MediaType.DockerConfig);
+  assert.throws(() => withMediaType(a.layer, MediaType.OciLayer), KilnError);
+});
+
+test('validate flags a config media type from the other family', async () => {
+  const a = gzLayer('a');
+  const good = await appendLayers(emptyImage({ architecture: 'amd64' }), a.layer);
+  const { m, c } = await rawOf(good);
+  const m2 = { ...m, config: { ...(m['config'] as object), mediaType: MediaType.DockerConfig } };
+  const p = await validate(imageFromRaw(canonicalJson(m2), canonicalJson(c), [a.layer]));
+  assert.deepEqual(p, [`config: media type ${MediaType.DockerConfig} in an OCI manifest (expected ${MediaType.OciConfig})`]);
 });

@@ -121,3 +121,22 @@ export function layerFromBytes(mediaType: MediaType, bytes: Uint8Array, decompre
     ...(decompress ? { decompress } : {}),
   });
 }
+
+/**
+ * The same bytes under another media type, e.g. an OCI gzip layer labelled as a Docker layer
+ * (`application/vnd.docker.image.rootfs.diff.tar.gzip`) to append it to a Docker-format image.
+ * The compression of both types must agree.
+ */
+export function withMediaType(layer: Layer, mediaType: MediaType): Layer {
+  if (layerCompression(mediaType) !== layerCompression(layer.mediaType)) {
+    throw new KilnError('INTERNAL', `cannot relabel a ${layerCompression(layer.mediaType)} layer as ${mediaType}`);
+  }
+  return {
+    mediaType,
+    digest: () => layer.digest(),
+    diffId: () => layer.diffId(),
+    size: () => layer.size(),
+    compressed: (signal) => layer.compressed(signal),
+    uncompressed: (signal) => layer.uncompressed(signal),
+  };
+}

@@ -194,3 +194,23 @@ test('the lock excludes, times out with STORE_LOCKED and breaks a dead holder', 
   assert.deepEqual(readdirSync(s.root).filter((n) => n.includes('broken')), []);
   rmSync(s.root, { recursive: true });
 });
+
+test('sha512 content can be ingested and read back verified', async () => {
+  const s = tempStore();
+  const data = Buffer.from('sha512 content');
+  const { createHash } = await import('node:crypto');
+  const d = `sha512:${createHash('sha512').update(data).digest('hex')}` as Digest;
+  const r = await s.ingestBytes(data, { digest: d, size: data.length });
+  assert.deepEqual(r, { digest: d, size: data.length });
+  assert.deepEqual(await s.readBytes(d), data);
+  await drain(await s.open(d));
+  assert.deepEqual(s.list(), [d]);
+  assert.deepEqual(await verify(s), []);
+});
+
+test('opening a store never overwrites an existing index.json', async () => {
+  const s = tempStore();
+  await addRandomImage(s, 'x:1', { seed: 31 });
+  const again = Store.open(s.root);
+  assert.deepEqual(again.refs().map((r) => r.name), ['x:1']);
+});
