@@ -7,7 +7,7 @@
 // layers fit). When a chain still does not fit (or passes overlayfs's 500-layer stack limit),
 // its oldest part is flattened: merged once through a read-only overlay into a new layer dir
 // that is recorded as `flat` in the meta of the newest snapshot it covers, and reused.
-import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { KilnError } from '../errors.js';
@@ -256,6 +256,8 @@ export async function cleanupStaleState(meta: MetaStore, isStale: (m: SnapshotMe
     const m = meta.tryRead(id);
     if (m !== undefined && !isStale(m)) continue;
     const dir = meta.dir(id);
+    // no meta.json yet: maybe another process is creating it right now; only old ones are debris
+    if (m === undefined && Date.now() - statSync(dir).mtimeMs < 60_000) continue;
     cleaned.push(...(await unmountAllUnder(dir)));
     removeTree(dir);
     cleaned.push(id);

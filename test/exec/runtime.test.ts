@@ -1,6 +1,6 @@
 // RUN containers with the real runc on a busybox rootfs: output, exit codes, env, cwd, users,
 // networking, capabilities, /etc/hosts + resolv.conf, abort.
-import { describe, test, before, after } from 'node:test';
+import { describe, test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,6 +9,7 @@ import { Writable } from 'node:stream';
 import { RuncRuntime, findRuntime, resolveUser, type ProcessSpec } from '../../src/exec/index.js';
 import { isKilnError } from '../../src/errors.js';
 import { output } from '../../src/support/index.js';
+import { mountsUnder } from '../../src/snapshot/index.js';
 import { isRoot, which } from '../helpers/prereq.js';
 import { prereq } from '../helpers/prereq.js';
 import { haveBusybox, makeBusyboxRootfs } from '../helpers/busybox-rootfs.js';
@@ -50,6 +51,10 @@ describe('RuncRuntime', () => {
     work = mkdtempSync(join(tmpdir(), 'kiln-exec-test-'));
     rootfs = makeBusyboxRootfs(join(work, 'rootfs'));
     rt = new RuncRuntime({ runtimePath: findRuntime(), stateDir: join(work, 'state') });
+  });
+  afterEach(() => {
+    if (!ready) return;
+    assert.deepEqual(mountsUnder(work), [], 'no mounts left under the work dir');
   });
   after(async () => {
     if (!ready) return;
