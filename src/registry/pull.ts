@@ -129,8 +129,9 @@ export async function pull(client: RegistryClient, ref: Reference, sink: BlobSin
   // The config is small and needed in memory: fetch it once, verified, then store it.
   const configBytes = await readBlob(client, ref.path, manifest.config, signal);
   const config = parseJson<ImageConfig>(configBytes, `the image config ${manifest.config.digest}`);
-  await ingestBytes(sink, configBytes, manifest.config.digest, signal);
-  opts.onProgress?.({ digest: manifest.config.digest, mediaType: manifest.config.mediaType, done: configBytes.length, total: configBytes.length, status: 'done' });
+  const hadConfig = await sink.has(manifest.config.digest);
+  if (!hadConfig) await sink.ingest(Readable.from([configBytes], { objectMode: false }), { digest: manifest.config.digest, size: configBytes.length }, signal);
+  opts.onProgress?.({ digest: manifest.config.digest, mediaType: manifest.config.mediaType, done: configBytes.length, total: configBytes.length, status: hadConfig ? 'exists' : 'done' });
 
   const seen = new Set<string>();
   const layers = manifest.layers.filter((d) => (seen.has(d.digest) ? false : (seen.add(d.digest), true)));

@@ -2,10 +2,12 @@
 import type { Command } from 'commander';
 import { registerDebug } from './debug.js';
 import { registerVersion } from './version.js';
+import { registerRegistry } from './registry.js';
 import { registerStore } from './store.js';
 
 export function registerCommands(program: Command): void {
   registerVersion(program);
+  registerRegistry(program);
   registerDebug(program);
   registerStore(program);
 }
