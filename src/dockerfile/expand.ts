@@ -2,7 +2,8 @@
 // to exactly those (BuildKit's Expand/ExpandRaw). plan/ supplies the expanders (shell.ts with the
 // stage's ARG/ENV); this module knows nothing about variables.
 import type { Instruction, InstructionKind } from './instruction-types.js';
-import { resolveMount } from './mount.js';
+import { KilnError } from '../errors.js';
+import { MountSpecError, resolveMount } from './mount.js';
 
 /** Expands one word (`$VAR`, `${VAR:-x}`, quotes removed), or throws. */
 export type WordExpander = (word: string) => string;
@@ -38,6 +39,8 @@ export interface ExpandOptions {
   readonly expandRaw?: WordExpander;
   /** For EXPOSE (ProcessWords: may split). Default: `[expand(word)]`. */
   readonly expandWords?: (word: string) => string[];
+  /** The Dockerfile's lines (Ast.lines): an expander's KilnError without a location gets the instruction's. */
+  readonly sourceLines?: readonly string[];
 }
 
 const opt = (v: string | undefined, f: WordExpander): string | undefined => (v === undefined ? undefined : f(v));
@@ -49,7 +52,19 @@ function defined<T extends object>(o: T): T {
 
 /** A copy of `ins` with its EXPANDABLE_FIELDS expanded. */
 export function expandInstruction<T extends Instruction>(ins: T, expand: WordExpander, opts: ExpandOptions = {}): T {
-  return expandAny(ins, expand, opts) as T;
+  try {
+    return expandAny(ins, expand, opts) as T;
+  } catch (e) {
+    if (e instanceof MountSpecError) {
+      throw new KilnError('INVALID_FLAG', `--mount: ${e.message}`, {
+        location: [ins.range],
+        ...(opts.sourceLines ? { sourceLines: opts.sourceLines } : {}),
+        ...(e.hint === undefined ? {} : { hint: e.hint }),
+      });
+    }
+    if (e instanceof KilnError && !e.location) throw e.with({ location: [ins.range], ...(opts.sourceLines ? { sourceLines: opts.sourceLines } : {}) });
+    throw e;
+  }
 }
 
 function expandAny(i: Instruction, expand: WordExpander, opts: ExpandOptions): Instruction {
