@@ -7,7 +7,7 @@ import { constants } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { KilnError } from '../errors.js';
-import { output, removeTree, spawn, type SpawnResult } from '../support/index.js';
+import { output, removeTree, runSync, spawn, type SpawnResult } from '../support/index.js';
 import { buildOciConfig, hostsFile, resolvConfFile, type ProcessSpec } from './spec.js';
 import { recordMountStubs } from './stubs.js';
 
@@ -46,6 +46,9 @@ export class RuncRuntime implements Runtime {
   private readonly runtimePath: string;
   private readonly hostResolvConf: string;
   private readonly env: Readonly<Record<string, string>>;
+  /** Containers of this instance that may be running (for killAllSync). */
+  private readonly live = new Set<string>();
+  private exitHook = false;
 
   constructor(opts: RuncRuntimeOptions) {
     this.runtimePath = opts.runtimePath;
@@ -63,6 +66,11 @@ export class RuncRuntime implements Runtime {
     if (signal.aborted) throw new KilnError('ABORTED', 'RUN aborted before it started');
     const id = newContainerId();
     const bundle = join(this.bundlesDir, id);
+    this.live.add(id);
+    if (!this.exitHook) {
+      this.exitHook = true;
+      process.on('exit', () => this.killAllSync());
+    }
     mkdirSync(this.runcRoot, { recursive: true, mode: 0o700 });
     mkdirSync(bundle, { recursive: true, mode: 0o700 });
     let cleanStubs: (() => void) | undefined;
@@ -131,9 +139,24 @@ export class RuncRuntime implements Runtime {
     } finally {
       // runc run deletes its container on exit; this covers kills, crashes and aborts.
       await this.runc(['delete', '--force', id]).catch(() => undefined);
+      this.live.delete(id);
       cleanStubs?.();
       removeTree(bundle);
     }
+  }
+
+  /**
+   * Kills and deletes every container this instance started that is still there. Synchronous,
+   * for process 'exit' handlers (installed automatically); killing `runc run` alone would leave
+   * the container running.
+   */
+  killAllSync(): void {
+    for (const id of this.live) {
+      runSync(this.runtimePath, ['--root', this.runcRoot, 'kill', id, 'KILL']);
+      runSync(this.runtimePath, ['--root', this.runcRoot, 'delete', '--force', id]);
+      removeTree(join(this.bundlesDir, id));
+    }
+    this.live.clear();
   }
 
   /** Ids of containers under this runtime's state dir. */

@@ -13,6 +13,7 @@ import { mountsUnder } from '../../src/snapshot/index.js';
 import { isRoot, which } from '../helpers/prereq.js';
 import { prereq } from '../helpers/prereq.js';
 import { haveBusybox, makeBusyboxRootfs } from '../helpers/busybox-rootfs.js';
+import { PROJECT_ROOT } from '../helpers/cli.js';
 
 class Collect extends Writable {
   chunks: Buffer[] = [];
@@ -182,6 +183,32 @@ describe('RuncRuntime', () => {
     assert.deepEqual(await rt.list(), []);
     const ps = await output('ps', ['-eo', 'args']);
     assert.doesNotMatch(ps, /sleep 1000/);
+  });
+
+  test('abort right after start, before the container exists, still stops it', async (t) => {
+    if (!prereq(t, ready, missing)) return;
+    const ac = new AbortController();
+    const p = run(spec(['sleep', '1000']), ac.signal);
+    setImmediate(() => ac.abort());
+    await assert.rejects(p, (e: unknown) => isKilnError(e) && e.code === 'ABORTED');
+    assert.deepEqual(await rt.list(), []);
+  });
+
+  test('process exit kills the containers still running (exit hook)', async (t) => {
+    if (!prereq(t, ready, missing)) return;
+    const state = join(work, 'exit-state');
+    const script = `
+      const { RuncRuntime } = await import(${JSON.stringify(join(PROJECT_ROOT, 'dist/src/exec/index.js'))});
+      const rt = new RuncRuntime({ runtimePath: ${JSON.stringify(findRuntime())}, stateDir: ${JSON.stringify(state)} });
+      const out = { write: (b) => { if (String(b).includes('ready')) process.exit(0); return true; } };
+      await rt.run({ args: ['/bin/sh', '-c', 'echo ready; exec sleep 1001'], env: [], cwd: '/', user: { uid: 0, gid: 0 }, network: 'none' },
+        ${JSON.stringify(rootfs)}, { stdout: out, stderr: process.stderr }, new AbortController().signal);
+    `;
+    const r = await output(process.execPath, ['--input-type=module', '-e', script]);
+    assert.equal(r, '');
+    const rt2 = new RuncRuntime({ runtimePath: findRuntime(), stateDir: state });
+    assert.deepEqual(await rt2.list(), []);
+    assert.doesNotMatch(await output('ps', ['-eo', 'args']), /sleep 1001/);
   });
 
   test('findRuntime: --runtime must be executable; runc on PATH otherwise', () => {
