@@ -48,7 +48,7 @@ function checkArgs(ctx: NodeContext, kw: 'COPY' | 'ADD', args: readonly string[]
     fail(
       ctx,
       'DOCKERFILE_SYNTAX',
-      `${kw} requires at least two arguments, but only ${args.length === 0 ? 'none were' : 'one was'} provided. Destination could not be determined`,
+      `${kw} requires at least two arguments, but ${args.length === 0 ? 'none were' : 'only one was'} provided. Destination could not be determined`,
       `write ${kw} <source>... <destination>`,
     );
   }

@@ -137,6 +137,7 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
  */
 export function parseMountSpec(raw: string, expand?: (word: string) => string): RunMount {
   const m: Mutable<RunMount> = { raw, type: 'bind', readOnly: true, required: false };
+  if (raw.trim() === '') throw new MountSpecError('empty mount value', 'e.g. --mount=type=cache,target=/root/.cache');
   let roAuto = true;
   let deferred = false;
   const unexpected = (key: string): never => {
