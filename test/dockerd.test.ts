@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { needDockerd, startDockerd } from './helpers/dockerd.js';
-import { baseImage, writeOciLayout, type FixtureImage } from './helpers/base-images.js';
+import { baseImage, dockerLoad, writeOciLayout, type FixtureImage } from './helpers/base-images.js';
 import { haveBusybox, makeBusyboxRootfs } from './helpers/busybox-rootfs.js';
 import { needCommand, prereq } from './helpers/prereq.js';
 
@@ -69,6 +69,17 @@ test('a private dockerd loads a busybox image made without a registry, runs it, 
     // --rm removed the container; the image stays
     const ps = await d.dockerOk(['ps', '-aq']);
     assert.equal(ps.stdout.trim(), '');
+    // the same image loaded straight from its layer tarballs (no gzip, no skopeo) has the
+    // same layers (diffIDs) as the one that went through the OCI layout and skopeo
+    const fixture = img;
+    await dockerLoad(d, [fixture], tmp, () => 'kiln-test/busybox:direct');
+    const layersOf = async (ref: string) =>
+      JSON.parse((await d.dockerOk(['image', 'inspect', '--format', '{{json .RootFS.Layers}}', ref])).stdout) as string[];
+    const viaSkopeo = await layersOf('kiln-test/busybox:latest');
+    assert.equal(viaSkopeo.length, fixture.layers.length);
+    assert.deepEqual(await layersOf('kiln-test/busybox:direct'), viaSkopeo);
+    const direct = await d.dockerOk(['run', '--rm', '--network', 'none', 'kiln-test/busybox:direct', 'sh', '-c', 'echo direct $(id -u)']);
+    assert.equal(direct.stdout, 'direct 0\n');
     const bad = await d.docker(['run', '--rm', '--network', 'none', 'kiln-test/busybox:latest', 'sh', '-c', 'exit 3']);
     assert.equal(bad.code, 3, 'the container exit code comes through');
   } finally {

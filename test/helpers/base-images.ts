@@ -4,7 +4,8 @@
 // a local registry or `docker load`. Layers are gzipped (no name/mtime in the header) and
 // hashed while streaming.
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, createReadStream, createWriteStream, existsSync, linkSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -131,4 +132,68 @@ export function baseImage(name: string, tag: string, baseDir = KILN_BASE_DIR): F
     ...(j.created !== undefined ? { created: j.created } : {}),
     ...(j.history !== undefined ? { history: j.history } : {}),
   };
+}
+
+/** The smallest part of a started engine that dockerLoad() needs (test/helpers/dockerd.ts). */
+export interface DockerLoader {
+  docker(args: readonly string[], opts?: { input?: string | Buffer; timeoutMs?: number }): Promise<{ code: number | null; stdout: string; stderr: string }>;
+}
+
+/**
+ * Loads images into a docker engine straight from their uncompressed layer tarballs: writes a
+ * `docker save`-format archive (manifest.json, config, layer tars; hard links, no gzip, no
+ * skopeo) to `workDir` and runs `docker load` on it. `tag` names the image in docker
+ * (default: the image's ref). Returns the loaded image IDs, in order.
+ */
+export async function dockerLoad(d: DockerLoader, images: readonly FixtureImage[], workDir: string, tag?: (img: FixtureImage) => string): Promise<string[]> {
+  const ids: string[] = [];
+  for (const img of images) {
+    const stage = mkdtempSync(join(workDir, 'docker-archive-'));
+    const diffIds: string[] = [];
+    const layerNames: string[] = [];
+    for (const [i, tarPath] of img.layers.entries()) {
+      const hex = await new Promise<string>((resolve, reject) => {
+        const h = createHash('sha256');
+        createReadStream(tarPath)
+          .on('data', (c) => h.update(c))
+          .on('error', reject)
+          .on('end', () => resolve(h.digest('hex')));
+      });
+      diffIds.push(`sha256:${hex}`);
+      const name = `${i}-${hex}.tar`;
+      try {
+        linkSync(tarPath, join(stage, name));
+      } catch {
+        copyFileSync(tarPath, join(stage, name));
+      }
+      layerNames.push(name);
+    }
+    const created = img.created ?? '2023-11-14T22:13:20Z';
+    const config = Buffer.from(
+      JSON.stringify({
+        created,
+        architecture: 'amd64',
+        os: 'linux',
+        config: img.config,
+        rootfs: { type: 'layers', diff_ids: diffIds },
+        history: img.history ?? img.layers.map(() => ({ created, created_by: 'test fixture layer' })),
+      }),
+    );
+    const configHex = createHash('sha256').update(config).digest('hex');
+    writeFileSync(join(stage, `${configHex}.json`), config);
+    const repoTag = tag?.(img) ?? img.ref;
+    writeFileSync(join(stage, 'manifest.json'), JSON.stringify([{ Config: `${configHex}.json`, RepoTags: [repoTag], Layers: layerNames }]));
+    const archive = `${stage}.tar`;
+    const tar = spawnSync('tar', ['-cf', archive, '-C', stage, '.'], { encoding: 'utf8' });
+    rmSync(stage, { recursive: true, force: true });
+    if (tar.status !== 0) throw new Error(`tar of the docker archive failed: ${tar.stderr}`);
+    try {
+      const r = await d.docker(['load', '-q', '-i', archive]);
+      if (r.code !== 0) throw new Error(`docker load of ${repoTag} failed: ${r.stderr}`);
+    } finally {
+      rmSync(archive, { force: true });
+    }
+    ids.push(`sha256:${configHex}`);
+  }
+  return ids;
 }
