@@ -38,6 +38,7 @@ export class OverlaySnapshotter implements Snapshotter {
   private readonly maxLayers: number;
   private readonly active = new Map<SnapshotId, ActiveSnapshot>();
   private readonly views = new Map<string, ReadOnlyView>();
+  private readonly flattening = new Map<SnapshotId, Promise<void>>();
 
   constructor(root: string, opts: OverlaySnapshotterOptions = {}) {
     this.meta = new MetaStore(root);
@@ -82,7 +83,14 @@ export class OverlaySnapshotter implements Snapshotter {
       let k = 2;
       while (k < chain.length && this.fits(rels.slice(rels.length - (k + 1)), 64)) k++;
       const part = chain.slice(chain.length - k);
-      await this.flatten(part[0]!.id, part.map((c) => c.rel), signal);
+      const top = part[0]!.id;
+      // concurrent prepares on the same long chain share one flattening
+      let pending = this.flattening.get(top);
+      if (pending === undefined) {
+        pending = this.flatten(top, part.map((c) => c.rel), signal).finally(() => this.flattening.delete(top));
+        this.flattening.set(top, pending);
+      }
+      await pending;
     }
   }
 

@@ -231,7 +231,12 @@ describe('snapshotters', () => {
 
     // force flattening with a tiny option budget: same content, and the flat copy is reused
     const small = new OverlaySnapshotter(root, { maxOptionBytes: 300 });
-    const b = await small.prepare(top);
+    const [b, b2] = await Promise.all([small.prepare(top), small.prepare(top)]);
+    check(b2.rootfs);
+    await b2.release();
+    const metas = readdirSync(join(root, 'snapshots')).filter((n) => n !== 'empty');
+    const flats = metas.filter((n) => JSON.parse(readFileSync(join(root, 'snapshots', n, 'meta.json'), 'utf8')).flatOf !== undefined);
+    assert.ok(flats.length >= 1 && flats.length <= 3, `flat layers: ${flats.length}`);
     check(b.rootfs);
     writeFileSync(join(b.rootfs, 'g'), 'g');
     const child = await small.commit(b);
