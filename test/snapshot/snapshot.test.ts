@@ -154,6 +154,23 @@ describe('snapshotters', () => {
     await s.remove(base);
   });
 
+  test('overlay: diffs look through the whole lower stack (whiteouts and opaque dirs of middle layers)', async (t) => {
+    if (!prereq(t, ready, missing)) return;
+    const s = new OverlaySnapshotter(join(state, 'stack3'));
+    const base = await s.importLayer(null, async (dir) => fillBase(dir));
+    const one = await runStep(s, base, 'rm -rf /data /gone.txt; mkdir /data; echo n > /data/n');
+    assert.deepEqual(fmt((await s.diff(one.id)).changes), ['modify data (opaque)', 'add data/n', 'delete gone.txt']);
+    const two = await runStep(s, one.id, 'rm /data/n; echo a > /data/a; echo back > /gone.txt; rm /keep/y; rm -rf /data/sub');
+    assert.deepEqual(fmt((await s.diff(two.id)).changes), [
+      'modify data',
+      'add data/a', // base's data/a is hidden by layer one's opaque /data
+      'delete data/n',
+      'add gone.txt', // base's gone.txt is whited out in layer one
+      'modify keep',
+      'delete keep/y',
+    ]);
+  });
+
   test('copy fallback: the same step gives the equivalent walk-compare diff', async (t) => {
     if (!prereq(t, ready, missing)) return;
     const s = await createSnapshotter(join(state, 'copy1'), { kind: 'copy' });
