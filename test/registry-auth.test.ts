@@ -96,6 +96,25 @@ for (const mode of ['basic', 'token'] as const) {
       assert.equal(await logout(reg!.host, { config: { path: configPath } }), false);
     });
 
+    test('a token the registry rejects is dropped and fetched again (refresh on 401)', async (t) => {
+      if (!prereq(t, HAVE, WHAT)) return;
+      if (mode !== 'token') return; // basic auth has no tokens; the same path is covered above
+      const ts = reg!.tokenServer!;
+      const c = new RegistryClient(reg!.host, { credentials: async () => USER, retry: { baseDelayMs: 5 } });
+      const ref = parseNormalizedReference(`${reg!.host}/team/app:1`);
+      await pull(c, ref, new OciDir(join(work, 'warm')), { platform: 'linux/amd64' });
+      const before = c.auth.tokenRequests;
+      ts.control.expireNext = 1;
+      // force a fresh token for a new scope set: the first one comes back expired
+      const src = new OciDir(join(work, 'refresh-src'));
+      const img = makeImage(src, { layerSizes: [50] });
+      const res = await push(c, parseNormalizedReference(`${reg!.host}/team/refresh:1`), img.manifest, src);
+      assert.equal(res.digest, img.manifest.digest);
+      assert.equal(ts.control.expireNext, 0, 'the expired token was issued and used');
+      assert.ok(c.auth.tokenRequests >= before + 2, `token requests ${before} → ${c.auth.tokenRequests}`);
+      c.close();
+    });
+
     test('credentials that stop working: REGISTRY_AUTH, no password shown', async (t) => {
       if (!prereq(t, HAVE, WHAT)) return;
       const c = new RegistryClient(reg!.host, { credentials: async () => ({ username: USER.username, password: WRONG }), retry: { baseDelayMs: 5 } });

@@ -132,6 +132,8 @@ export interface TokenServer {
   readonly certFile: string;
   /** Every token request received: scopes asked for and the account that authenticated (if any). */
   readonly requests: { scopes: string[]; account?: string; rejected: boolean }[];
+  /** The next `expireNext` tokens are issued already expired (the registry then answers 401). */
+  readonly control: { expireNext: number };
   close(): Promise<void>;
 }
 
@@ -169,6 +171,7 @@ async function startTokenServer(dir: string, users: readonly User[]): Promise<To
   const service = 'kiln-test-registry';
   const issuer = 'kiln-test-issuer';
   const requests: TokenServer['requests'] = [];
+  const control = { expireNext: 0 };
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
     if (url.pathname !== '/token') {
@@ -197,7 +200,11 @@ async function startTokenServer(dir: string, users: readonly User[]): Promise<To
           return { type, name: rest.join(':'), actions };
         })
       : [];
-    const now = Math.floor(Date.now() / 1000);
+    let now = Math.floor(Date.now() / 1000);
+    if (control.expireNext > 0) {
+      control.expireNext--;
+      now -= 3600;
+    }
     const header = { typ: 'JWT', alg: 'ES256', kid };
     const claims = { iss: issuer, sub: account ?? '', aud: service, exp: now + 300, nbf: now - 10, iat: now, jti: randomBytes(8).toString('hex'), access };
     const input = `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify(claims))}`;
@@ -213,6 +220,7 @@ async function startTokenServer(dir: string, users: readonly User[]): Promise<To
     issuer,
     certFile,
     requests,
+    control,
     close: () => new Promise((r) => server.close(() => r())),
   };
 }
