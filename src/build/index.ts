@@ -1,1 +1,5 @@
 export * from './scheduler.js';
+export type * from './ports.js';
+export { build, type BuildResult, type StageOutcome } from './engine.js';
+export type { AssembledImage } from './assemble.js';
+export { BuildCache, cacheKey } from './cache.js';

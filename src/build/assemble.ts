@@ -1,0 +1,127 @@
+// The target stage → an image in the store. Base-image layers are reused as they are (same blobs,
+// media types mapped to OCI); each filesystem-changing step of the target's stage chain becomes a
+// layer from its snapshot diff (written once, then remembered in the cache record); steps that
+// changed nothing add history only (empty_layer), as BuildKit's exporter does.
+import { Readable } from 'node:stream';
+import {
+  MediaType,
+  buildConfig,
+  buildManifest,
+  canonicalJson,
+  sha256,
+  type Descriptor,
+  type Digest,
+  type History,
+  type ImageConfig,
+} from '../image/index.js';
+import { layerFromTar, writeChanges } from '../layer/index.js';
+import type { Snapshotter } from '../snapshot/index.js';
+import type { BuildCache, LayerRecord } from './cache.js';
+import type { BlobStore } from './ports.js';
+
+/** One link in the chain of what the final image is made of, oldest first. */
+export type ImagePart =
+  | { readonly kind: 'base-layer'; readonly descriptor: Descriptor; readonly diffId: Digest }
+  | { readonly kind: 'step'; readonly cacheKey: string; readonly snapshot: string; readonly history: History }
+  | { readonly kind: 'history'; readonly history: History }
+  /** A base image's own history entry, kept verbatim (re-stamped only under SOURCE_DATE_EPOCH). */
+  | { readonly kind: 'base-history'; readonly history: History };
+
+export interface AssembledImage {
+  readonly manifestDigest: Digest;
+  readonly manifestSize: number;
+  readonly configDigest: Digest;
+  readonly manifest: Buffer;
+  readonly config: Buffer;
+  /** Per layer: size (compressed) and the history line that made it. */
+  readonly layers: readonly { readonly descriptor: Descriptor; readonly createdBy: string; readonly uncompressedSize?: number }[];
+}
+
+const DOCKER_TO_OCI: Readonly<Record<string, string>> = {
+  [MediaType.DockerLayer]: MediaType.OciLayerGzip,
+  [MediaType.DockerForeignLayer]: MediaType.OciLayerNondistributableGzip,
+};
+
+export async function assembleImage(
+  parts: readonly ImagePart[],
+  baseConfig: ImageConfig,
+  deps: { store: BlobStore; snapshotter: Snapshotter; cache: BuildCache },
+  opts: { compression: 'gzip' | 'zstd'; created: string; sourceDateEpoch?: number; signal: AbortSignal },
+  onLayer?: (createdBy: string) => void,
+): Promise<AssembledImage> {
+  const layers: Descriptor[] = [];
+  const diffIds: Digest[] = [];
+  const history: History[] = [];
+  const report: { descriptor: Descriptor; createdBy: string; uncompressedSize?: number }[] = [];
+
+  for (const p of parts) {
+    if (p.kind === 'base-layer') {
+      const desc: Descriptor = { ...p.descriptor, mediaType: DOCKER_TO_OCI[p.descriptor.mediaType] ?? p.descriptor.mediaType };
+      layers.push(desc);
+      diffIds.push(p.diffId);
+      report.push({ descriptor: desc, createdBy: '(base image)' });
+      continue;
+    }
+    if (p.kind === 'base-history') {
+      history.push(opts.sourceDateEpoch === undefined ? p.history : { ...p.history, created: opts.created });
+      continue;
+    }
+    if (p.kind === 'history') {
+      history.push(stamp(p.history, opts.created, true));
+      continue;
+    }
+    const rec = deps.cache.get(p.cacheKey);
+    let layer: LayerRecord | { empty: true } | undefined = rec?.layer;
+    if (layer && !('empty' in layer) && !(await deps.store.has(layer.digest))) layer = undefined;
+    let uncompressedSize: number | undefined;
+    if (!layer) {
+      onLayer?.(p.history.created_by ?? '');
+      const diff = await deps.snapshotter.diff(p.snapshot);
+      if (diff.changes.length === 0) {
+        layer = { empty: true };
+      } else {
+        const tar = writeChanges(diff.root, diff.changes, opts.sourceDateEpoch === undefined ? {} : { sourceDateEpoch: opts.sourceDateEpoch });
+        const blob = await layerFromTar(tar, { compression: opts.compression, signal: opts.signal }, (s: Readable) => deps.store.ingest(s, undefined, opts.signal));
+        layer = { digest: blob.digest, diffId: blob.diffId, size: blob.size, mediaType: blob.mediaType };
+        uncompressedSize = blob.uncompressedSize;
+      }
+      if (rec) deps.cache.put(p.cacheKey, { ...rec, layer });
+    }
+    if ('empty' in layer) {
+      history.push(stamp(p.history, opts.created, true));
+      continue;
+    }
+    const desc: Descriptor = { mediaType: layer.mediaType, digest: layer.digest, size: layer.size };
+    layers.push(desc);
+    diffIds.push(layer.diffId);
+    history.push(stamp(p.history, opts.created, false));
+    report.push(uncompressedSize === undefined ? { descriptor: desc, createdBy: p.history.created_by ?? '' } : { descriptor: desc, createdBy: p.history.created_by ?? '', uncompressedSize });
+  }
+
+  const config = buildConfig({
+    ...baseConfig,
+    created: opts.created,
+    rootfs: { type: 'layers', diff_ids: diffIds },
+    history,
+  });
+  const configBytes = canonicalJson(config);
+  const configDigest = sha256(configBytes);
+  await deps.store.ingestBytes(configBytes, { digest: configDigest, size: configBytes.length });
+  const manifest = buildManifest({
+    format: 'oci',
+    config: { mediaType: MediaType.OciConfig, digest: configDigest, size: configBytes.length },
+    layers,
+  });
+  const manifestBytes = canonicalJson(manifest);
+  const manifestDigest = sha256(manifestBytes);
+  await deps.store.ingestBytes(manifestBytes, { digest: manifestDigest, size: manifestBytes.length });
+  return { manifestDigest, manifestSize: manifestBytes.length, configDigest, manifest: manifestBytes, config: configBytes, layers: report };
+}
+
+function stamp(h: History, created: string, empty: boolean): History {
+  const out: { -readonly [K in keyof History]: History[K] } = { created, ...h };
+  out.created = created;
+  if (empty) out.empty_layer = true;
+  else delete out.empty_layer;
+  return out;
+}

@@ -1,0 +1,48 @@
+// What the build engine needs from the outside, as small interfaces defined here (cli wires the
+// concrete Store, snapshotter, runc runtime and image source; tests may pass their own).
+import type { Digest, Manifest } from '../image/index.js';
+import type { ResolvedImage } from '../plan/index.js';
+import type { Snapshotter } from '../snapshot/index.js';
+import type { Runtime } from '../exec/index.js';
+import type { IgnoreMatcher } from '../context/index.js';
+import type { ProgressEmitter } from '../progress/index.js';
+
+/** The subset of store/'s Store the engine uses. */
+export interface BlobStore {
+  has(d: Digest): Promise<boolean>;
+  open(d: Digest, signal?: AbortSignal): Promise<NodeJS.ReadableStream>;
+  readBytes(d: Digest, max?: number): Promise<Buffer>;
+  ingest(src: NodeJS.ReadableStream, expect?: { digest: Digest; size?: number }, signal?: AbortSignal): Promise<{ digest: Digest; size: number }>;
+  ingestBytes(data: Uint8Array, expect?: { digest: Digest; size?: number }): Promise<{ digest: Digest; size: number }>;
+}
+
+/**
+ * Makes sure a resolved base image's manifest and layer blobs are in the store (pulling what is
+ * missing) and returns its manifest. Layers may be fetched lazily by the implementation.
+ */
+export type EnsureImage = (image: ResolvedImage, signal: AbortSignal) => Promise<Manifest>;
+
+export interface BuildDeps {
+  readonly store: BlobStore;
+  readonly snapshotter: Snapshotter;
+  readonly runtime: Runtime;
+  readonly ensureImage: EnsureImage;
+  /** Directory for the engine's own state (cache records, cache mounts, heredoc files). */
+  readonly stateDir: string;
+  readonly contextDir: string;
+  readonly ignore?: IgnoreMatcher;
+  readonly progress: ProgressEmitter;
+}
+
+export interface BuildOptions {
+  /** Parallel stages (default: number of cores). */
+  readonly jobs: number;
+  /** `--no-cache`: run every step again. */
+  readonly noCache: boolean;
+  /** Reproducible output: clamps file mtimes and stamps every `created` with this time. */
+  readonly sourceDateEpoch?: number;
+  readonly compression: 'gzip' | 'zstd';
+  readonly signal: AbortSignal;
+  /** The Dockerfile lines, for error snippets. */
+  readonly sourceLines?: readonly string[];
+}
