@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
+import type { TestContext } from 'node:test';
+import { prereq } from './prereq.js';
 
 export const KILN_BASE_DIR = process.env['KILN_BASE_DIR'] ?? '/var/cache/kiln/base-images';
 
@@ -196,4 +198,15 @@ export async function dockerLoad(d: DockerLoader, images: readonly FixtureImage[
     ids.push(`sha256:${configHex}`);
   }
   return ids;
+}
+
+/**
+ * The base image `name:tag` made by scripts/make-base-images.sh, or undefined after skipping
+ * the test (locally) / failing it (CI=true) when it has not been built.
+ */
+export function needBaseImage(t: TestContext, name: string, tag: string): FixtureImage | undefined {
+  const img = baseImage(name, tag);
+  return prereq(t, img !== undefined, `base image ${name}:${tag} in ${KILN_BASE_DIR} (run as root: bash scripts/make-base-images.sh)`)
+    ? img
+    : undefined;
 }
