@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { KilnError } from '../src/errors.js';
 import { Store } from '../src/store/index.js';
 import { RegistryClient, parseNormalizedReference, pull, push } from '../src/registry/index.js';
-import { type FaultProxy, startFaultProxy } from './helpers/fault-proxy.js';
+import { type Fault, type FaultProxy, type ProxyRequest, startFaultProxy } from './helpers/fault-proxy.js';
 import { OciDir, type TestImage, makeImage } from './helpers/oci-layout.js';
 import { type TestRegistry, haveRegistry, startRegistry } from './helpers/registry.js';
 import { prereq } from './helpers/prereq.js';
@@ -128,6 +128,40 @@ describe('registry faults (proxy in front of docker-registry)', () => {
     const c = new RegistryClient(reg!.host);
     for (const l of other.layers) assert.equal(await c.hasBlob('faults/pushed', l.digest), true);
     c.close();
+  });
+
+  const chunkedPush = async (fault: Fault): Promise<ProxyRequest[]> => {
+    let patches = 0;
+    proxy!.fault = (r) => (r.method === 'PATCH' && ++patches === 2 ? fault : undefined);
+    const src = new OciDir(join(work, `chunk-src-${Date.now()}`));
+    const other = makeImage(src, { layerSizes: [60_000] });
+    const startLog = proxy!.log.length;
+    const ref = parseNormalizedReference(`${proxy!.host}/faults/chunked:1`);
+    const res = await push(client(), ref, other.manifest, src, { chunkThreshold: 1, chunkSize: 16_384 });
+    assert.equal(res.digest, other.manifest.digest);
+    const mine = proxy!.log.slice(startLog);
+    proxy!.fault = () => undefined;
+    const out = new OciDir(join(work, `chunk-out-${Date.now()}`));
+    const back = await pull(client(), ref, out, { platform: 'linux/amd64' });
+    assert.equal(back.manifest.digest, other.manifest.digest);
+    assert.deepEqual(out.read(other.layers[0]!.digest), src.read(other.layers[0]!.digest));
+    return mine;
+  };
+
+  test('chunked push: a 500 on a PATCH resumes the same upload from the registry\'s offset', async (t) => {
+    if (!prereq(t, HAVE, WHAT)) return;
+    const log = await chunkedPush({ status: 500 });
+    assert.ok(log.some((r) => r.method === 'GET' && r.path.includes('/blobs/uploads/')), 'asked the registry for the upload status');
+    assert.equal(log.filter((r) => r.method === 'POST').length, 2, 'one upload session per blob (layer + config): resumed, not restarted');
+  });
+
+  test('chunked push: a connection cut inside a PATCH still completes the push', async (t) => {
+    if (!prereq(t, HAVE, WHAT)) return;
+    // distribution 2.8 cancels an upload whose size no longer matches its state after a partial
+    // PATCH, so kiln finds the session gone and restarts that blob with a new upload
+    const log = await chunkedPush({ cutRequestAfter: 6000 });
+    assert.ok(log.some((r) => r.method === 'GET' && r.path.includes('/blobs/uploads/')), 'asked the registry for the upload status');
+    assert.equal(log.filter((r) => r.method === 'POST').length, 3, 'the broken blob was restarted once');
   });
 
   test('unreachable registry: REGISTRY_UNREACHABLE naming it', async (t) => {

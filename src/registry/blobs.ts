@@ -169,23 +169,49 @@ async function uploadOnce(
     let pending: Buffer[] = [];
     let pendingLen = 0;
     const flush = async (): Promise<void> => {
-      const body = Buffer.concat(pending, pendingLen);
+      const whole = Buffer.concat(pending, pendingLen);
       pending = [];
       pendingLen = 0;
-      const res = await client.call({
-        method: 'PATCH',
-        path: location!,
-        headers: { 'content-type': 'application/octet-stream', 'content-range': `${done}-${done + body.length - 1}` },
-        body,
-        scopes: [push],
-        signal: opts.signal,
-        noRetry: true,
-      });
-      if (res.status !== 202) throw await client.httpError(res, `uploading a chunk of ${desc.digest} to ${path}`);
-      discard(res);
-      location = header(res, 'location') ?? location;
-      done += body.length;
-      opts.onBytes?.(done, desc.size);
+      const chunkStart = done;
+      let body = whole;
+      for (let attempt = 1; ; attempt++) {
+        let failure: unknown;
+        try {
+          const res = await client.call({
+            method: 'PATCH',
+            path: location!,
+            headers: { 'content-type': 'application/octet-stream', 'content-range': `${done}-${done + body.length - 1}` },
+            body,
+            scopes: [push],
+            signal: opts.signal,
+            noRetry: true,
+          });
+          if (res.status === 202) {
+            discard(res);
+            location = header(res, 'location') ?? location;
+            done += body.length;
+            opts.onBytes?.(done, desc.size);
+            return;
+          }
+          failure = await client.httpError(res, `uploading a chunk of ${desc.digest} to ${path}`);
+          if (!/HTTP (5\d\d|408|416|429)/.test((failure as Error).message)) throw failure;
+        } catch (e) {
+          if (e === failure || !(e instanceof KilnError) || e.code !== 'REGISTRY_UNREACHABLE') throw e;
+          failure = e;
+        }
+        if (attempt >= client.attempts) throw failure;
+        // Resume the chunk: ask the registry how much of the upload it holds, resend the rest.
+        await client.wait(client.backoff(attempt), opts.signal);
+        const held = await uploadStatus(client, location!, push, opts.signal);
+        if (held === undefined || held.received < chunkStart || held.received > chunkStart + whole.length) throw failure;
+        location = held.location ?? location;
+        done = held.received;
+        body = whole.subarray(held.received - chunkStart);
+        if (body.length === 0) {
+          opts.onBytes?.(done, desc.size);
+          return;
+        }
+      }
     };
     try {
       for await (const c of src as AsyncIterable<Buffer>) {
@@ -234,6 +260,17 @@ async function uploadOnce(
   }
   discard(res);
   return 'uploaded';
+}
+
+/** How many bytes an upload session holds (GET on its Location: 204 + `Range: 0-<last>`). */
+async function uploadStatus(client: RegistryClient, location: string, scope: string, signal?: AbortSignal): Promise<{ received: number; location?: string } | undefined> {
+  const res = await client.call({ method: 'GET', path: location, scopes: [scope], signal });
+  discard(res);
+  if (res.status !== 204) return undefined;
+  const m = /^(?:bytes=)?0-(-?\d+)$/.exec(header(res, 'range') ?? '0--1');
+  if (!m) return undefined;
+  const loc = header(res, 'location');
+  return { received: Number(m[1]) + 1, ...(loc ? { location: loc } : {}) };
 }
 
 function withDigest(client: RegistryClient, location: string, digest: Digest): string {

@@ -7,7 +7,9 @@ import type net from 'node:net';
 export type Fault =
   | { readonly status: number; readonly headers?: Record<string, string>; readonly body?: string }
   | { readonly cutAfter: number }
-  | { readonly corrupt: true };
+  | { readonly corrupt: true }
+  /** Forward only the first N bytes of the request body upstream, then break both connections. */
+  | { readonly cutRequestAfter: number };
 
 export interface ProxyRequest {
   readonly method: string;
@@ -46,6 +48,26 @@ export async function startFaultProxy(targetPort: number): Promise<FaultProxy> {
     if (f && 'status' in f) {
       req.resume();
       res.writeHead(f.status, { 'content-type': 'application/json', ...f.headers }).end(f.body ?? '');
+      return;
+    }
+    if (f && 'cutRequestAfter' in f) {
+      const partial = http.request({ host: '127.0.0.1', port: targetPort, method: req.method, path: req.url, headers: req.headers }, (ures) => ures.resume());
+      partial.on('error', () => undefined);
+      let forwarded = 0;
+      let cut = false;
+      req.on('data', (chunk: Buffer) => {
+        if (cut) return;
+        const part = chunk.subarray(0, f.cutRequestAfter - forwarded);
+        forwarded += part.length;
+        partial.write(part);
+        if (forwarded >= f.cutRequestAfter) {
+          cut = true;
+          setTimeout(() => {
+            partial.destroy();
+            req.socket.destroy();
+          }, 50);
+        }
+      });
       return;
     }
     const up = http.request(
