@@ -202,14 +202,26 @@ export class RegistryClient {
 
   /** GET a manifest or index by tag or digest, verifying its digest. 404 → IMAGE_NOT_FOUND. */
   async getManifest(path: string, reference: string, opts: { signal?: AbortSignal | undefined; refName?: string } = {}): Promise<FetchedManifest> {
-    const res = await this.call({
-      method: 'GET',
-      path: `/v2/${path}/manifests/${reference}`,
-      headers: { accept: MANIFEST_ACCEPT },
-      scopes: [repositoryScope(path, ['pull'])],
-      signal: opts.signal,
-    });
     const name = opts.refName ?? `${this.domain}/${path}:${reference}`;
+    let res: HttpResponse;
+    try {
+      res = await this.call({
+        method: 'GET',
+        path: `/v2/${path}/manifests/${reference}`,
+        headers: { accept: MANIFEST_ACCEPT },
+        scopes: [repositoryScope(path, ['pull'])],
+        signal: opts.signal,
+      });
+    } catch (e) {
+      // Registries answer 401/403 for repositories that do not exist as for private ones (Docker Hub).
+      if (e instanceof KilnError && e.code === 'REGISTRY_AUTH' && !/token server|credential helper/.test(e.message)) {
+        throw new KilnError('REGISTRY_AUTH', `pull access denied for ${name}: ${e.message}`, {
+          cause: e,
+          hint: `the repository may not exist, or it needs: kiln login ${this.domain}`,
+        });
+      }
+      throw e;
+    }
     if (res.status === 404) {
       discard(res);
       throw new KilnError('IMAGE_NOT_FOUND', `image ${name} not found in registry ${this.domain}`, {
