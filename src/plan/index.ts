@@ -1,1 +1,3 @@
 export type * from './types.js';
+export { planBuild } from './plan.js';
+export { formatPlatformAll, formatPlatformShort, PLATFORM_ARGS } from './args.js';

@@ -20,6 +20,8 @@ export interface BuildRequest {
   /** The Dockerfile's lines (for error snippets) and name. */
   readonly sourceLines?: readonly string[];
   readonly file?: string;
+  /** The Dockerfile's escape token (`# escape=` directive: Ast.directives.escape); default `\`. */
+  readonly escapeToken?: '\\' | '`';
 }
 
 /** A base image resolved by the injected resolver: pinned digest plus its config. */
@@ -131,10 +133,14 @@ export interface PlannedStage {
   readonly platform: Platform;
   /** Filesystem-changing steps, in order. */
   readonly steps: readonly Step[];
-  /** The stage's final image config (ENV, CMD, ...), BuildKit-shaped, with history. */
+  /**
+   * The stage's final image config (ENV, CMD, ...), BuildKit-shaped. Its `history` is the base's
+   * history (image or stage) followed by this stage's entries, without `created`; `rootfs.diff_ids`
+   * is empty (build/ fills both in).
+   */
   readonly config: ImageConfig;
   /**
-   * One entry per instruction that BuildKit records in history, in order; `step` is the index in
+   * One entry per instruction THIS stage records in history (the tail of `config.history`), in order; `step` is the index in
    * `steps` when it changed the filesystem (so a layer goes with it), else undefined (empty_layer).
    */
   readonly history: readonly { readonly entry: History; readonly step?: number }[];

@@ -1,0 +1,180 @@
+// The stage graph (BuildKit's buildDispatchStates / toCommand / validateCircularDependency /
+// allReachableStages): FROM bases expanded with the global args, the target, COPY --from and
+// RUN --mount from= references, cycles, and the stages the target reaches.
+import type { SourceRange } from '../errors.js';
+import { suggest, type Instruction, type ShellLex, type Stage } from '../dockerfile/index.js';
+import { parsePlatform, type Platform } from '../image/index.js';
+import type { EnvList } from './env.js';
+import { located, planError, type ErrorContext } from './fail.js';
+
+/** What a COPY --from / RUN --mount from= / FROM names. */
+export type Ref =
+  | { readonly kind: 'stage'; readonly index: number }
+  | { readonly kind: 'image'; readonly ref: string }
+  | { readonly kind: 'scratch' };
+
+export interface Command {
+  readonly ins: Instruction;
+  /** COPY: [from] when --from is given; RUN: one per mount (undefined: no from=). */
+  readonly sources: readonly (Ref | undefined)[];
+  /** An ONBUILD trigger run at the start of the stage. */
+  readonly onbuild: boolean;
+}
+
+export interface StageNode {
+  readonly index: number;
+  readonly stage: Stage;
+  /** Display name: the AS name, else `stage-N`. */
+  readonly name: string;
+  /** The FROM base after expansion with the global args. */
+  readonly baseName: string;
+  readonly base: Ref;
+  /** FROM --platform, expanded and parsed. */
+  readonly platform?: Platform;
+  commands: Command[];
+  /** ONBUILD triggers already added. */
+  onbuildInit: boolean;
+}
+
+const EMPTY_ENV = (): undefined => undefined;
+
+export function displayName(stage: Stage): string {
+  return stage.name ?? `stage-${stage.index}`;
+}
+
+/** Expands each FROM with the global args and links `FROM <earlier stage>`. */
+export function buildStageNodes(stages: readonly Stage[], globals: EnvList, lex: ShellLex, host: Platform, ctx: ErrorContext): StageNode[] {
+  const nodes: StageNode[] = [];
+  const byName = new Map<string, number>();
+  for (const st of stages) {
+    const loc = st.from.range;
+    const sctx = { ...ctx, stage: displayName(st) };
+    const baseName = located(sctx, loc, () => lex.processWord(st.base, globals.lookup).result, 'ARG_EXPANSION');
+    if (baseName === '') throw planError(sctx, loc, 'DOCKERFILE_SYNTAX', `base name (${st.base}) should not be blank`, 'the FROM expands to nothing: give the ARG a default or pass --build-arg');
+    let platform: Platform | undefined;
+    if (st.platform !== undefined) {
+      const raw = st.platform;
+      const v = located(sctx, loc, () => lex.processWord(raw, globals.lookup).result, 'ARG_EXPANSION');
+      if (v === '') throw planError(sctx, loc, 'PLATFORM_INVALID', `empty platform value from expression ${raw}`, suggestArg(raw, globals));
+      platform = located(sctx, loc, () => parsePlatform(v, host), 'PLATFORM_INVALID');
+    }
+    let base: Ref;
+    const earlier = byName.get(baseName);
+    if (earlier !== undefined) base = { kind: 'stage', index: earlier };
+    else if (baseName === 'scratch') base = { kind: 'scratch' };
+    else {
+      const ci = byName.get(baseName.toLowerCase());
+      if (ci !== undefined) {
+        throw planError(sctx, loc, 'STAGE_NOT_FOUND', `base name "${baseName}" is not a valid image reference (stage names are lower-case)`, `write FROM ${baseName.toLowerCase()} to build on stage ${ci}`);
+      }
+      base = { kind: 'image', ref: baseName };
+    }
+    nodes.push({ index: st.index, stage: st, name: displayName(st), baseName, base, ...(platform ? { platform } : {}), commands: [], onbuildInit: false });
+    if (st.name !== undefined) byName.set(st.name, st.index);
+  }
+  return nodes;
+}
+
+function suggestArg(expr: string, globals: EnvList): string | undefined {
+  const m = /\$\{?([A-Za-z_][A-Za-z0-9_]*)/.exec(expr);
+  const s = m ? suggest(m[1]!, globals.keys(), true) : undefined;
+  return s ? `did you mean ${s}?` : undefined;
+}
+
+/** `--target` (case-insensitive) or the last stage. */
+export function resolveTarget(nodes: readonly StageNode[], target: string | undefined, ctx: ErrorContext): number {
+  if (target === undefined || target === '') return nodes.length - 1;
+  const lower = target.toLowerCase();
+  const found = nodes.find((n) => n.stage.name === lower);
+  if (found) return found.index;
+  const names = nodes.flatMap((n) => (n.stage.name === undefined ? [] : [n.stage.name]));
+  const s = suggest(target, names, false);
+  throw planError({ ...ctx }, [], 'TARGET_NOT_FOUND', `target stage "${target}" could not be found`, s ? `did you mean ${s}?` : names.length ? `stages: ${names.join(', ')}` : 'name a stage with FROM <image> AS <name>');
+}
+
+function findByName(nodes: readonly StageNode[], name: string): number | undefined {
+  const lower = name.toLowerCase();
+  return nodes.find((n) => n.stage.name === lower)?.index;
+}
+
+/** BuildKit's toCommand: resolves COPY --from and RUN --mount from= to a stage, scratch or an image. */
+export function toCommand(ins: Instruction, nodes: readonly StageNode[], lex: ShellLex, onbuild: boolean, ctx: ErrorContext): Command {
+  if (ins.kind === 'COPY' && ins.from !== undefined && ins.from !== '') {
+    const from = ins.from;
+    const res = located(ctx, ins.range, () => lex.processWord(from, EMPTY_ENV).result, 'ARG_EXPANSION');
+    if (res !== from) {
+      throw planError(ctx, ins.range, 'INVALID_FLAG', 'variable expansion is not supported for --from, define a new stage with FROM using ARG from global scope as a workaround');
+    }
+    let ref: Ref;
+    if (/^[+-]?[0-9]+$/.test(from)) {
+      const index = Number(from);
+      if (index < 0 || index >= nodes.length) {
+        throw planError(ctx, ins.range, 'STAGE_NOT_FOUND', `invalid stage index ${index}`, `stage indexes run from 0 to ${nodes.length - 1}`);
+      }
+      ref = { kind: 'stage', index };
+    } else {
+      const index = findByName(nodes, from);
+      ref = index !== undefined ? { kind: 'stage', index } : from === 'scratch' ? { kind: 'scratch' } : { kind: 'image', ref: from };
+    }
+    return { ins, sources: [ref], onbuild };
+  }
+  if (ins.kind === 'RUN') {
+    const sources = ins.mounts.map((m): Ref | undefined => {
+      if (m.from === undefined || m.from === '') return undefined;
+      const index = findByName(nodes, m.from);
+      if (index !== undefined) return { kind: 'stage', index };
+      return m.from === 'scratch' ? { kind: 'scratch' } : { kind: 'image', ref: m.from };
+    });
+    return { ins, sources, onbuild };
+  }
+  return { ins, sources: [], onbuild };
+}
+
+/** Stage indexes a stage needs first, with the instruction that needs each (base stage: undefined). */
+export function stageDeps(node: StageNode): Map<number, Command | undefined> {
+  const deps = new Map<number, Command | undefined>();
+  if (node.base.kind === 'stage') deps.set(node.base.index, undefined);
+  for (const c of node.commands) for (const s of c.sources) if (s?.kind === 'stage' && !deps.has(s.index)) deps.set(s.index, c);
+  return deps;
+}
+
+/** BuildKit's validateCircularDependency over COPY --from / mount from= edges. */
+export function checkCycles(nodes: readonly StageNode[], ctx: ErrorContext): void {
+  const visited = new Set<number>();
+  const onPath = new Set<number>();
+  const visit = (n: StageNode, path: readonly SourceRange[]): SourceRange[] | undefined => {
+    if (visited.has(n.index)) return undefined;
+    visited.add(n.index);
+    onPath.add(n.index);
+    for (const c of n.commands) {
+      for (const s of c.sources) {
+        if (s?.kind !== 'stage') continue;
+        const next = [...path, c.ins.range];
+        if (onPath.has(s.index)) return next;
+        const found = visit(nodes[s.index]!, next);
+        if (found) return found;
+      }
+    }
+    onPath.delete(n.index);
+    return undefined;
+  };
+  for (const n of nodes) {
+    const path = visit(n, []);
+    if (path) {
+      const name = nodes.length === 1 ? '' : n.name;
+      throw planError({ ...ctx, stage: n.name }, path, 'STAGE_CYCLE', `circular dependency detected on stage: ${name}`, 'a stage cannot copy or mount from itself or from a stage that depends on it');
+    }
+  }
+}
+
+/** The stages `target` reaches through its base and COPY --from / mount from= (itself included). */
+export function reachable(nodes: readonly StageNode[], target: number): Set<number> {
+  const seen = new Set<number>();
+  const walk = (i: number): void => {
+    if (seen.has(i)) return;
+    seen.add(i);
+    for (const d of stageDeps(nodes[i]!).keys()) walk(d);
+  };
+  walk(target);
+  return seen;
+}
