@@ -115,6 +115,28 @@ for (const mode of ['basic', 'token'] as const) {
       c.close();
     });
 
+    test('identity token: OAuth2 refresh_token POST to the token server', async (t) => {
+      if (!prereq(t, HAVE, WHAT)) return;
+      if (mode !== 'token') return; // identity tokens only exist with token auth
+      const ts = reg!.tokenServer!;
+      const c = new RegistryClient(reg!.host, { credentials: async () => ({ identityToken: `refresh-${USER.username}` }), retry: { baseDelayMs: 5 } });
+      const src = new OciDir(join(work, 'idtok'));
+      const img = makeImage(src, { layerSizes: [70] });
+      const n = ts.requests.length;
+      const res = await push(c, parseNormalizedReference(`${reg!.host}/team/idtok:1`), img.manifest, src);
+      assert.equal(res.digest, img.manifest.digest);
+      const mine = ts.requests.slice(n);
+      assert.ok(mine.length > 0 && mine.every((r) => r.method === 'POST' && r.account === USER.username), JSON.stringify(mine));
+      c.close();
+      const bad = new RegistryClient(reg!.host, { credentials: async () => ({ identityToken: 'refresh-nobody' }), retry: { baseDelayMs: 5 } });
+      await assert.rejects(pull(bad, parseNormalizedReference(`${reg!.host}/team/idtok:1`), new OciDir(join(work, 'idtok2'))), (e: unknown) => {
+        assert.ok(e instanceof KilnError && e.code === 'REGISTRY_AUTH', String(e));
+        assert.ok(!e.message.includes('refresh-nobody'));
+        return true;
+      });
+      bad.close();
+    });
+
     test('credentials that stop working: REGISTRY_AUTH, no password shown', async (t) => {
       if (!prereq(t, HAVE, WHAT)) return;
       const c = new RegistryClient(reg!.host, { credentials: async () => ({ username: USER.username, password: WRONG }), retry: { baseDelayMs: 5 } });

@@ -131,7 +131,8 @@ export interface TokenServer {
   readonly issuer: string;
   readonly certFile: string;
   /** Every token request received: scopes asked for and the account that authenticated (if any). */
-  readonly requests: { scopes: string[]; account?: string; rejected: boolean }[];
+  readonly requests: { scopes: string[]; account?: string; rejected: boolean; method: string }[];
+  /** A user's identity (refresh) token is `refresh-<username>`, accepted by POST /token. */
   /** The next `expireNext` tokens are issued already expired (the registry then answers 401). */
   readonly control: { expireNext: number };
   close(): Promise<void>;
@@ -173,26 +174,42 @@ async function startTokenServer(dir: string, users: readonly User[]): Promise<To
   const requests: TokenServer['requests'] = [];
   const control = { expireNext: 0 };
   const server = http.createServer((req, res) => {
+    const body: Buffer[] = [];
+    req.on('data', (c: Buffer) => body.push(c));
+    req.on('end', () => handle(req, res, Buffer.concat(body).toString('utf8')));
+  });
+  const handle = (req: http.IncomingMessage, res: http.ServerResponse, body: string): void => {
     const url = new URL(req.url ?? '/', 'http://x');
     if (url.pathname !== '/token') {
       res.writeHead(404).end();
       return;
     }
-    const scopes = url.searchParams.getAll('scope').flatMap((s) => s.split(' ')).filter(Boolean);
+    let scopes = url.searchParams.getAll('scope').flatMap((s) => s.split(' ')).filter(Boolean);
     let account: string | undefined;
     const authz = req.headers.authorization;
-    if (authz?.startsWith('Basic ')) {
+    if (req.method === 'POST') {
+      // OAuth2 refresh-token grant (what clients send with a saved identity token)
+      const form = new URLSearchParams(body);
+      scopes = (form.get('scope') ?? '').split(' ').filter(Boolean);
+      const u = users.find((x) => form.get('grant_type') === 'refresh_token' && form.get('refresh_token') === `refresh-${x.username}`);
+      if (!u) {
+        requests.push({ scopes, rejected: true, method: 'POST' });
+        res.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'invalid_grant' }));
+        return;
+      }
+      account = u.username;
+    } else if (authz?.startsWith('Basic ')) {
       const dec = Buffer.from(authz.slice(6), 'base64').toString('utf8');
       const i = dec.indexOf(':');
       const u = users.find((x) => x.username === dec.slice(0, i) && x.password === dec.slice(i + 1));
       if (!u) {
-        requests.push({ scopes, rejected: true });
+        requests.push({ scopes, rejected: true, method: 'GET' });
         res.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ details: 'incorrect username or password' }));
         return;
       }
       account = u.username;
     }
-    requests.push({ scopes, ...(account ? { account } : {}), rejected: false });
+    requests.push({ scopes, ...(account ? { account } : {}), rejected: false, method: req.method ?? 'GET' });
     const access = account
       ? scopes.map((s) => {
           const [type, ...rest] = s.split(':');
@@ -211,7 +228,7 @@ async function startTokenServer(dir: string, users: readonly User[]): Promise<To
     const sig = sign('sha256', Buffer.from(input), { key: privateKey, dsaEncoding: 'ieee-p1363' });
     const token = `${input}.${b64url(sig)}`;
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ token, access_token: token, expires_in: 300, issued_at: new Date().toISOString() }));
-  });
+  };
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as net.AddressInfo).port;
   return {
