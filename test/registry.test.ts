@@ -3,7 +3,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -161,6 +161,20 @@ describe('registry: plain registry', () => {
     assert.ok(await dest.has(index.digest), 'the index is stored too');
     assert.ok(!(await dest.has(amd.layers[0]!.digest)), 'the other platform is not pulled');
     await assert.rejects(pull(c, ref, newDir('p-s390x'), { platform: 'linux/s390x' }), isKiln('PLATFORM_NOT_FOUND', /linux\/s390x.*available: linux\/amd64, linux\/arm64\/v8/));
+    c.close();
+  });
+
+  test('push of a corrupted local blob: the registry refuses it, DIGEST_MISMATCH, no manifest pushed', async (t) => {
+    if (!prereq(t, HAVE, WHAT)) return;
+    const src = newDir('corrupt');
+    const img = makeImage(src, { layerSizes: [5000] });
+    const p = src.path(img.layers[0]!.digest);
+    const bytes = readFileSync(p);
+    bytes[10] = bytes[10]! ^ 0xff;
+    writeFileSync(p, bytes);
+    const c = client();
+    await assert.rejects(push(c, parseNormalizedReference(`${reg!.host}/kiln/corrupt:1`), img.manifest, src), isKiln('DIGEST_MISMATCH', /rejected blob/));
+    assert.equal(await c.headManifest('kiln/corrupt', '1'), undefined);
     c.close();
   });
 

@@ -235,31 +235,32 @@ async function uploadOnce(
   }
 
   // Monolithic: one PUT with the streamed body.
-  const counted = src.on('data', (c: Buffer) => {
+  src.on('data', (c: Buffer) => {
     done += c.length;
     opts.onBytes?.(done, desc.size);
   });
   src.pause();
-  const res = await client.call({
-    method: 'PUT',
-    path: withDigest(client, location, desc.digest),
-    headers: { 'content-type': 'application/octet-stream', 'content-length': String(desc.size) },
-    body: counted,
-    scopes: [push],
-    signal: opts.signal,
-  });
-  if (res.status !== 201) {
-    if (res.status === 400) {
+  try {
+    const res = await client.call({
+      method: 'PUT',
+      path: withDigest(client, location, desc.digest),
+      headers: { 'content-type': 'application/octet-stream', 'content-length': String(desc.size) },
+      body: src,
+      scopes: [push],
+      signal: opts.signal,
+    });
+    if (res.status !== 201) {
       const e = await client.httpError(res, `uploading ${desc.digest} to ${path}`);
-      if (/DIGEST_INVALID|BLOB_UPLOAD_INVALID|SIZE_INVALID/.test(e.message)) {
+      if (res.status === 400 && /DIGEST_INVALID|BLOB_UPLOAD_INVALID|SIZE_INVALID/.test(e.message)) {
         throw new KilnError('DIGEST_MISMATCH', `${client.domain} rejected blob ${desc.digest}: the local content does not match its digest`, { cause: e });
       }
       throw e;
     }
-    throw await client.httpError(res, `uploading ${desc.digest} to ${path}`);
+    discard(res);
+    return 'uploaded';
+  } finally {
+    src.destroy(); // a failed request leaves the source open otherwise
   }
-  discard(res);
-  return 'uploaded';
 }
 
 /** How many bytes an upload session holds (GET on its Location: 204 + `Range: 0-<last>`). */
