@@ -2,7 +2,7 @@
 // snapshotters), ownership, modes, mtimes, xattrs, devices, fifos, hardlinks, replacement of
 // existing paths. The tar is hostile input: nothing is ever written outside the root.
 import {
-  closeSync, constants, linkSync, lchownSync, lstatSync, lutimesSync, chmodSync, mkdirSync, openSync, readdirSync,
+  closeSync, constants, fchmodSync, fchownSync, futimesSync, linkSync, lchownSync, lstatSync, lutimesSync, chmodSync, mkdirSync, openSync, readdirSync,
   realpathSync, rmSync, symlinkSync, unlinkSync, writeSync, type Stats,
 } from 'node:fs';
 import { spawnSync } from 'node:child_process';
@@ -173,43 +173,42 @@ class Applier {
     const abs = `${dir}/${base}`;
     if (linkTarget === abs) return; // a hardlink to itself: nothing to do
     this.added.add(this.rel(abs));
-    const existing = lstatOrUndefined(abs);
-    if (existing && !(existing.isDirectory() && h.type === 'dir')) this.remove(abs, existing);
-
-    switch (h.type) {
-      case 'file': {
-        const fd = openSync(abs, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
-        try {
-          for await (const chunk of body) {
-            let off = 0;
-            while (off < chunk.length) off += writeSync(fd, chunk, off, chunk.length - off);
-            this.bytes += chunk.length;
-          }
-        } finally {
-          closeSync(fd);
-        }
-        break;
+    // Create first and look only when something is in the way (the common case is a new path):
+    // O_EXCL/mkdir/symlink/link never follow an existing symlink at the final component.
+    const make = (): void => this.create(h, abs, linkTarget);
+    let fd = -1;
+    try {
+      fd = h.type === 'file' ? this.openNew(abs) : (make(), -1);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      const existing = lstatSync(abs);
+      if (h.type === 'dir' && existing.isDirectory()) {
+        // merge: keep the directory and its lower content, take the layer's metadata
+      } else {
+        this.remove(abs, existing);
+        fd = h.type === 'file' ? this.openNew(abs) : (make(), -1);
       }
-      case 'dir':
-        if (!existing?.isDirectory()) mkdirSync(abs, 0o700);
-        break;
-      case 'symlink':
-        symlinkSync(h.linkname ?? '', abs);
-        break;
-      case 'link':
-        linkSync(linkTarget!, abs);
-        return; // shares the target's inode and metadata
-      case 'char':
-      case 'block':
-        mknod(abs, h.type === 'char' ? 'c' : 'b', h.devmajor ?? 0, h.devminor ?? 0);
-        break;
-      case 'fifo':
-        mknod(abs, 'p');
-        break;
     }
-    if (this.chown) lchownSync(abs, h.uid, h.gid);
+    if (h.type === 'link') return; // shares the target's inode and metadata
     const mtime = h.mtime + (h.mtimeNsec ?? 0) / 1e9;
     const atime = h.atime ?? mtime;
+    if (fd >= 0) {
+      try {
+        for await (const chunk of body) {
+          let off = 0;
+          while (off < chunk.length) off += writeSync(fd, chunk, off, chunk.length - off);
+          this.bytes += chunk.length;
+        }
+        if (this.chown) fchownSync(fd, h.uid, h.gid);
+        fchmodSync(fd, h.mode); // after chown, which clears setuid/setgid
+        this.setXattrs(abs, h); // after chown, which clears security.capability
+        futimesSync(fd, atime, mtime);
+      } finally {
+        closeSync(fd);
+      }
+      return;
+    }
+    if (this.chown) lchownSync(abs, h.uid, h.gid);
     if (h.type === 'symlink') {
       lutimesSync(abs, atime, mtime);
       return;
@@ -219,9 +218,36 @@ class Applier {
       this.dirs.set(abs, { mode: h.mode, atime, mtime }); // after children are written
       return;
     }
-    chmodSync(abs, h.mode); // after chown, which clears setuid/setgid
-    this.setXattrs(abs, h); // after chown, which clears security.capability
+    chmodSync(abs, h.mode);
+    this.setXattrs(abs, h);
     lutimesSync(abs, atime, mtime);
+  }
+
+  openNew(abs: string): number {
+    return openSync(abs, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+  }
+
+  /** Creates a non-file entry; throws EEXIST when the path is taken. */
+  create(h: TarHeader, abs: string, linkTarget: string | undefined): void {
+    switch (h.type) {
+      case 'dir':
+        mkdirSync(abs, 0o700);
+        break;
+      case 'symlink':
+        symlinkSync(h.linkname ?? '', abs);
+        break;
+      case 'link':
+        linkSync(linkTarget!, abs);
+        break;
+      case 'char':
+      case 'block':
+      case 'fifo':
+        if (lstatSync(abs, { throwIfNoEntry: false })) throw Object.assign(new Error('exists'), { code: 'EEXIST' });
+        mknod(abs, h.type === 'char' ? 'c' : h.type === 'block' ? 'b' : 'p', h.devmajor ?? 0, h.devminor ?? 0);
+        break;
+      case 'file':
+        break;
+    }
   }
 
   finish(): void {
@@ -236,12 +262,7 @@ class Applier {
 }
 
 function lstatOrUndefined(p: string): Stats | undefined {
-  try {
-    return lstatSync(p);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw e;
-  }
+  return lstatSync(p, { throwIfNoEntry: false });
 }
 
 /**

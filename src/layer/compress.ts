@@ -143,7 +143,7 @@ export async function decompressLayer(blob: Readable, mediaType?: string): Promi
   const fail = (e: unknown) => out.destroy(asLayerInvalid(e));
   source.on('error', fail);
   if (c === 'gzip') {
-    const gunzip = createGunzip();
+    const gunzip = createGunzip({ chunkSize: 256 << 10 });
     gunzip.on('error', fail);
     source.pipe(gunzip).pipe(out);
     out.on('close', () => {

@@ -49,7 +49,8 @@ const MAX_OCTAL_8 = 0o7777777; // 7 digits + NUL
 const MAX_OCTAL_12 = 0o77777777777; // 11 digits + NUL
 
 /** Parses an octal or GNU base-256 numeric field. Throws on garbage; base-256 may be negative. */
-export function parseNumeric(field: Buffer, what: string, code: ErrorCode): number {
+export function parseNumeric(field: Buffer, whatArg: string | (() => string), code: ErrorCode): number {
+  const what = (): string => (typeof whatArg === 'string' ? whatArg : whatArg());
   if (field.length > 0 && (field[0]! & 0x80) !== 0) {
     // base-256: big-endian; 0x80 marks a positive value, 0xff a negative (two's complement) one
     const negative = field[0] === 0xff;
@@ -57,7 +58,7 @@ export function parseNumeric(field: Buffer, what: string, code: ErrorCode): numb
     for (let i = 0; i < field.length; i++) v = (v << 8n) | BigInt(i === 0 && !negative ? field[i]! & 0x7f : field[i]!);
     if (negative) v -= 1n << BigInt(8 * field.length);
     if (v > BigInt(Number.MAX_SAFE_INTEGER) || v < -BigInt(Number.MAX_SAFE_INTEGER)) {
-      fail(code, `tar header field ${what} is out of range (base-256 value ${v})`);
+      fail(code, `tar header field ${what()} is out of range (base-256 value ${v})`);
     }
     return Number(v);
   }
@@ -72,15 +73,15 @@ export function parseNumeric(field: Buffer, what: string, code: ErrorCode): numb
   for (; i < n; i++) {
     const c = field[i]!;
     if (c === 0 || c === 0x20) break;
-    if (c < 0x30 || c > 0x37) fail(code, `tar header field ${what} is not an octal number: ${JSON.stringify(field.toString('latin1'))}`);
+    if (c < 0x30 || c > 0x37) fail(code, `tar header field ${what()} is not an octal number: ${JSON.stringify(field.toString('latin1'))}`);
     v = v * 8 + (c - 0x30);
     digits++;
   }
   for (; i < n; i++) {
     const c = field[i]!;
-    if (c !== 0 && c !== 0x20) fail(code, `tar header field ${what} has trailing garbage: ${JSON.stringify(field.toString('latin1'))}`);
+    if (c !== 0 && c !== 0x20) fail(code, `tar header field ${what()} has trailing garbage: ${JSON.stringify(field.toString('latin1'))}`);
   }
-  if (digits > 17) fail(code, `tar header field ${what} is too large`);
+  if (digits > 17) fail(code, `tar header field ${what()} is too large`);
   return v;
 }
 
@@ -104,8 +105,9 @@ function writeBase256(buf: Buffer, off: number, len: number, value: number): voi
 // ---------- strings ----------
 
 function cstring(buf: Buffer, off: number, len: number): Buffer {
-  const end = buf.indexOf(0, off);
-  return buf.subarray(off, end < 0 || end > off + len ? off + len : end);
+  const field = buf.subarray(off, off + len);
+  const end = field.indexOf(0);
+  return end < 0 ? field : field.subarray(0, end);
 }
 
 const isAscii = (s: string): boolean => /^[\x01-\x7f]*$/.test(s);
@@ -158,7 +160,7 @@ export function decodeRawHeader(block: Buffer, code: ErrorCode, index: number): 
   const gnu = magic === 'ustar  \x00';
   const nameField = cstring(block, 0, 100);
   const label = () => JSON.stringify(nameField.toString('utf8'));
-  const num = (off: number, len: number, what: string) => parseNumeric(block.subarray(off, off + len), `${what} of ${label()}`, code);
+  const num = (off: number, len: number, what: string) => parseNumeric(block.subarray(off, off + len), () => `${what} of ${label()}`, code);
   let name = nameField;
   if (ustar) {
     const prefix = cstring(block, 345, 155);
