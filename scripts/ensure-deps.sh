@@ -14,7 +14,8 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
 fi
 
 # mmdebstrap, busybox-static, jq, attr, curl: scripts/make-base-images.sh
-PACKAGES=(runc skopeo umoci docker-registry mmdebstrap busybox-static attr zstd uidmap jq curl apache2-utils ${KILN_EXTRA_PACKAGES:-})
+# tar, python3 (tarfile), zstd: layer/ oracle tests
+PACKAGES=(runc skopeo umoci docker-registry mmdebstrap busybox-static attr zstd tar python3 uidmap jq curl apache2-utils ${KILN_EXTRA_PACKAGES:-})
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f '${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
