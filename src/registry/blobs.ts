@@ -17,6 +17,12 @@ export interface TransferProgress {
 export interface DownloadOptions {
   readonly signal?: AbortSignal | undefined;
   readonly onBytes?: (done: number, total: number) => void;
+  /**
+   * Hash the bytes and fail with DIGEST_MISMATCH (default true). Turn off only when the consumer
+   * verifies the digest itself (the Store does), to save a second SHA-256 pass. Sizes are
+   * always checked.
+   */
+  readonly verify?: boolean;
 }
 
 /**
@@ -27,7 +33,7 @@ export interface DownloadOptions {
 export function downloadBlob(client: RegistryClient, path: string, desc: Pick<Descriptor, 'digest' | 'size'>, opts: DownloadOptions = {}): Readable {
   async function* bytes(): AsyncGenerator<Buffer> {
     const { digest, size } = desc;
-    const hash = createHash(digestAlgorithm(digest));
+    const hash = opts.verify === false ? undefined : createHash(digestAlgorithm(digest));
     let offset = 0;
     let failures = 0;
     for (;;) {
@@ -60,7 +66,7 @@ export function downloadBlob(client: RegistryClient, path: string, desc: Pick<De
             throw new KilnError('DIGEST_MISMATCH', `blob ${digest} from ${client.domain}/${path} is larger than its ${size} bytes; not stored`);
           }
           offset += chunk.length;
-          hash.update(chunk);
+          hash?.update(chunk);
           opts.onBytes?.(offset, size);
           yield chunk;
         }
@@ -75,7 +81,7 @@ export function downloadBlob(client: RegistryClient, path: string, desc: Pick<De
         }
         throw client.unreachable(e, client.url(`/v2/${path}/blobs/${digest}`));
       }
-      const actual = `${digestAlgorithm(digest)}:${hash.digest('hex')}`;
+      const actual = hash ? `${digestAlgorithm(digest)}:${hash.digest('hex')}` : digest;
       if (actual !== digest) {
         throw new KilnError('DIGEST_MISMATCH', `blob from ${client.domain}/${path} has digest ${actual}, expected ${digest}; not stored`, {
           hint: 'the registry or something between it and kiln corrupted the data; retry, or check a proxy',

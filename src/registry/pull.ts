@@ -46,6 +46,12 @@ export interface PullOptions {
   readonly concurrency?: number;
   readonly signal?: AbortSignal;
   readonly onProgress?: (p: BlobProgress) => void;
+  /**
+   * kiln hashes layers as they arrive and fails before the sink sees the end (default true).
+   * Pass false when the sink verifies digests itself (the Store does) to skip a second SHA-256
+   * pass over every layer. Manifests and the config are always verified.
+   */
+  readonly verifyLayers?: boolean;
 }
 
 export interface PullResult {
@@ -143,6 +149,7 @@ export async function pull(client: RegistryClient, ref: Reference, sink: BlobSin
     }
     const stream = downloadBlob(client, ref.path, d, {
       signal: sig,
+      verify: opts.verifyLayers !== false,
       onBytes: (done, total) => opts.onProgress?.({ digest: d.digest, mediaType: d.mediaType, done, total, status: 'downloading' }),
     });
     try {

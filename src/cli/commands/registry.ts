@@ -48,7 +48,7 @@ export function serverDomain(server: string | undefined): string {
 }
 
 /** The stored descriptor for a local name: as typed, or its fully qualified form. */
-function resolveLocal(store: Store, name: string): { name: string; desc: Descriptor } {
+export function resolveLocal(store: Store, name: string): { name: string; desc: Descriptor } {
   const candidates = [name];
   try {
     candidates.push(formatReference(parseNormalizedReference(name)));
@@ -90,6 +90,8 @@ export function registerRegistry(program: Command): void {
         let downloaded = 0;
         const res = await pull(client, ref, store, {
           ...(opts.platform ? { platform: opts.platform } : {}),
+          verifyLayers: false, // Store.ingest verifies every digest itself
+
           onProgress: (p) => {
             if (p.status === 'exists') {
               if (!p.mediaType.includes('config')) out(`${short(p.digest)}: Already exists`);
