@@ -96,3 +96,21 @@ test('decompressLayer sniffs magic bytes, honours media types, and reports corru
   broken.fill(0x55, 100, 400);
   await assert.rejects(all(await decompressLayer(Readable.from([broken]))), { code: 'LAYER_INVALID' });
 });
+
+test('a failing sink or an abort stops the whole pass (no hang, no stray zstd process)', async (t) => {
+  const tar = sampleTar();
+  for (const compression of ['gzip', 'none', ...(needCommand(t, 'zstd') ? ['zstd' as const] : [])] as const) {
+    await assert.rejects(
+      layerFromTar(Readable.from([tar, tar, tar]), { compression }, async () => {
+        throw new Error('disk full');
+      }),
+      /disk full/,
+      compression,
+    );
+    const ac = new AbortController();
+    const slow = new Readable({ read() {} }); // never ends by itself
+    slow.push(tar);
+    setTimeout(() => ac.abort(), 20);
+    await assert.rejects(layerFromTar(slow, { compression, signal: ac.signal }, collector().sink), { code: 'ABORTED' }, compression);
+  }
+});

@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { PassThrough, Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip, createGunzip, constants as zc } from 'node:zlib';
-import { KilnError } from '../errors.js';
+import { KilnError, toKilnError } from '../errors.js';
 import { HashingStream, MediaType, layerCompression, type Compression, type Digest } from '../image/index.js';
 
 /**
@@ -41,7 +41,7 @@ export function layerMediaType(c: Compression): string {
 }
 
 /** A zstd process as a Transform-like duplex: bytes in on stdin, out on stdout. */
-function zstdProcess(args: string[], what: string): { input: Writable; output: Readable; done: Promise<void> } {
+function zstdProcess(args: string[], what: string): { input: Writable; output: Readable; done: Promise<void>; kill: () => void } {
   const child = spawn(ZSTD, args, { stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.setEncoding('utf8');
@@ -57,12 +57,19 @@ function zstdProcess(args: string[], what: string): { input: Writable; output: R
       else reject(new KilnError(what === 'decompression' ? 'LAYER_INVALID' : 'IO', `zstd ${what} failed (${signal ?? `exit ${code}`}): ${stderr.trim()}`));
     });
   });
-  return { input: child.stdin, output: child.stdout, done };
+  done.catch(() => undefined); // observed by the caller; avoid an unhandled rejection when it already failed
+  return { input: child.stdin, output: child.stdout, done, kill: () => child.exitCode === null && child.kill('SIGKILL') };
 }
 
-async function toSink(stream: Readable, sink: BlobWriter): Promise<void> {
-  if (typeof sink === 'function') await sink(stream);
-  else await pipeline(stream, sink);
+/** Hands the blob to the sink; if the sink fails, destroys the stream so the producers stop too. */
+async function sinkOrDestroy(stream: Readable, sink: BlobWriter): Promise<void> {
+  try {
+    if (typeof sink === 'function') await sink(stream);
+    else await pipeline(stream, sink);
+  } catch (e) {
+    stream.destroy(e instanceof Error ? e : new Error(String(e)));
+    throw e;
+  }
 }
 
 /**
@@ -77,19 +84,30 @@ export async function layerFromTar(tar: Readable, opts: CompressOptions, sink: B
   if (opts.compression === 'zstd') {
     const lvl = level ?? 3;
     const z = zstdProcess(['-q', '-c', '-T0', `-${lvl}`, ...(lvl > 19 ? ['--ultra'] : [])], 'compression');
-    const out = z.output.pipe(blob);
-    await Promise.all([
-      pipeline(tar, diff, z.input, { signal }),
-      toSink(out, sink),
-      z.done,
-    ]);
+    const head = new PassThrough({ highWaterMark: 1 << 20 });
+    try {
+      await Promise.all([
+        pipeline(tar, diff, z.input, { signal }),
+        pipeline(z.output, blob, head, { signal }),
+        sinkOrDestroy(head, sink),
+        z.done,
+      ]);
+    } catch (e) {
+      z.kill(); // never leave zstd blocked on a pipe nobody reads
+      tar.destroy();
+      throw toKilnError(e);
+    }
   } else {
     const head = new PassThrough({ highWaterMark: 1 << 20 });
     const compress =
       opts.compression === 'gzip'
         ? pipeline(tar, diff, createGzip({ level: level ?? 6, memLevel: 8, strategy: zc.Z_DEFAULT_STRATEGY }), blob, head, { signal })
         : pipeline(tar, diff, blob, head, { signal });
-    await Promise.all([compress, toSink(head, sink)]);
+    try {
+      await Promise.all([compress, sinkOrDestroy(head, sink)]);
+    } catch (e) {
+      throw toKilnError(e);
+    }
   }
   return {
     digest: blob.digest(),

@@ -4,7 +4,7 @@
 import { closeSync, lstatSync, openSync, readSync, readdirSync, readlinkSync, constants, type Stats } from 'node:fs';
 import { Readable } from 'node:stream';
 import * as xattr from 'fs-xattr';
-import { KilnError } from '../errors.js';
+import { KilnError, toKilnError } from '../errors.js';
 import { sortChanges, type Change } from './changes.js';
 import { TAR_END, encodeHeader, paddingFor, type EntryType, type TarHeader } from './tar-format.js';
 
@@ -234,9 +234,9 @@ function makeStream(produce: (ctx: Ctx) => Generator<void>, opts: WriteOptions):
 }
 
 function toIo(e: unknown): Error {
-  if (e instanceof Error && e.name === 'AbortError') return e;
   const err = e as NodeJS.ErrnoException;
-  return new KilnError('IO', `cannot archive ${err.path ?? ''}: ${err.message}`, { cause: e });
+  if (typeof err?.code === 'string' && typeof err.path === 'string') return new KilnError('IO', `cannot archive ${err.path}: ${err.message}`, { cause: e });
+  return toKilnError(e);
 }
 
 /**
