@@ -4,6 +4,7 @@ export {
   BLOCK as TAR_BLOCK, TAR_END, encodeEntry, encodeHeader, paddingFor,
   type EntryType, type TarHeader,
 } from './tar-format.js';
+export { writeTar, type TarInput } from './tar-writer.js';
 export { readTar, readBody, type TarEntry, type ReadTarOptions, type TarSource } from './tar-reader.js';
 export { compareLayerPaths, sortChanges, type Change } from './changes.js';
 export { writeTree, writeChanges, type WriteOptions } from './pack.js';

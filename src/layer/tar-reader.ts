@@ -260,6 +260,7 @@ export async function* readTar(source: TarSource, opts: ReadTarOptions = {}): As
       if (flag === 0x53) fail(code, `tar entry ${label} is a GNU sparse file, which kiln does not support`);
       if (flag === 0x4d || flag === 0x56) fail(code, `tar entry ${label} is a GNU multi-volume/volume header, which kiln does not support`);
       if (flag === 0x44) type = 'dir'; // GNU dumpdir: a directory whose body lists its contents
+      if (flag === 0x00 && rawName.endsWith('/')) type = 'dir'; // old (v7) archives mark directories by the slash
       if (type === undefined) fail(code, `tar entry ${label} has unsupported type flag ${JSON.stringify(String.fromCharCode(flag))}`);
       const h: TarHeader = {
         name: rawName,

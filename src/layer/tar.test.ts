@@ -145,3 +145,18 @@ test('malformed input is ARCHIVE_INVALID by default (or the code asked for)', as
   await assert.rejects(consume(), { code: 'ARCHIVE_INVALID', message: /bad checksum/ });
   await assert.rejects(consume('LAYER_UNSAFE'), { code: 'LAYER_UNSAFE' });
 });
+
+test('writeTar streams given entries (bodies as iterables) and checks body sizes', async () => {
+  const { writeTar } = await import('./tar-writer.js');
+  const bytes: Buffer[] = [];
+  for await (const c of writeTar([
+    { header: { ...base, name: 'a', size: 6 }, body: [Buffer.from('abc'), Buffer.from('def')] },
+    { header: { ...base, name: 'd/', type: 'dir' } },
+  ])) bytes.push(c as Buffer);
+  const got: string[] = [];
+  for await (const e of readTar(bytes)) got.push(`${e.header.name}:${(await readBody(e.body)).toString()}`);
+  assert.deepEqual(got, ['a:abcdef', 'd/:']);
+  await assert.rejects(async () => {
+    for await (const _ of writeTar([{ header: { ...base, name: 'short', size: 10 }, body: Buffer.from('x') }])) void _;
+  }, { code: 'INTERNAL', message: /"short": body has fewer bytes/ });
+});
