@@ -4,10 +4,14 @@ import { registerDebug } from './debug.js';
 import { registerVersion } from './version.js';
 import { registerRegistry } from './registry.js';
 import { registerStore } from './store.js';
+import { registerImport } from './import.js';
+import { registerImagesIo } from './images-io.js';
 
 export function registerCommands(program: Command): void {
   registerVersion(program);
   registerRegistry(program);
   registerDebug(program);
   registerStore(program);
+  registerImport(program);
+  registerImagesIo(program);
 }
