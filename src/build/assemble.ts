@@ -16,7 +16,7 @@ import {
 } from '../image/index.js';
 import { layerFromTar, writeChanges } from '../layer/index.js';
 import type { Snapshotter } from '../snapshot/index.js';
-import type { BuildCache, LayerRecord } from './cache.js';
+import { cacheKey, type BuildCache, type LayerRecord } from './cache.js';
 import type { BlobStore } from './ports.js';
 
 /** One link in the chain of what the final image is made of, oldest first. */
@@ -66,11 +66,15 @@ export async function assembleImage(
       history.push(opts.sourceDateEpoch === undefined ? p.history : { ...p.history, created: opts.created });
       continue;
     }
+    // SOURCE_DATE_EPOCH: every time is the epoch, whatever the cache remembers.
+    const entry = opts.sourceDateEpoch === undefined ? p.history : { ...p.history, created: opts.created };
     if (p.kind === 'history') {
-      history.push(stamp(p.history, opts.created, true));
+      history.push(stamp(entry, opts.created, true));
       continue;
     }
-    const rec = deps.cache.get(p.cacheKey);
+    // A step's layer depends on how it is written (mtime clamp, compression): cache it per variant.
+    const layerKey = `layer-${cacheKey({ step: p.cacheKey, sde: opts.sourceDateEpoch ?? null, compression: opts.compression })}`;
+    const rec = deps.cache.get(layerKey);
     let layer: LayerRecord | { empty: true } | undefined = rec?.layer;
     if (layer && !('empty' in layer) && !(await deps.store.has(layer.digest))) layer = undefined;
     let uncompressedSize: number | undefined;
@@ -85,16 +89,16 @@ export async function assembleImage(
         layer = { digest: blob.digest, diffId: blob.diffId, size: blob.size, mediaType: blob.mediaType };
         uncompressedSize = blob.uncompressedSize;
       }
-      if (rec) deps.cache.put(p.cacheKey, { ...rec, layer });
+      deps.cache.put(layerKey, { snapshot: p.snapshot, layer, created: new Date().toISOString() });
     }
     if ('empty' in layer) {
-      history.push(stamp(p.history, opts.created, true));
+      history.push(stamp(entry, opts.created, true));
       continue;
     }
     const desc: Descriptor = { mediaType: layer.mediaType, digest: layer.digest, size: layer.size };
     layers.push(desc);
     diffIds.push(layer.diffId);
-    history.push(stamp(p.history, opts.created, false));
+    history.push(stamp(entry, opts.created, false));
     report.push(uncompressedSize === undefined ? { descriptor: desc, createdBy: p.history.created_by ?? '' } : { descriptor: desc, createdBy: p.history.created_by ?? '', uncompressedSize });
   }
 
@@ -118,9 +122,10 @@ export async function assembleImage(
   return { manifestDigest, manifestSize: manifestBytes.length, configDigest, manifest: manifestBytes, config: configBytes, layers: report };
 }
 
+/** A history entry with its time (the step's own when it has one, else the image's) and layer flag. */
 function stamp(h: History, created: string, empty: boolean): History {
   const out: { -readonly [K in keyof History]: History[K] } = { created, ...h };
-  out.created = created;
+  out.created = h.created ?? created;
   if (empty) out.empty_layer = true;
   else delete out.empty_layer;
   return out;

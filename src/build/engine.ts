@@ -43,6 +43,23 @@ function stepDefinition(step: Step): Record<string, unknown> {
   return def;
 }
 
+const EPOCH_ZERO = '1970-01-01T00:00:00Z';
+
+function isoSeconds(d: Date): string {
+  return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/** The newest `created` among parts that carry history. */
+function lastCreated(parts: readonly ImagePart[]): string | undefined {
+  let last: string | undefined;
+  for (const p of parts) {
+    if (p.kind === 'base-layer') continue;
+    const c = p.history.created;
+    if (c !== undefined && (last === undefined || c > last)) last = c;
+  }
+  return last;
+}
+
 function sourceLabel(src: Source): string {
   return src.kind === 'context' ? 'context' : src.kind === 'stage' ? `stage ${src.stage}` : src.image.ref;
 }
@@ -53,7 +70,8 @@ export async function build(plan: BuildPlan, deps: BuildDeps, opts: BuildOptions
   const byIndex = new Map<number, PlannedStage>(plan.stages.map((s) => [s.index, s]));
   const outcomes = new Map<number, StageOutcome>();
   const images = new Map<string, Promise<MaterialisedImage>>();
-  const created = new Date((opts.sourceDateEpoch ?? Date.now() / 1000) * 1000).toISOString().replace(/\.000Z$/, 'Z');
+  /** SOURCE_DATE_EPOCH pins every time; otherwise times come from the cache records. */
+  const created = opts.sourceDateEpoch === undefined ? undefined : isoSeconds(new Date(opts.sourceDateEpoch * 1000));
 
   const materialise = (img: ResolvedImage, signal: AbortSignal): Promise<MaterialisedImage> => {
     let p = images.get(img.digest);
@@ -119,6 +137,7 @@ export async function build(plan: BuildPlan, deps: BuildDeps, opts: BuildOptions
     let parent: SnapshotId | null;
     let key: string;
     const baseParts: ImagePart[] = [];
+    let baseCreated = EPOCH_ZERO;
     if (ps.base.kind === 'scratch') {
       parent = null;
       key = cacheKey({ scratch: true, platform: ps.platform });
@@ -130,6 +149,7 @@ export async function build(plan: BuildPlan, deps: BuildDeps, opts: BuildOptions
       deps.progress.done(id, performance.now() - t0);
       parent = m.snapshot;
       key = cacheKey({ image: img.digest });
+      baseCreated = img.config.created ?? EPOCH_ZERO;
       for (const h of img.config.history ?? []) baseParts.push({ kind: 'base-history', history: h });
       for (const l of m.layers) baseParts.push({ kind: 'base-layer', descriptor: l.descriptor, diffId: l.diffId });
     } else {
@@ -140,9 +160,10 @@ export async function build(plan: BuildPlan, deps: BuildDeps, opts: BuildOptions
       parent = o.snapshot;
       key = o.key;
       baseParts.push(...o.parts);
+      baseCreated = lastCreated(o.parts) ?? EPOCH_ZERO;
     }
 
-    const stepResults: { snapshot: SnapshotId | null; key: string }[] = [];
+    const stepResults: { snapshot: SnapshotId | null; key: string; created: string }[] = [];
     let ran = 0;
     let cached = 0;
     for (let i = 0; i < ps.steps.length; i++) {
@@ -171,7 +192,7 @@ export async function build(plan: BuildPlan, deps: BuildDeps, opts: BuildOptions
           parent = rec.snapshot;
           key = stepKey;
           cached++;
-          stepResults.push({ snapshot: parent, key });
+          stepResults.push({ snapshot: parent, key, created: rec.created });
           continue;
         }
         deps.progress.miss(id, opts.noCache ? '--no-cache' : i === 0 || stepResults.length === 0 ? 'no cached result' : 'no cached result for these inputs');
@@ -200,11 +221,12 @@ export async function build(plan: BuildPlan, deps: BuildDeps, opts: BuildOptions
           await active.release().catch(() => undefined);
           throw e;
         }
-        cache.put(stepKey, { snapshot: committed, created: new Date().toISOString() });
+        const stepCreated = created ?? isoSeconds(new Date());
+        cache.put(stepKey, { snapshot: committed, created: stepCreated });
         parent = committed;
         key = stepKey;
         ran++;
-        stepResults.push({ snapshot: parent, key });
+        stepResults.push({ snapshot: parent, key, created: stepCreated });
         deps.progress.done(id, performance.now() - t0);
       } catch (e: unknown) {
         const err = isKilnError(e) ? e : new KilnError('INTERNAL', e instanceof Error ? e.message : String(e), { cause: e });
@@ -218,22 +240,26 @@ export async function build(plan: BuildPlan, deps: BuildDeps, opts: BuildOptions
     }
 
     // The image parts, in history order (config-only instructions are history without a layer).
+    // Times come from when each step really ran (its cache record), so a fully cached rebuild
+    // reproduces the same config and image id, as BuildKit's does.
     const parts: ImagePart[] = [...baseParts];
     const seen = new Set<number>();
+    let when = created ?? baseCreated;
     for (const h of ps.history) {
       if (h.step === undefined) {
-        parts.push({ kind: 'history', history: h.entry });
+        parts.push({ kind: 'history', history: { ...h.entry, created: when } });
       } else {
         const r = stepResults[h.step];
         if (!r || r.snapshot === null) throw new KilnError('INTERNAL', `history refers to step ${h.step} that produced no snapshot`);
         seen.add(h.step);
-        parts.push({ kind: 'step', cacheKey: r.key, snapshot: r.snapshot, history: h.entry });
+        when = r.created;
+        parts.push({ kind: 'step', cacheKey: r.key, snapshot: r.snapshot, history: { ...h.entry, created: when } });
       }
     }
     ps.steps.forEach((s, i) => {
       const r = stepResults[i]!;
       if (!seen.has(i) && r.snapshot !== null) {
-        const entry: History = { created_by: s.createdBy };
+        const entry: History = { created: r.created, created_by: s.createdBy };
         parts.push({ kind: 'step', cacheKey: r.key, snapshot: r.snapshot, history: entry });
       }
     });
@@ -262,7 +288,7 @@ export async function build(plan: BuildPlan, deps: BuildDeps, opts: BuildOptions
     const t0 = performance.now();
     const image = await assembleImage(target.parts, ps.config, { store: deps.store, snapshotter: deps.snapshotter, cache }, {
       compression: opts.compression,
-      created,
+      created: created ?? lastCreated(target.parts) ?? isoSeconds(new Date()),
       signal: opts.signal,
       ...(opts.sourceDateEpoch !== undefined ? { sourceDateEpoch: opts.sourceDateEpoch } : {}),
     });

@@ -3,3 +3,4 @@ export type * from './ports.js';
 export { build, type BuildResult, type StageOutcome } from './engine.js';
 export type { AssembledImage } from './assemble.js';
 export { BuildCache, cacheKey } from './cache.js';
+export { runImage, containerArgv, type RunImageOptions } from './run-image.js';

@@ -10,6 +10,7 @@ export function makeProgram(): Command {
     .description('Daemonless, Docker-compatible multi-stage container image builder')
     .version(VERSION, '-v, --version', 'print the version')
     .option('--debug', 'show stack traces and internal details on errors')
+    .enablePositionalOptions()
     .showSuggestionAfterError(true)
     .exitOverride();
   registerCommands(program);
