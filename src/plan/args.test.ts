@@ -165,3 +165,13 @@ RUN two
   assert.deepEqual(createdBy(stageOf(p, 1)), ['ARG C=3', 'RUN |3 A=1 B= C=3 /bin/sh -c two # buildkit']);
   assert.equal(envOf(runs(stageOf(p, 1))[0]!).get('A'), '1');
 });
+
+test('repeated ARG keeps its first position with the last value (BuildKit #5505 test)', async () => {
+  const { plan: p } = await plan(`FROM busybox
+ARG foo=bar
+ARG bar=123
+ARG foo=bar2
+RUN ["ls", "/etc/"]
+`);
+  assert.deepEqual(createdBy(stageOf(p)), ['ARG foo=bar', 'ARG bar=123', 'ARG foo=bar2', 'RUN |2 foo=bar2 bar=123 ls /etc/ # buildkit']);
+});

@@ -186,7 +186,8 @@ HEALTHCHECK --interval=30s --retries=3 CMD curl -f http://localhost/
 `, { labels: { 'org.example.cli': 'yes', a: 'overridden' } });
   const s = stageOf(p);
   const c = s.config.config!;
-  assert.deepEqual(Object.keys(c.ExposedPorts!), ['80/tcp', '8080/udp', '9000/tcp', '9001/tcp', '9002/tcp']);
+  // BuildKit sorts the raw words ("$PORT/udp" < "80" < "9000-9002/TCP") before expanding them
+  assert.deepEqual(Object.keys(c.ExposedPorts!), ['8080/udp', '80/tcp', '9000/tcp', '9001/tcp', '9002/tcp']);
   assert.deepEqual(c.Labels, { a: 'overridden', 'c d': 'e f', 'org.example.cli': 'yes' });
   assert.deepEqual(c.Volumes, { '/data': {}, '/logs': {} });
   assert.equal(c.StopSignal, 'SIGQUIT');
@@ -194,7 +195,7 @@ HEALTHCHECK --interval=30s --retries=3 CMD curl -f http://localhost/
   assert.deepEqual(c.Healthcheck, { Test: ['CMD-SHELL', 'curl -f http://localhost/'], Interval: 30e9, Retries: 3 });
   assert.deepEqual(createdBy(s), [
     'ARG PORT=8080',
-    'EXPOSE [80/tcp 8080/udp 9000/tcp 9001/tcp 9002/tcp]',
+    'EXPOSE [8080/udp 80/tcp 9000/tcp 9001/tcp 9002/tcp]',
     'LABEL a=b c d=e f',
     'VOLUME [/data /logs]',
     'STOPSIGNAL SIGQUIT',
@@ -204,6 +205,11 @@ HEALTHCHECK --interval=30s --retries=3 CMD curl -f http://localhost/
   assert.ok(s.history.every((h) => h.entry.empty_layer === true && h.entry.comment === 'buildkit.dockerfile.v0'));
   await assert.rejects(plan('FROM scratch\nSTOPSIGNAL SIGNOPE\n'), (e: KilnError) => e.message === 'Invalid signal: SIGNOPE');
   await assert.rejects(plan('FROM scratch\nEXPOSE 80/xtp\n'), (e: KilnError) => e.message === 'invalid port: "80/xtp": invalid proto: xtp');
+});
+
+test('EXPOSE history like BuildKit\'s own test (dockerfile_history_test.go)', async () => {
+  const { plan: p } = await plan('FROM scratch\nEXPOSE 2375 5000 1234/udp\n');
+  assert.deepEqual(createdBy(stageOf(p)), ['EXPOSE [1234/udp 2375/tcp 5000/tcp]']);
 });
 
 test('HEALTHCHECK replaces the inherited one (BuildKit does not merge); NONE disables', async () => {

@@ -29,8 +29,10 @@ export interface DispatchContext extends ArgScope {
   readonly stageName: string;
 }
 
-function expand(s: StageState, ins: Instruction, ctx: DispatchContext): Instruction {
-  if (ins.kind === 'ARG') return ins;
+function expand(s: StageState, raw: Instruction, ctx: DispatchContext): Instruction {
+  if (raw.kind === 'ARG') return raw;
+  // BuildKit's parseExpose sorts the raw port words (byte order) before any expansion.
+  const ins: Instruction = raw.kind === 'EXPOSE' ? { ...raw, ports: [...raw.ports].sort(byteOrder) } : raw;
   const env = s.env.lookup;
   try {
     return expandInstruction(ins, (w) => ctx.lex.processWord(w, env).result, {
@@ -41,6 +43,12 @@ function expand(s: StageState, ins: Instruction, ctx: DispatchContext): Instruct
     if (e instanceof MountSpecError) throw planError(ctx.err, ins.range, 'INVALID_FLAG', e.message, e.hint);
     throw withLocation(e, ctx.err, ins.range, 'ARG_EXPANSION');
   }
+}
+
+function byteOrder(a: string, b: string): number {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return Buffer.compare(x, y);
 }
 
 /** Dispatches one command of stage `s`. */

@@ -105,7 +105,7 @@ export async function planBuild(req: BuildRequest, resolveImage: ResolveImage, s
   const targetPlatform = req.targetPlatform;
 
   // Global scope: automatic platform args, then the meta ARGs (with --build-arg overrides).
-  const targetName = req.target ?? all[all.length - 1]!.name ?? '';
+  const targetName = req.target || (all[all.length - 1]!.name ?? '');
   let globals = defaultArgs(req.buildPlatform, targetPlatform, req.buildArgs, targetName);
   globals = buildMetaArgs(globals, lex, req.stages.metaArgs, req.buildArgs, ctx);
 
