@@ -1,14 +1,130 @@
-// COPY/ADD execution (see types.ts for the contract). Placeholder until copy.ts lands.
+// COPY/ADD execution (see types.ts for the contract) with BuildKit's semantics: fsutil's copy
+// (dir sources copy their contents, file sources land at dest or dest/NAME, parents created),
+// ADD's archive extraction and URL download. Selection lives in select.ts/inputs.ts, writing in
+// copier.ts, ADD extras in archive.ts/remote.ts, the cache-key digest in hash.ts.
+import { lstatSync, statSync, utimesSync, writeFileSync, chmodSync } from 'node:fs';
+import { dirname, posix } from 'node:path';
 import { KilnError } from '../../errors.js';
+import { resolveInRoot } from '../../exec/index.js';
+import { makeTempDir, removeTree } from '../../support/index.js';
+import { extractArchive, isArchive } from './archive.js';
+import { Copier } from './copier.js';
+import { computeCopyDigest } from './hash.js';
+import { selectInputs, type Input } from './inputs.js';
+import { parseChmod } from './mode.js';
+import { resolveChown } from './owner.js';
+import { download } from './remote.js';
+import type { Entry } from './select.js';
 import type { CopyInputDigest, CopyRequest } from './types.js';
 export type { CopyRequest, CopyInputDigest } from './types.js';
+export { computeCopyDigest, digestFile, type FileDigester } from './hash.js';
+export { parseChmod, type ChmodSpec } from './mode.js';
+export { resolveChown, type Owner } from './owner.js';
+
+function statOrUndefined(p: string): ReturnType<typeof statSync> | undefined {
+  try {
+    return statSync(p);
+  } catch {
+    return undefined;
+  }
+}
+
+/** `dest` as a clean absolute path, and whether it was written as a directory (trailing `/` or `/.`). */
+function splitDest(dest: string): { clean: string; dirSyntax: boolean } {
+  const dirSyntax = dest.endsWith('/') || dest.endsWith('/.') || dest === '.' || dest === '';
+  return { clean: posix.normalize('/' + dest).replace(/(.)\/+$/, '$1'), dirSyntax };
+}
+
+function leafEntries(abs: string): Entry[] {
+  return [{ rel: '', abs, st: lstatSync(abs, { bigint: true }), kind: 'leaf', parentOnly: false }];
+}
 
 /** Copies the request's sources into destRoot with Docker's COPY/ADD semantics. */
-export async function executeCopy(_req: CopyRequest, _signal?: AbortSignal): Promise<void> {
-  throw new KilnError('NOT_IMPLEMENTED', 'COPY is not implemented yet');
+export async function executeCopy(req: CopyRequest, signal?: AbortSignal): Promise<void> {
+  signal?.throwIfAborted();
+  const chmod = req.chmod !== undefined ? parseChmod(req.chmod) : undefined;
+  const inputs = selectInputs(req, signal);
+  const chown = req.chown !== undefined ? resolveChown(req.destRoot, req.chown) : undefined;
+  const destRoot = req.destRoot.replace(/(.)\/+$/, '$1');
+  const dest = splitDest(req.dest);
+  const destAbs = (): string => resolveInRoot(destRoot, dest.clean);
+  checkMultipleSources(inputs, dest.dirSyntax, destAbs(), req.dest);
+
+  const copier = new Copier({ destRoot, chown, keepSourceOwner: req.srcKind === 'rootfs', chmod, signal, xattrs: true });
+  const generated = new Copier({ destRoot, chown, keepSourceOwner: false, chmod, signal, xattrs: false });
+  const unpackLocal = req.add !== undefined && req.add.unpack !== false;
+  const unpackUrl = req.add?.unpack === true;
+
+  /** fsutil Copy + prepareTargetDir for one source; returns the path the source becomes. */
+  const prepare = (c: Copier, srcIsDir: boolean, name: string, dirContents: boolean): string => {
+    c.mkdirAll(resolveInRoot(destRoot, dest.dirSyntax ? dest.clean : posix.dirname(dest.clean)));
+    const dst = destAbs();
+    const fiDest = statOrUndefined(dst);
+    let target = dst;
+    if ((!dirContents && srcIsDir && fiDest) || (!srcIsDir && fiDest?.isDirectory())) target = `${dst}/${name}`;
+    c.mkdirAll(dirContents && srcIsDir && !fiDest ? target : dirname(target));
+    return target;
+  };
+  const extract = async (archive: string): Promise<void> => {
+    const dir = destAbs();
+    copier.mkdirAll(dir, 0o755);
+    await extractArchive(archive, dir, chown, signal);
+  };
+
+  let tmp: string | undefined;
+  const tmpDir = (): string => (tmp ??= makeTempDir('kiln-copy-'));
+  try {
+    for (const input of inputs) {
+      signal?.throwIfAborted();
+      if (input.kind === 'local') {
+        copier.nextSource();
+        const m = input.match;
+        if (unpackLocal && m.st.isFile() && (await isArchive(m.abs))) {
+          await extract(m.abs);
+          continue;
+        }
+        copier.copyEntries(input.entries, prepare(copier, m.st.isDirectory(), m.name, true));
+      } else if (input.kind === 'url') {
+        const dir = makeTempDir('url-', tmpDir());
+        const file = await download(input.url, dir, req.add?.checksum, req.sourceDateEpoch, signal);
+        if (unpackUrl && (await isArchive(file))) {
+          await extract(file);
+          continue;
+        }
+        generated.nextSource();
+        generated.copyEntries(leafEntries(file), prepare(generated, false, posix.basename(file), false));
+      } else {
+        const dir = makeTempDir('inline-', tmpDir());
+        const name = posix.basename(posix.normalize('/' + input.path)) || 'file';
+        const file = `${dir}/${name}`;
+        writeFileSync(file, input.data, { mode: 0o644 });
+        chmodSync(file, 0o644);
+        const t = req.sourceDateEpoch ?? Date.now() / 1000;
+        utimesSync(file, t, t);
+        generated.nextSource();
+        generated.copyEntries(leafEntries(file), prepare(generated, false, name, false));
+      }
+    }
+  } finally {
+    if (tmp !== undefined) removeTree(tmp);
+  }
+}
+
+/**
+ * Several sources into a path that is not a directory would overwrite each other (BuildKit
+ * silently keeps the last file): refuse it like Docker's documentation says.
+ */
+function checkMultipleSources(inputs: readonly Input[], dirSyntax: boolean, destAbs: string, dest: string): void {
+  if (dirSyntax || inputs.length < 2) return;
+  if (statOrUndefined(destAbs)?.isDirectory()) return;
+  const allDirs = inputs.every((i) => i.kind === 'local' && i.match.st.isDirectory());
+  if (allDirs) return; // directories merge into one new directory
+  throw new KilnError('INVALID_FLAG', 'When using COPY with more than one source file, the destination must be a directory and end with a /', {
+    hint: `add a trailing slash to the destination: ${dest}/`,
+  });
 }
 
 /** Digest over what the COPY would read (paths, metadata, content), for the cache key. */
-export async function hashCopyInputs(_req: Omit<CopyRequest, 'destRoot'>, _signal?: AbortSignal): Promise<CopyInputDigest> {
-  throw new KilnError('NOT_IMPLEMENTED', 'COPY is not implemented yet');
+export async function hashCopyInputs(req: Omit<CopyRequest, 'destRoot'>, signal?: AbortSignal): Promise<CopyInputDigest> {
+  return computeCopyDigest(req, undefined, signal);
 }

@@ -1,0 +1,199 @@
+// Writes walked entries into the destination like fsutil's copier (BuildKit's COPY backend):
+// files keep mode, atime/mtime and xattrs; owner is --chown, else 0:0 from the context or the
+// source's owner from a stage/image; --chmod replaces the mode of everything copied; hardlinks
+// within one source stay hardlinks; a file replaces a file or symlink but never a directory, a
+// directory merges into a directory but never replaces a non-directory.
+import {
+  chmodSync, constants, copyFileSync, lchownSync, linkSync, lstatSync, lutimesSync, mkdirSync, readlinkSync,
+  symlinkSync, unlinkSync, writeFileSync, type BigIntStats,
+} from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { dirname } from 'node:path';
+import * as xattr from 'fs-xattr';
+import { KilnError } from '../../errors.js';
+import type { ChmodSpec } from './mode.js';
+import type { Owner } from './owner.js';
+import { lstatOrUndefined } from './paths.js';
+import type { Entry } from './select.js';
+
+export const IS_ROOT = typeof process.getuid === 'function' && process.getuid() === 0;
+const MKNOD = '/usr/bin/mknod';
+const DEFAULT_DIR_MODE = 0o755;
+
+export interface CopierOptions {
+  /** The destination rootfs (for messages: paths are shown relative to it). */
+  readonly destRoot: string;
+  /** --chown, resolved. */
+  readonly chown?: Owner | undefined;
+  /** Without --chown: keep the source's uid/gid (stage/image sources) or use 0:0 (context, inline, URL). */
+  readonly keepSourceOwner: boolean;
+  readonly chmod?: ChmodSpec | undefined;
+  readonly signal?: AbortSignal | undefined;
+  /** Copy extended attributes (not for generated temp files: heredocs, downloads). */
+  readonly xattrs: boolean;
+}
+
+function seconds(ns: bigint): number {
+  return Number(ns) / 1e9;
+}
+
+function devMajor(rdev: bigint): bigint {
+  return ((rdev >> 8n) & 0xfffn) | ((rdev >> 32n) & ~0xfffn);
+}
+function devMinor(rdev: bigint): bigint {
+  return (rdev & 0xffn) | ((rdev >> 12n) & ~0xffn);
+}
+
+export class Copier {
+  /** dev:ino of a multiply-linked source file → where it was first copied (per source, like fsutil). */
+  private inodes = new Map<string, string>();
+  private count = 0;
+
+  constructor(readonly opts: CopierOptions) {}
+
+  /** Path as the user sees it inside the destination. */
+  shown(abs: string): string {
+    const r = this.opts.destRoot.replace(/\/+$/, '');
+    return abs === r ? '/' : abs.startsWith(`${r}/`) ? abs.slice(r.length) : abs;
+  }
+
+  /** Starts a new source: hardlinks are only preserved within one source, as in BuildKit. */
+  nextSource(): void {
+    this.inodes = new Map();
+  }
+
+  /**
+   * fsutil MkdirAll: creates the missing directories of `abs` (already resolved inside the
+   * destination) with mode 0755 (or an octal --chmod's permission bits), owned by --chown.
+   */
+  mkdirAll(abs: string, dirMode?: number): void {
+    const st = lstatOrUndefined(abs);
+    if (st) {
+      if (st.isDirectory()) return;
+      throw new KilnError('IO', `cannot create directory ${this.shown(abs)}: a file of that name exists`, {
+        hint: 'the destination path runs through an existing file; pick another destination or remove the file first',
+      });
+    }
+    const parent = dirname(abs);
+    if (parent !== abs) this.mkdirAll(parent, dirMode);
+    const mode = (dirMode ?? this.opts.chmod?.octal ?? DEFAULT_DIR_MODE) & 0o777;
+    mkdirSync(abs, mode);
+    chmodSync(abs, mode); // no umask
+    if (this.opts.chown && IS_ROOT) lchownSync(abs, this.opts.chown.uid, this.opts.chown.gid);
+  }
+
+  /** Copies the entries of one match so that the match itself becomes `target`. */
+  copyEntries(entries: readonly Entry[], target: string): void {
+    const stack: { created: boolean; existed: boolean }[] = [];
+    for (const e of entries) {
+      if ((++this.count & 255) === 0) this.opts.signal?.throwIfAborted();
+      const dst = e.rel === '' ? target : `${target}/${e.rel}`;
+      const overwrite = e.rel !== '';
+      if (e.kind === 'open') {
+        const existed = lstatOrUndefined(dst) !== undefined;
+        const created = this.dirOnly(dst, e.st, overwrite);
+        if (e.parentOnly && created) this.fileInfo(e.st, e.abs, dst);
+        stack.push({ created, existed });
+        continue;
+      }
+      if (e.kind === 'close') {
+        const s = stack.pop()!;
+        if (e.parentOnly) continue;
+        if (overwrite || s.created) this.fileInfo(e.st, e.abs, dst);
+        else if (s.existed) lutimesSync(dst, seconds(e.st.atimeNs), seconds(e.st.mtimeNs));
+        continue;
+      }
+      this.leaf(e.st, e.abs, dst);
+    }
+  }
+
+  /** fsutil copyDirectoryOnly: true when the directory was created. */
+  private dirOnly(dst: string, st: BigIntStats, overwrite: boolean): boolean {
+    const cur = lstatOrUndefined(dst);
+    if (!cur) {
+      mkdirSync(dst, Number(st.mode) & 0o777);
+      return true;
+    }
+    if (!cur.isDirectory()) {
+      throw new KilnError('IO', `cannot copy to non-directory: ${this.shown(dst)}`, {
+        hint: 'a directory is being copied where the destination already has a file or symlink; remove it first or change the destination',
+      });
+    }
+    if (overwrite) chmodSync(dst, Number(st.mode) & 0o7777);
+    return false;
+  }
+
+  private leaf(st: BigIntStats, src: string, dst: string): void {
+    const cur = lstatOrUndefined(dst);
+    if (cur) {
+      if (cur.isDirectory()) {
+        throw new KilnError('IO', `cannot replace to directory ${this.shown(dst)} with file`, {
+          hint: 'the destination already has a directory of that name; copy into it (end the destination with /) or remove it first',
+        });
+      }
+      unlinkSync(dst);
+    }
+    if (st.isFile()) {
+      let linked = false;
+      if (st.nlink > 1n) {
+        const key = `${st.dev}:${st.ino}`;
+        const first = this.inodes.get(key);
+        if (first !== undefined) {
+          linkSync(first, dst);
+          linked = true;
+        } else this.inodes.set(key, dst);
+      }
+      if (!linked) copyFileSync(src, dst, constants.COPYFILE_EXCL);
+    } else if (st.isSymbolicLink()) {
+      symlinkSync(readlinkSync(src, 'utf8'), dst);
+    } else if (st.isSocket()) {
+      writeFileSync(dst, '', { flag: 'wx' }); // fsutil copies a socket as an empty stub file
+    } else {
+      const args = st.isFIFO()
+        ? [dst, 'p']
+        : [dst, st.isCharacterDevice() ? 'c' : 'b', String(devMajor(st.rdev)), String(devMinor(st.rdev))];
+      const r = spawnSync(MKNOD, args, { encoding: 'utf8' });
+      if (r.error || r.status !== 0) {
+        throw new KilnError('IO', `cannot create ${this.shown(dst)}: ${(r.stderr || r.error?.message || '').trim()}`, {
+          hint: IS_ROOT ? undefined : 'device nodes can only be created as root',
+        });
+      }
+    }
+    this.fileInfo(st, src, dst);
+  }
+
+  /** Owner, mode, times and xattrs of `dst` from the source (fsutil copyFileInfo + copyXAttrs). */
+  fileInfo(st: BigIntStats, src: string, dst: string): void {
+    const owner = this.opts.chown ?? (this.opts.keepSourceOwner ? { uid: Number(st.uid), gid: Number(st.gid) } : { uid: 0, gid: 0 });
+    if (IS_ROOT) lchownSync(dst, owner.uid, owner.gid);
+    const link = st.isSymbolicLink();
+    if (!link) {
+      const mode = Number(st.mode) & 0o7777;
+      chmodSync(dst, this.opts.chmod ? this.opts.chmod.apply(mode, st.isDirectory()) : mode);
+    }
+    lutimesSync(dst, seconds(st.atimeNs), seconds(st.mtimeNs));
+    if (!link && this.opts.xattrs) copyXattrs(src, dst);
+  }
+}
+
+/** Copies extended attributes, best effort like BuildKit (errors are ignored). */
+export function copyXattrs(src: string, dst: string): void {
+  let names: string[];
+  try {
+    names = xattr.listAttributesSync(src);
+  } catch {
+    return;
+  }
+  for (const n of names) {
+    try {
+      xattr.setAttributeSync(dst, n, xattr.getAttributeSync(src, n));
+    } catch {
+      /* unsupported here: skipped, as BuildKit's xattr error handler does */
+    }
+  }
+}
+
+/** lstat that must succeed (the path was just written). */
+export function mustLstat(p: string): BigIntStats {
+  return lstatSync(p, { bigint: true });
+}

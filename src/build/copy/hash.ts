@@ -1,0 +1,98 @@
+// The cache-key digest of a COPY/ADD: everything the copy would read after selection
+// (.dockerignore, --exclude, wildcards, --parents), in copy order — per entry its relative path,
+// type, mode, owner (stage/image sources only: context files become 0:0), size, symlink target,
+// device numbers and content digest — plus heredoc data, URLs and every flag that shapes the result.
+// Per-file content digests come from a FileDigester, so a stat-keyed cache can supply them.
+import { createHash, type Hash } from 'node:crypto';
+import { closeSync, openSync, readFileSync, readSync, readlinkSync, type BigIntStats } from 'node:fs';
+import type { CopyInputDigest, CopyRequest } from './types.js';
+import { selectInputs } from './inputs.js';
+import type { Entry } from './select.js';
+
+/** Returns the hex sha256 of a regular file's content (`st` is its lstat, for caches keyed on it). */
+export type FileDigester = (abs: string, st: BigIntStats) => string;
+
+const SMALL = 1 << 20;
+let chunk: Buffer | undefined;
+
+/** Plain content digest: one read for small files, 1 MiB chunks for big ones (sync: fastest here). */
+export const digestFile: FileDigester = (abs, st) => {
+  if (st.size <= BigInt(SMALL)) return createHash('sha256').update(readFileSync(abs)).digest('hex');
+  const h = createHash('sha256');
+  chunk ??= Buffer.allocUnsafe(SMALL);
+  const fd = openSync(abs, 'r');
+  try {
+    for (;;) {
+      const n = readSync(fd, chunk, 0, chunk.length, null);
+      if (n === 0) break;
+      h.update(chunk.subarray(0, n));
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return h.digest('hex');
+};
+
+function typeOf(st: BigIntStats): string {
+  if (st.isFile()) return 'f';
+  if (st.isDirectory()) return 'd';
+  if (st.isSymbolicLink()) return 'l';
+  if (st.isCharacterDevice()) return 'c';
+  if (st.isBlockDevice()) return 'b';
+  if (st.isFIFO()) return 'p';
+  return 's';
+}
+
+function hashEntry(h: Hash, e: Entry, withOwner: boolean, digest: FileDigester): void {
+  if (e.kind === 'close') {
+    h.update(`)${e.rel}\n`);
+    return;
+  }
+  const st = e.st;
+  const t = typeOf(st);
+  const fields = [e.kind === 'open' ? '(' : '-', e.rel, t, (Number(st.mode) & 0o7777).toString(8), e.parentOnly ? 'p' : ''];
+  if (withOwner) fields.push(`${st.uid}:${st.gid}`);
+  if (t === 'f') fields.push(String(st.size), digest(e.abs, st));
+  else if (t === 'l') fields.push(readlinkSync(e.abs, 'utf8'));
+  else if (t === 'c' || t === 'b') fields.push(String(st.rdev));
+  h.update(fields.join('\0') + '\n');
+}
+
+/** See the file comment; `digest` defaults to reading every selected file. */
+export function computeCopyDigest(req: Omit<CopyRequest, 'destRoot'>, digest: FileDigester = digestFile, signal?: AbortSignal): CopyInputDigest {
+  const h = createHash('sha256');
+  h.update(JSON.stringify({
+    v: 1,
+    srcKind: req.srcKind,
+    dest: req.dest,
+    chown: req.chown ?? null,
+    chmod: req.chmod ?? null,
+    parents: req.parents,
+    excludes: req.excludes,
+    link: req.link,
+    add: req.add ?? null,
+    sourceDateEpoch: req.sourceDateEpoch ?? null,
+    sources: req.sources,
+  }) + '\n');
+  let files = 0;
+  let n = 0;
+  const withOwner = req.srcKind === 'rootfs';
+  for (const input of selectInputs(req, signal)) {
+    if (input.kind === 'url') {
+      h.update(`url\0${input.url}\n`);
+      continue;
+    }
+    if (input.kind === 'inline') {
+      files++;
+      h.update(`inline\0${input.path}\0${createHash('sha256').update(input.data).digest('hex')}\n`);
+      continue;
+    }
+    h.update(`match\0${input.match.source}\0${input.match.name}\0${input.match.rel}\n`);
+    for (const e of input.entries) {
+      if ((++n & 1023) === 0) signal?.throwIfAborted();
+      if (e.kind === 'leaf') files++;
+      hashEntry(h, e, withOwner, digest);
+    }
+  }
+  return { digest: `sha256:${h.digest('hex')}`, files };
+}

@@ -1,0 +1,110 @@
+// ADD's remote sources. http(s) URLs are downloaded (BuildKit's llb.HTTP: file named from the
+// URL path's base name or `__unnamed__`, mode 0600, mtime from Last-Modified or the epoch,
+// `--checksum` verified). Git sources are recognised and refused (not implemented yet).
+import { createHash } from 'node:crypto';
+import { closeSync, lutimesSync, openSync, writeSync } from 'node:fs';
+import { posix } from 'node:path';
+import { KilnError } from '../../errors.js';
+
+export function isHttpUrl(src: string): boolean {
+  return src.startsWith('http://') || src.startsWith('https://');
+}
+
+/** Sources BuildKit treats as Git (dfgitutil.ParseGitRef, roughly): git://, git@host:, ssh://, *.git URLs. */
+export function isGitSource(src: string): boolean {
+  if (/^(git:\/\/|ssh:\/\/|git@[^:/]+:)/.test(src)) return true;
+  if (!isHttpUrl(src)) return false;
+  try {
+    const u = new URL(src);
+    return u.pathname.endsWith('.git') || u.pathname.endsWith('.git/');
+  } catch {
+    return false;
+  }
+}
+
+export function gitNotImplemented(src: string): KilnError {
+  return new KilnError('NOT_IMPLEMENTED', `ADD from a Git repository (${src}) is not supported by kiln yet`, {
+    hint: 'clone the repository into the build context and COPY it, or ADD a release archive URL instead',
+  });
+}
+
+/** BuildKit's file name for a URL source (llb.Filename from path.Base of the URL path, made safe). */
+export function urlFileName(src: string): string {
+  let base = '';
+  try {
+    base = posix.basename(new URL(src).pathname);
+  } catch {
+    base = '';
+  }
+  if (base === '' || base === '.' || base === '/' || base === '..') return '__unnamed__';
+  try {
+    base = decodeURIComponent(base);
+  } catch {
+    /* keep it as written */
+  }
+  base = base.replace(/\//g, '_');
+  return base === '' || base === '.' || base === '..' ? '__unnamed__' : base;
+}
+
+/** Parses `--checksum` (`sha256:hex`, also sha384/sha512); throws INVALID_FLAG. */
+export function parseChecksum(text: string): { algorithm: string; hex: string } {
+  const m = /^(sha256|sha384|sha512):([0-9a-f]+)$/.exec(text);
+  const len: Record<string, number> = { sha256: 64, sha384: 96, sha512: 128 };
+  if (!m || m[2]!.length !== len[m[1]!]) {
+    throw new KilnError('INVALID_FLAG', `invalid checksum ${JSON.stringify(text)}: expected sha256:<64 hex digits>`, {
+      hint: 'compute it with `sha256sum FILE` and pass --checksum=sha256:<digest>',
+    });
+  }
+  return { algorithm: m[1]!, hex: m[2]! };
+}
+
+/**
+ * Downloads `url` to `dir/<name>` (mode 0600) and returns the file path. `mtimeClamp` (seconds)
+ * caps the Last-Modified time (SOURCE_DATE_EPOCH).
+ */
+export async function download(url: string, dir: string, checksum: string | undefined, mtimeClamp: number | undefined, signal?: AbortSignal): Promise<string> {
+  const want = checksum === undefined ? undefined : parseChecksum(checksum);
+  let res: Response;
+  try {
+    res = await fetch(url, { redirect: 'follow', ...(signal ? { signal } : {}) });
+  } catch (e) {
+    if (signal?.aborted) throw new KilnError('ABORTED', 'operation aborted', { cause: e });
+    const cause = (e as { cause?: { message?: string } }).cause?.message;
+    throw new KilnError('IO', `failed to download ${url}: ${cause ?? (e as Error).message}`, { cause: e, hint: 'check the URL and your network connection' });
+  }
+  if (!res.ok) {
+    await res.body?.cancel().catch(() => undefined);
+    throw new KilnError('IO', `failed to download ${url}: invalid response status ${res.status} ${res.statusText}`.trimEnd(), {
+      hint: 'check that the URL is correct and publicly reachable',
+    });
+  }
+  const path = `${dir}/${urlFileName(url)}`;
+  const hash = createHash(want?.algorithm ?? 'sha256');
+  const fd = openSync(path, 'wx', 0o600);
+  try {
+    if (res.body) {
+      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+        hash.update(chunk);
+        let off = 0;
+        while (off < chunk.length) off += writeSync(fd, chunk, off, chunk.length - off);
+      }
+    }
+  } finally {
+    closeSync(fd);
+  }
+  const got = hash.digest('hex');
+  if (want && got !== want.hex) {
+    throw new KilnError('DIGEST_MISMATCH', `digest mismatch for ${url}: expected ${want.algorithm}:${want.hex}, got ${want.algorithm}:${got}`, {
+      hint: 'the file at the URL changed (or the --checksum is wrong); verify the download and update --checksum',
+    });
+  }
+  let mtime = 0;
+  const lm = res.headers.get('last-modified');
+  if (lm) {
+    const t = Date.parse(lm);
+    if (!Number.isNaN(t)) mtime = Math.floor(t / 1000);
+  }
+  if (mtimeClamp !== undefined && mtime > mtimeClamp) mtime = mtimeClamp;
+  lutimesSync(path, mtime, mtime);
+  return path;
+}
