@@ -9,6 +9,7 @@ export { readTar, readBody, type TarEntry, type ReadTarOptions, type TarSource }
 export { compareLayerPaths, sortChanges, type Change } from './changes.js';
 export { writeTree, writeChanges, type WriteOptions } from './pack.js';
 export { applyLayer, type ApplyOptions, type ApplyResult } from './apply.js';
+export { applyLayerInWorker, writeTreeInWorker } from './worker-client.js';
 export {
   layerFromTar, decompressLayer, sniffCompression, layerMediaType,
   type BlobWriter, type CompressOptions, type LayerBlob,
