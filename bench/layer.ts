@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { pathToFileURL } from 'node:url';
-import { applyLayer, decompressLayer, layerFromTar, writeTree } from '../src/layer/index.js';
+import { applyLayer, applyLayerInWorker, decompressLayer, layerFromTar, writeTree } from '../src/layer/index.js';
 
 const TREE = process.env['KILN_BENCH_TREE'] ?? '/tmp/kiln-bench-tree';
 const PACKAGES = ['typescript', 'webpack', 'webpack-cli', '@babel/core', 'eslint', 'lodash', 'rxjs', 'date-fns', 'core-js', 'express'];
@@ -88,8 +88,8 @@ export interface LayerBenchResult {
   runs: number;
   /** writeTree + gzip -6 + digest + diffID vs tar -c | gzip -6 | sha256sum. */
   create: Comparison;
-  /** decompress + applyLayer vs tar -xzf, per destination filesystem. */
-  extract: Array<Comparison & { dest: string }>;
+  /** decompress + applyLayer vs tar -xzf, per destination filesystem; workerS: applyLayerInWorker. */
+  extract: Array<Comparison & { dest: string; workerS: number; workerRatio: number }>;
 }
 
 function compare(kiln: number[], gnu: number[], target: number): Comparison {
@@ -129,19 +129,25 @@ export async function bench(): Promise<LayerBenchResult> {
       }
     }
 
-    const extract: Array<Comparison & { dest: string }> = [];
+    const extract: LayerBenchResult['extract'] = [];
     for (const dest of destinations()) {
       const out = mkdtempSync(`${dest}/kiln-bench-x-`);
       try {
         const ke: number[] = [];
         const ge: number[] = [];
+        const we: number[] = [];
         const kilnX = async (dir: string) => applyLayer(await decompressLayer(createReadStream(gz)), dir);
         const gnuX = (dir: string) => run('tar', ['-xzf', gz, '-C', dir]);
         for (let i = 0; i < RUNS; i++) {
           const a = `${out}/kiln-${i}`;
           const b = `${out}/gnu-${i}`;
+          const w = `${out}/worker-${i}`;
           mkdirSync(a);
           mkdirSync(b);
+          mkdirSync(w);
+          spawnSync('sync');
+          we.push(await time(async () => applyLayerInWorker(await decompressLayer(createReadStream(gz)), w)));
+          rmSync(w, { recursive: true, force: true });
           spawnSync('sync');
           if (i % 2 === 0) {
             ke.push(await time(() => kilnX(a)));
@@ -155,7 +161,7 @@ export async function bench(): Promise<LayerBenchResult> {
           rmSync(a, { recursive: true, force: true });
           rmSync(b, { recursive: true, force: true });
         }
-        extract.push({ dest, ...compare(ke, ge, 1.5) });
+        extract.push({ dest, ...compare(ke, ge, 1.5), workerS: r3(median(we)), workerRatio: r3(median(we) / median(ge)) });
       } finally {
         rmSync(out, { recursive: true, force: true });
       }

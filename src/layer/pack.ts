@@ -89,12 +89,18 @@ class ChunkWriter {
       n -= k;
     }
   }
-  /** Copies exactly `size` bytes of fd into the stream; throws if the file shrank. */
-  file(fd: number, size: number, name: string): void {
+  /**
+   * Copies exactly `size` bytes of fd into the stream, yielding after every full chunk so a big
+   * file is never held in memory; throws if the file shrank.
+   */
+  *file(fd: number, size: number, name: string): Generator<void> {
     let left = size;
     let position = 0;
     while (left > 0) {
-      if (this.pos === this.buf.length) this.flush();
+      if (this.pos === this.buf.length) {
+        this.flush();
+        yield;
+      }
       const want = Math.min(left, this.buf.length - this.pos);
       const n = readSync(fd, this.buf, this.pos, want, position);
       if (n === 0) throw new KilnError('IO', `${name} shrank while it was being archived`, { hint: 'do not modify the tree while kiln reads it' });
@@ -139,7 +145,7 @@ function mtimeOf(abs: string, st: Stats, opts: WriteOptions): [number, number] {
 }
 
 /** Writes one filesystem object as an entry named `rel` (dirs get a trailing '/'). */
-function emit(ctx: Ctx, abs: string, rel: string, st: Stats): void {
+function* emit(ctx: Ctx, abs: string, rel: string, st: Stats): Generator<void> {
   const type = typeOf(st);
   if (type === undefined) return;
   const [mtime, mtimeNsec] = mtimeOf(abs, st, ctx.opts);
@@ -178,7 +184,7 @@ function emit(ctx: Ctx, abs: string, rel: string, st: Stats): void {
     const fd = openSync(abs, constants.O_RDONLY | constants.O_NOFOLLOW);
     try {
       ctx.w.put(encodeHeader(h));
-      ctx.w.file(fd, st.size, abs);
+      yield* ctx.w.file(fd, st.size, abs);
     } finally {
       closeSync(fd);
     }
@@ -251,7 +257,7 @@ export function writeTree(dir: string, opts: WriteOptions = {}): Readable {
         const abs = `${absDir}/${name}`;
         const rel = relDir ? `${relDir}/${name}` : name;
         const st = lstatSync(abs);
-        emit(ctx, abs, rel, st);
+        yield* emit(ctx, abs, rel, st);
         if (st.isDirectory()) yield* visit(abs, rel);
         else yield;
       }
@@ -279,7 +285,7 @@ export function writeChanges(root: string, changes: readonly Change[], opts: Wri
       } else {
         const abs = `${base}/${c.path}`;
         const st = lstatSync(abs);
-        emit(ctx, abs, c.path, st);
+        yield* emit(ctx, abs, c.path, st);
         if (c.opaque) {
           if (!st.isDirectory()) throw new KilnError('INTERNAL', `change ${c.path} is marked opaque but is not a directory`);
           whiteout(ctx, `${c.path}/.wh..wh..opq`);
