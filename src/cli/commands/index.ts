@@ -1,6 +1,7 @@
 // Every subcommand registers itself here (one file per command or command group).
 import type { Command } from 'commander';
 import { registerDebug } from './debug.js';
+import { registerGraph } from './graph.js';
 import { registerVersion } from './version.js';
 import { registerRegistry } from './registry.js';
 import { registerStore } from './store.js';
@@ -11,6 +12,7 @@ export function registerCommands(program: Command): void {
   registerVersion(program);
   registerRegistry(program);
   registerDebug(program);
+  registerGraph(program);
   registerStore(program);
   registerImport(program);
   registerImagesIo(program);

@@ -49,3 +49,4 @@ export function makeRenderer(mode: ProgressMode, stream: RenderTarget, opts: Ren
       return isLiveTerminal(stream, opts.env) ? ttyRenderer(stream, opts) : plainRenderer((s) => stream.write(s));
   }
 }
+export { stageGraph, toDot, toMermaid, type StageGraph, type GraphStage, type GraphEdge, type EdgeKind } from './graph.js';
