@@ -27,12 +27,12 @@ function invalid(text: string): KilnError {
 function parseSymbolic(text: string): Clause[] {
   const clauses: Clause[] = [];
   for (const part of text.split(',')) {
-    const m = /^([ugoa]*)((?:[-+=](?:[rwxXst]*|[ugo]))+)$/.exec(part);
+    const m = /^([ugoa]*)((?:[-+=](?:[ugo]|[rwxXst]*))+)$/.exec(part);
     if (!m) throw invalid(text);
     let who = 0;
     for (const c of m[1]!) who |= WHO[c]!;
     const ops: Clause['ops'] = [];
-    const re = /([-+=])([rwxXst]*|[ugo])/g;
+    const re = /([-+=])([ugo]|[rwxXst]*)/g;
     for (let r = re.exec(m[2]!); r; r = re.exec(m[2]!)) {
       const perm = r[2]!;
       if (perm === 'u' || perm === 'g' || perm === 'o') ops.push({ op: r[1] as '+' | '-' | '=', perm: '', copyFrom: perm });
