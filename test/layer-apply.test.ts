@@ -116,7 +116,12 @@ test('overlay whiteout mode writes char 0/0 devices and trusted.overlay.opaque, 
     mkdirSync(root);
     mkdirSync(`${root}/opq`);
     writeFileSync(`${root}/opq/already`, 'kept');
-    await applyLayer([tar(ent({ name: 'a/.wh.b' }), ent({ name: 'opq/.wh..wh..opq' }), ent({ name: 'opq/new' }, 'n'))], root, { whiteouts: 'overlay' });
+    await applyLayer(
+      [tar(ent({ name: 'a/.wh.b' }), ent({ name: 'opq/.wh..wh..opq' }), ent({ name: 'opq/new' }, 'n'), ent({ name: 'mine' }, 'm'), ent({ name: '.wh.mine' }))],
+      root,
+      { whiteouts: 'overlay' },
+    );
+    assert.equal(readFileSync(`${root}/mine`, 'utf8'), 'm'); // a whiteout never hides its own layer's entry
     const st = lstatSync(`${root}/a/b`);
     assert.ok(st.isCharacterDevice());
     assert.equal(st.rdev, 0);

@@ -17,6 +17,10 @@ export interface ApplyOptions {
    * 'delete' (default): `.wh.NAME` removes NAME, `.wh..wh..opq` empties the directory's lower
    * content. 'overlay': for an overlayfs upperdir: write a char 0/0 device for each whiteout and
    * set `trusted.overlay.opaque=y` on opaque directories, deleting nothing.
+   * Note: parents are resolved in rootDir only, so symlinked parents that exist only in lower
+   * layers (e.g. Debian's `lib -> usr/lib`) are not seen. Apply onto the mounted overlay with
+   * 'delete' (overlayfs turns deletions into whiteouts itself), or onto an upperdir in 'overlay'
+   * mode when the lower layers are known not to matter (the first layer, or a fresh directory).
    */
   whiteouts?: 'delete' | 'overlay';
   /** lchown entries to their uid/gid (default: when running as root). */
@@ -105,7 +109,7 @@ class Applier {
     if (dir === undefined) return; // nothing below to hide
     const abs = `${dir}/${name}`;
     const rel = this.rel(abs);
-    if (!this.overlay && this.added.has(rel)) return; // whiteouts hide only lower layers (OCI)
+    if (this.added.has(rel)) return; // whiteouts hide only lower layers (OCI), never this layer's own entries
     const st = lstatOrUndefined(abs);
     if (st) this.remove(abs, st);
     if (this.overlay) {
