@@ -38,9 +38,10 @@ class ImageResolver {
     if (!pr) {
       pr = this.resolve(ref, p, this.signal).catch((e: unknown) => {
         const err = withLocation(e, ctx, range, 'IMAGE_NOT_FOUND');
-        if (err.details.hint !== undefined) throw err;
-        const s = suggest(ref, this.stageNames, true);
-        throw s ? err.with({ hint: `did you mean stage "${s}"?` }) : err;
+        // A name close to a stage's is far more likely a typo than an image to pull: that advice
+        // replaces the resolver's (BuildKit takes any unknown --from / FROM name as an image).
+        const s = err.code === 'IMAGE_NOT_FOUND' ? suggest(ref, this.stageNames, true) : undefined;
+        throw s ? err.with({ hint: `did you mean stage ${s}?` }) : err;
       });
       this.cache.set(key, pr);
     }
