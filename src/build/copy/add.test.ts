@@ -11,7 +11,7 @@ import { KilnError } from '../../errors.js';
 import { makeTempDir, removeTree } from '../../support/index.js';
 import { describe as describeTree, makeTree } from '../../../test/helpers/copy-tree.js';
 import { needCommand, needRoot } from '../../../test/helpers/prereq.js';
-import { executeCopy, type CopyRequest } from './index.js';
+import { executeCopy, hashCopyInputs, type CopyRequest } from './index.js';
 
 const base = makeTempDir('kiln-add-test-');
 let server: Server;
@@ -149,6 +149,22 @@ test('ADD URL archives are not extracted unless --unpack=true', async (t) => {
   const second = setup();
   await executeCopy(req(second.ctx, second.dest, { sources: [`${url}/a.tar`], dest: '/x', add: { unpack: true } }));
   assert.deepEqual(describeTree(second.dest), EXTRACTED);
+});
+
+test('hashCopyInputs of a URL: pinned by --checksum, else follows what the server sends', async () => {
+  const { ctx } = setup();
+  const { destRoot: _d, ...r } = req(ctx, '', { sources: [`${url}/a.tar`], dest: '/k/' });
+  tarBytes = Buffer.from('one');
+  const a = await hashCopyInputs(r);
+  assert.equal((await hashCopyInputs(r)).digest, a.digest);
+  tarBytes = Buffer.from('two');
+  const b = await hashCopyInputs(r);
+  assert.notEqual(b.digest, a.digest);
+  const pinned = { ...r, add: { checksum: `sha256:${BODY_SHA}` } };
+  const p1 = await hashCopyInputs(pinned);
+  tarBytes = Buffer.from('three');
+  assert.equal((await hashCopyInputs(pinned)).digest, p1.digest);
+  await assert.rejects(hashCopyInputs({ ...r, sources: [`${url}/missing`] }), (e: unknown) => e instanceof KilnError && e.code === 'IO');
 });
 
 test('git sources fail loudly; URLs are refused for COPY', async () => {

@@ -2,12 +2,13 @@
 // result) changes; ignored, excluded and unselected files do not matter. Plus --chmod parsing.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, utimesSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { chmodSync, lstatSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { KilnError } from '../../errors.js';
 import { IgnoreMatcher, parseDockerignore } from '../../context/index.js';
 import { makeTempDir, removeTree } from '../../support/index.js';
 import { makeTree } from '../../../test/helpers/copy-tree.js';
-import { computeCopyDigest, hashCopyInputs, parseChmod, type CopyRequest } from './index.js';
+import { computeCopyDigest, digestFile, hashCopyInputs, parseChmod, type CopyRequest } from './index.js';
 
 const base = makeTempDir('kiln-copyhash-test-');
 after(() => removeTree(base));
@@ -83,23 +84,25 @@ test('digest: wildcards select like the copy; a missing source fails like the co
   await assert.rejects(hashCopyInputs({ ...req, sources: ['secret.env'] }), (e: unknown) => e instanceof KilnError && e.code === 'CONTEXT_PATH_NOT_FOUND');
 });
 
-test('a custom file digester supplies per-file content digests (cache hook)', () => {
+test('a custom file digester supplies per-file content digests (cache hook)', async () => {
   const { req } = fixture('d');
   const seen: string[] = [];
-  const r = computeCopyDigest(req, (abs) => {
+  const r = await computeCopyDigest(req, (abs) => {
     seen.push(abs.slice(abs.indexOf('/app/') + 1));
     return 'x'.repeat(64);
   });
   assert.deepEqual(seen.sort(), ['app/lib/util.js', 'app/main.js']);
-  assert.notEqual(r.digest, computeCopyDigest(req).digest);
+  assert.notEqual(r.digest, (await computeCopyDigest(req)).digest);
 });
 
-test('big files are hashed in chunks with the same result', () => {
+test('big files are hashed in chunks: a change in the last byte counts', async () => {
   const { ctx, req } = fixture('e');
   writeFileSync(`${ctx}/app/big.bin`, Buffer.alloc(3 << 20, 7));
-  const a = computeCopyDigest(req);
+  const a = await computeCopyDigest(req);
   writeFileSync(`${ctx}/app/big.bin`, Buffer.concat([Buffer.alloc((3 << 20) - 1, 7), Buffer.from([8])]));
-  assert.notEqual(computeCopyDigest(req).digest, a.digest);
+  assert.notEqual((await computeCopyDigest(req)).digest, a.digest);
+  const st = lstatSync(`${ctx}/app/big.bin`, { bigint: true });
+  assert.equal(digestFile(`${ctx}/app/big.bin`, st), createHash('sha256').update(readFileSync(`${ctx}/app/big.bin`)).digest('hex'));
 });
 
 test('parseChmod: octal and symbolic like BuildKit', () => {

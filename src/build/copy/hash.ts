@@ -3,10 +3,12 @@
 // type, mode, owner (stage/image sources only: context files become 0:0), size, symlink target,
 // device numbers and content digest — plus heredoc data, URLs and every flag that shapes the result.
 // Per-file content digests come from a FileDigester, so a stat-keyed cache can supply them.
+// URLs count with their --checksum, or else with the digest of what the server sends now.
 import { createHash, type Hash } from 'node:crypto';
 import { closeSync, openSync, readFileSync, readSync, readlinkSync, type BigIntStats } from 'node:fs';
 import type { CopyInputDigest, CopyRequest } from './types.js';
 import { selectInputs } from './inputs.js';
+import { urlKey } from './remote.js';
 import type { Entry } from './select.js';
 
 /** Returns the hex sha256 of a regular file's content (`st` is its lstat, for caches keyed on it). */
@@ -59,7 +61,7 @@ function hashEntry(h: Hash, e: Entry, withOwner: boolean, digest: FileDigester):
 }
 
 /** See the file comment; `digest` defaults to reading every selected file. */
-export function computeCopyDigest(req: Omit<CopyRequest, 'destRoot'>, digest: FileDigester = digestFile, signal?: AbortSignal): CopyInputDigest {
+export async function computeCopyDigest(req: Omit<CopyRequest, 'destRoot'>, digest: FileDigester = digestFile, signal?: AbortSignal): Promise<CopyInputDigest> {
   const h = createHash('sha256');
   h.update(JSON.stringify({
     v: 1,
@@ -79,7 +81,9 @@ export function computeCopyDigest(req: Omit<CopyRequest, 'destRoot'>, digest: Fi
   const withOwner = req.srcKind === 'rootfs';
   for (const input of selectInputs(req, signal)) {
     if (input.kind === 'url') {
-      h.update(`url\0${input.url}\n`);
+      // pinned by --checksum (verified on download), else whatever the server has now
+      const key = req.add?.checksum ?? (await urlKey(input.url, signal));
+      h.update(`url\0${input.url}\0${key}\n`);
       continue;
     }
     if (input.kind === 'inline') {

@@ -126,5 +126,5 @@ function checkMultipleSources(inputs: readonly Input[], dirSyntax: boolean, dest
 
 /** Digest over what the COPY would read (paths, metadata, content), for the cache key. */
 export async function hashCopyInputs(req: Omit<CopyRequest, 'destRoot'>, signal?: AbortSignal): Promise<CopyInputDigest> {
-  return computeCopyDigest(req, undefined, signal);
+  return await computeCopyDigest(req, undefined, signal);
 }

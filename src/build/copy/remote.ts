@@ -58,12 +58,7 @@ export function parseChecksum(text: string): { algorithm: string; hex: string } 
   return { algorithm: m[1]!, hex: m[2]! };
 }
 
-/**
- * Downloads `url` to `dir/<name>` (mode 0600) and returns the file path. `mtimeClamp` (seconds)
- * caps the Last-Modified time (SOURCE_DATE_EPOCH).
- */
-export async function download(url: string, dir: string, checksum: string | undefined, mtimeClamp: number | undefined, signal?: AbortSignal): Promise<string> {
-  const want = checksum === undefined ? undefined : parseChecksum(checksum);
+async function get(url: string, signal?: AbortSignal): Promise<Response> {
   let res: Response;
   try {
     res = await fetch(url, { redirect: 'follow', ...(signal ? { signal } : {}) });
@@ -78,6 +73,27 @@ export async function download(url: string, dir: string, checksum: string | unde
       hint: 'check that the URL is correct and publicly reachable',
     });
   }
+  return res;
+}
+
+/**
+ * What an unpinned URL source contributes to a cache key: its content digest and Last-Modified
+ * (BuildKit also re-checks the URL on every build). Streams the body without storing it.
+ */
+export async function urlKey(url: string, signal?: AbortSignal): Promise<string> {
+  const res = await get(url, signal);
+  const hash = createHash('sha256');
+  if (res.body) for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) hash.update(chunk);
+  return `sha256:${hash.digest('hex')}\0${res.headers.get('last-modified') ?? ''}`;
+}
+
+/**
+ * Downloads `url` to `dir/<name>` (mode 0600) and returns the file path. `mtimeClamp` (seconds)
+ * caps the Last-Modified time (SOURCE_DATE_EPOCH).
+ */
+export async function download(url: string, dir: string, checksum: string | undefined, mtimeClamp: number | undefined, signal?: AbortSignal): Promise<string> {
+  const want = checksum === undefined ? undefined : parseChecksum(checksum);
+  const res = await get(url, signal);
   const path = `${dir}/${urlFileName(url)}`;
   const hash = createHash(want?.algorithm ?? 'sha256');
   const fd = openSync(path, 'wx', 0o600);
