@@ -173,6 +173,11 @@ const CASES: Case[] = [
     error: /ends after an extension header/,
   },
   {
+    name: 'name longer than PATH_MAX (3000 nested directories)',
+    layer: () => tar(extension('x', Buffer.from(paxRec('path', `${'a/'.repeat(3000)}x`))), ent({ name: 'deep' }, 'x')),
+    error: /is longer than 4096 bytes/,
+  },
+  {
     name: 'GNU sparse file',
     layer: () => {
       const b = Buffer.from(encodeHeader(hdr({ name: 'sparse' })));

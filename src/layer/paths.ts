@@ -8,6 +8,7 @@ import { lstatSync, mkdirSync, readlinkSync } from 'node:fs';
 import { KilnError } from '../errors.js';
 
 const MAX_SYMLINKS = 40; // Linux's MAXSYMLINKS
+const PATH_MAX = 4096; // Linux's PATH_MAX: no longer name can be created anyway
 
 function unsafe(message: string): never {
   throw new KilnError('LAYER_UNSAFE', message, { hint: 'the layer tries to write outside its root; it is hostile or corrupt and was not applied' });
@@ -18,6 +19,7 @@ function unsafe(message: string): never {
  * Throws LAYER_UNSAFE when '..' climbs above the root.
  */
 export function cleanEntryPath(name: string, what = 'entry'): string[] {
+  if (Buffer.byteLength(name) > PATH_MAX) unsafe(`layer ${what} ${JSON.stringify(name.slice(0, 80))}… is longer than ${PATH_MAX} bytes`);
   const out: string[] = [];
   for (const c of name.split('/')) {
     if (c === '' || c === '.') continue;
@@ -53,14 +55,26 @@ export class RootResolver {
    */
   dir(parts: readonly string[], entry: string, create: boolean): string | undefined {
     if (parts.length === 0) return this.root;
-    const key = parts.join('/');
-    const hit = this.cache.get(key);
-    if (hit !== undefined) return hit;
-    // resolve the parent first (cached), then only the last component from there
-    const parentReal = this.dir(parts.slice(0, -1), entry, create);
-    if (parentReal === undefined) return undefined;
+    // start from the longest prefix already resolved, then walk the rest one component at a time
+    let i = parts.length;
+    let real: string | undefined;
+    for (; i > 0; i--) {
+      real = this.cache.get(parts.slice(0, i).join('/'));
+      if (real !== undefined) break;
+    }
+    real ??= this.root;
+    for (; i < parts.length; i++) {
+      real = this.component(real, parts[i]!, entry, create);
+      if (real === undefined) return undefined;
+      this.cache.set(parts.slice(0, i + 1).join('/'), real);
+    }
+    return real;
+  }
+
+  /** Resolves one more component below the real directory `parentReal`. */
+  private component(parentReal: string, name: string, entry: string, create: boolean): string | undefined {
     const resolved: string[] = parentReal === this.root ? [] : parentReal.slice(this.root.length + 1).split('/'); // real components below root
-    const todo = [parts[parts.length - 1]!]; // stack: next component at the end
+    const todo = [name]; // stack: next component at the end
     let links = 0;
     while (todo.length > 0) {
       const c = todo.pop()!;
@@ -71,11 +85,8 @@ export class RootResolver {
         continue;
       }
       const abs = `${this.root}/${[...resolved, c].join('/')}`;
-      let st;
-      try {
-        st = lstatSync(abs);
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      const st = lstatSync(abs, { throwIfNoEntry: false });
+      if (st === undefined) {
         if (!create) return undefined;
         mkdirSync(abs, 0o755);
         this.created.push(abs);
@@ -97,8 +108,6 @@ export class RootResolver {
       }
       resolved.push(c);
     }
-    const real = resolved.length ? `${this.root}/${resolved.join('/')}` : this.root;
-    this.cache.set(key, real);
-    return real;
+    return resolved.length ? `${this.root}/${resolved.join('/')}` : this.root;
   }
 }
