@@ -51,6 +51,17 @@ echo shebang
 EOF
 `;
 
+// The build env of a RUN (ARGs, ENVs, inherited stage env, proxy build args) in BuildKit's order.
+const ENV_DOCKERFILE = `FROM kiln-test/busybox:latest AS base
+ARG X=1
+ENV Y=2 FOO=a
+FROM base
+ARG Z=3
+ENV FOO=b
+ARG X=4
+RUN ["env"]
+`;
+
 test('plan matches Docker 26 BuildKit: history created_by/empty_layer and the image config', { timeout: 300_000 }, async (t) => {
   if (!needDockerd(t)) return;
   const img = needBaseImage(t, 'busybox', 'latest');
@@ -64,6 +75,7 @@ test('plan matches Docker 26 BuildKit: history created_by/empty_layer and the im
 
   const d = await startDockerd();
   let config: { author?: string; config: ContainerConfig; history: History[] };
+  let envLines: string[];
   try {
     await dockerLoad(d, [img], tmp, () => 'kiln-test/busybox:latest');
     const b = await d.docker(['build', '--network', 'host', '--progress=plain', '-t', 'kiln-plan-oracle:1', ctx]);
@@ -74,12 +86,48 @@ test('plan matches Docker 26 BuildKit: history created_by/empty_layer and the im
     assert.equal(x.status, 0, x.stderr);
     const manifest = JSON.parse(readFileSync(join(tmp, 'save', 'manifest.json'), 'utf8')) as { Config: string }[];
     config = JSON.parse(readFileSync(join(tmp, 'save', manifest[0]!.Config), 'utf8')) as typeof config;
+    writeFileSync(join(ctx, 'Dockerfile'), ENV_DOCKERFILE);
+    const e = await d.docker(['build', '--network', 'host', '--progress=plain', '--no-cache', '--build-arg', 'HTTP_PROXY=http://127.0.0.1:9', '--build-arg', 'no_proxy=localhost', '-t', 'kiln-plan-env:1', ctx]);
+    assert.equal(e.code, 0, e.stderr.slice(-4000));
+    // exec form: env prints its environ in order (a shell would reorder it); the log shows it
+    envLines = [...e.stderr.matchAll(/^#\d+ \d+\.\d+ ([A-Za-z_][A-Za-z0-9_]*=.*)$/gm)].map((m) => m[1]!);
   } finally {
     await d.stop();
   }
 
-  const ast = parse(DOCKERFILE);
+  const resolve = async (ref: string, platform: { os: string; architecture: string }) => {
+    resolved.push(ref);
+    return {
+      ref,
+      digest: `sha256:${'0'.repeat(64)}` as Digest,
+      config: {
+        architecture: platform.architecture,
+        os: platform.os,
+        config: img.config as ContainerConfig,
+        rootfs: { type: 'layers' as const, diff_ids: [] },
+        ...(img.history ? { history: [...img.history] as History[] } : {}),
+      },
+    };
+  };
   const resolved: string[] = [];
+  const envAst = parse(ENV_DOCKERFILE);
+  const envPlan = await planBuild(
+    {
+      stages: toStages(envAst),
+      buildArgs: new Map([['HTTP_PROXY', 'http://127.0.0.1:9'], ['no_proxy', 'localhost']]),
+      targetPlatform: { os: 'linux', architecture: 'amd64' },
+      buildPlatform: { os: 'linux', architecture: 'amd64' },
+    },
+    resolve,
+  );
+  const run = envPlan.stages[1]!.steps[0]!;
+  assert.equal(run.kind, 'run');
+  // the runtime adds a few of its own (HOME, HOSTNAME); the rest, in order, is the plan's
+  const shellOwn = /^(HOME|HOSTNAME)=/;
+  assert.deepEqual(envLines.filter((l) => !shellOwn.test(l)), run.kind === 'run' ? run.env : []);
+  resolved.length = 0;
+
+  const ast = parse(DOCKERFILE);
   const plan = await planBuild(
     {
       stages: toStages(ast),
@@ -90,20 +138,7 @@ test('plan matches Docker 26 BuildKit: history created_by/empty_layer and the im
       file: ast.file,
       escapeToken: ast.directives.escape,
     },
-    async (ref, platform) => {
-      resolved.push(ref);
-      return {
-        ref,
-        digest: `sha256:${'0'.repeat(64)}` as Digest,
-        config: {
-          architecture: platform.architecture,
-          os: platform.os,
-          config: img.config as ContainerConfig,
-          rootfs: { type: 'layers', diff_ids: [] },
-          ...(img.history ? { history: [...img.history] as History[] } : {}),
-        },
-      };
-    },
+    resolve,
   );
   assert.deepEqual(resolved, ['kiln-test/busybox:latest']);
   assert.deepEqual(plan.pruned, [1]);
