@@ -37,3 +37,9 @@ if [ "$(id -u)" = 0 ]; then
 elif ! /usr/bin/docker --version 2>/dev/null | grep -Eq 'version (2[6-9]|[3-9][0-9])\.'; then
   echo "[ensure-deps] not root; Docker 26 missing (run as root: bash scripts/install-modern-docker.sh)" >&2
 fi
+
+# The busybox base image that runtime and differential tests build on (about a second; the
+# node images for the demo are made by scripts/demo.sh, on demand).
+if [ "$(id -u)" = 0 ]; then
+  ONLY=busybox bash scripts/make-base-images.sh >&2
+fi
