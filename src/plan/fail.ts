@@ -22,7 +22,7 @@ export function planError(
 ): KilnError {
   const ranges = (Array.isArray(range) ? range : [range]) as readonly SourceRange[];
   return new KilnError(code, message, {
-    location: ranges.map((r) => at(ctx, r)),
+    ...(ranges.length > 0 ? { location: ranges.map((r) => at(ctx, r)) } : {}),
     ...(ctx.sourceLines ? { sourceLines: ctx.sourceLines } : {}),
     ...(ctx.stage !== undefined ? { stage: ctx.stage } : {}),
     ...(hint !== undefined ? { hint } : {}),

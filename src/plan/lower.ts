@@ -54,12 +54,15 @@ function byteOrder(a: string, b: string): number {
 /** Dispatches one command of stage `s`. */
 export function dispatch(s: StageState, cmd: Command, ctx: DispatchContext): void {
   const ins = expand(s, cmd.ins, ctx);
+  const before = s.steps.length;
   try {
     dispatchExpanded(s, ins, cmd, ctx);
   } catch (e) {
     if (isKilnError(e) && e.location) throw e;
     throw withLocation(e, ctx.err, ins.range);
   }
+  // a trigger shows as `ONBUILD <instruction>` (its location is the FROM line), like BuildKit's progress
+  if (cmd.onbuild) for (let i = before; i < s.steps.length; i++) s.steps[i] = { ...s.steps[i]!, display: `ONBUILD ${s.steps[i]!.display}` };
 }
 
 function dispatchExpanded(s: StageState, ins: Instruction, cmd: Command, ctx: DispatchContext): void {

@@ -43,6 +43,7 @@ test('--target is case-insensitive; unknown target suggests the closest name', a
   assert.equal(e.code, 'TARGET_NOT_FOUND');
   assert.equal(e.message, 'target stage "buidl" could not be found');
   assert.equal(e.details.hint, 'did you mean build?');
+  assert.equal(e.location, undefined);
 });
 
 test('resolver gets FROM --platform (expanded with meta args) else the target platform', async () => {
@@ -207,6 +208,8 @@ RUN final
   assert.deepEqual(s.steps.map((x) => x.kind), ['copy', 'run', 'copy', 'run']);
   assert.deepEqual(s.dependsOn, [0]);
   assert.equal(s.steps[0]!.location.startLine, 2);
+  assert.equal(s.steps[1]!.display, 'ONBUILD RUN echo triggered');
+  assert.equal(s.steps[3]!.display, 'RUN final');
   assert.equal(s.config.config!.OnBuild, undefined);
   assert.deepEqual(p.pruned, []);
 });
