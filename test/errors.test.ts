@@ -1,0 +1,296 @@
+// What the user sees when a build can't start: broken Dockerfiles and bad invocations of
+// `kiln build` through the real CLI, each with the exact message (file:line, the offending line
+// marked `>>>`, the advice) and exit code (1: the build failed, 125: kiln was called wrongly).
+// All of these fail before any RUN, so no runtime or base image is needed: bases are `scratch`.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runKiln } from './helpers/cli.js';
+
+const TMP = mkdtempSync(join(tmpdir(), 'kiln-errors-'));
+const KILN_ROOT = join(TMP, 'root');
+after(() => rmSync(TMP, { recursive: true, force: true }));
+
+let n = 0;
+/** A fresh context directory holding `dockerfile` as ./Dockerfile (unless undefined). */
+function context(dockerfile: string | undefined): string {
+  const dir = join(TMP, `ctx${n++}`);
+  mkdirSync(dir);
+  if (dockerfile !== undefined) writeFileSync(join(dir, 'Dockerfile'), dockerfile);
+  return dir;
+}
+
+interface Case {
+  readonly name: string;
+  readonly dockerfile?: string;
+  /** Arguments after `kiln`; `{ctx}` is replaced by the context directory. */
+  readonly args?: readonly string[];
+  readonly code: number;
+  /** The exact stderr; `{ctx}` is replaced by the context directory. */
+  readonly stderr: string;
+}
+
+const build = (...extra: string[]): string[] => ['build', '--progress', 'plain', ...extra, '{ctx}'];
+
+const CASES: readonly Case[] = [
+  {
+    name: 'unknown instruction (with did-you-mean)',
+    dockerfile: 'FROM scratch\nRUNN echo hi\n',
+    code: 1,
+    stderr: `Dockerfile:2
+--------------------
+ 1 |     FROM scratch
+ 2 | >>> RUNN echo hi
+--------------------
+ERROR: Dockerfile:2: unknown instruction: RUNN
+hint: did you mean RUN?
+`,
+  },
+  {
+    name: 'unknown flag on COPY (with did-you-mean)',
+    dockerfile: 'FROM scratch\nCOPY --chmown=1 a /b\n',
+    code: 1,
+    stderr: `Dockerfile:2
+--------------------
+ 1 |     FROM scratch
+ 2 | >>> COPY --chmown=1 a /b
+--------------------
+ERROR: Dockerfile:2: unknown flag: --chmown
+hint: did you mean --chown?
+`,
+  },
+  {
+    name: 'bad --mount type',
+    dockerfile: 'FROM scratch\nRUN --mount=type=bogus,target=/x true\n',
+    code: 1,
+    stderr: `Dockerfile:2
+--------------------
+ 1 |     FROM scratch
+ 2 | >>> RUN --mount=type=bogus,target=/x true
+--------------------
+ERROR: Dockerfile:2: --mount=type=bogus,target=/x: unsupported mount type "bogus"
+hint: use one of bind, cache, tmpfs, secret, ssh
+`,
+  },
+  {
+    name: 'bad --mount sharing value',
+    dockerfile: 'FROM scratch\nRUN --mount=type=cache,target=/x,sharing=bogus true\n',
+    code: 1,
+    stderr: `Dockerfile:2
+--------------------
+ 1 |     FROM scratch
+ 2 | >>> RUN --mount=type=cache,target=/x,sharing=bogus true
+--------------------
+ERROR: Dockerfile:2: --mount=type=cache,target=/x,sharing=bogus: unsupported sharing value "bogus"
+hint: use one of shared, private, locked
+`,
+  },
+  {
+    name: 'unterminated heredoc',
+    dockerfile: 'FROM scratch\nRUN <<EOF\necho hi\n',
+    code: 1,
+    stderr: `Dockerfile:2-3
+--------------------
+ 1 |     FROM scratch
+ 2 | >>> RUN <<EOF
+ 3 | >>> echo hi
+--------------------
+ERROR: Dockerfile:2: unterminated heredoc
+hint: end the heredoc <<EOF with a line containing only EOF
+`,
+  },
+  {
+    name: 'ENV without a value',
+    dockerfile: 'FROM scratch\nENV FOO\n',
+    code: 1,
+    stderr: `Dockerfile:2
+--------------------
+ 1 |     FROM scratch
+ 2 | >>> ENV FOO
+--------------------
+ERROR: Dockerfile:2: ENV must have two arguments
+hint: write ENV FOO=value
+`,
+  },
+  {
+    name: 'instruction before the first FROM',
+    dockerfile: 'RUN true\nFROM scratch\n',
+    code: 1,
+    stderr: `Dockerfile:1
+--------------------
+ 1 | >>> RUN true
+ 2 |     FROM scratch
+--------------------
+ERROR: Dockerfile:1: no build stage in current context: RUN comes before the first FROM
+hint: start the Dockerfile with FROM <image>; only ARG may come before the first FROM
+`,
+  },
+  {
+    name: '--target typo (with did-you-mean)',
+    dockerfile: 'FROM scratch AS builder\nFROM scratch AS final\n',
+    args: build('--target', 'buildr'),
+    code: 1,
+    stderr: `ERROR: target stage "buildr" could not be found
+hint: did you mean builder?
+`,
+  },
+  {
+    name: 'COPY --from typo: an image to BuildKit, but the hint names the stage',
+    dockerfile: 'FROM scratch AS builder\nFROM scratch\nCOPY --from=buildr /a /b\n',
+    code: 1,
+    stderr: `Dockerfile:3
+--------------------
+ 1 |     FROM scratch AS builder
+ 2 |     FROM scratch
+ 3 | >>> COPY --from=buildr /a /b
+--------------------
+ERROR: Dockerfile:3: buildr: image not found in the local store
+stage: stage-1
+hint: did you mean stage builder?
+`,
+  },
+  {
+    name: 'FROM typo of a stage name',
+    dockerfile: 'FROM scratch AS builder\nFROM buildr\n',
+    code: 1,
+    stderr: `Dockerfile:2
+--------------------
+ 1 |     FROM scratch AS builder
+ 2 | >>> FROM buildr
+--------------------
+ERROR: Dockerfile:2: buildr: image not found in the local store
+stage: stage-1
+hint: did you mean stage builder?
+`,
+  },
+  {
+    name: 'unknown base image',
+    dockerfile: 'FROM nosuchimage:1.0\nRUN true\n',
+    code: 1,
+    stderr: `Dockerfile:1
+--------------------
+ 1 | >>> FROM nosuchimage:1.0
+ 2 |     RUN true
+--------------------
+ERROR: Dockerfile:1: nosuchimage:1.0: image not found in the local store
+stage: stage-0
+hint: pull it first with \`kiln pull nosuchimage:1.0\`, or load it with kiln load / kiln import
+`,
+  },
+  {
+    name: 'circular stage dependency',
+    dockerfile: 'FROM scratch AS a\nCOPY --from=b /x /x\nFROM scratch AS b\nCOPY --from=a /y /y\n',
+    code: 1,
+    stderr: `Dockerfile:2
+--------------------
+ 1 |     FROM scratch AS a
+ 2 | >>> COPY --from=b /x /x
+ 3 |     FROM scratch AS b
+ 4 |     COPY --from=a /y /y
+--------------------
+ERROR: Dockerfile:2: circular dependency detected on stage: a
+stage: a
+hint: a stage cannot copy or mount from itself or from a stage that depends on it
+`,
+  },
+  {
+    name: 'missing Dockerfile (-f)',
+    dockerfile: undefined,
+    args: build('-f', '{ctx}/nope.Dockerfile'),
+    code: 1,
+    stderr: `ERROR: failed to read dockerfile: open {ctx}/nope.Dockerfile: no such file or directory
+hint: pass the Dockerfile with -f, or put one at the root of the context
+`,
+  },
+  {
+    name: 'missing context directory',
+    args: ['build', '{ctx}/does-not-exist'],
+    code: 1,
+    stderr: `ERROR: unable to prepare context: path "{ctx}/does-not-exist" not found
+hint: pass the build context directory, e.g. \`kiln build .\`
+`,
+  },
+  {
+    name: 'bad --build-arg (empty name)',
+    dockerfile: 'FROM scratch\n',
+    args: build('--build-arg', '=x'),
+    code: 125,
+    stderr: 'ERROR: invalid --build-arg "=x": the name is empty\n',
+  },
+  {
+    name: 'unsupported --platform',
+    dockerfile: 'FROM scratch\n',
+    args: build('--platform', 'linux/s390x'),
+    code: 125,
+    stderr: `ERROR: --platform linux/s390x: only the native platform (linux/${process.arch === 'arm64' ? 'arm64' : 'amd64'}) can be built
+hint: omit --platform, or build on a machine of that platform
+`,
+  },
+  {
+    name: '--secret is loudly not implemented',
+    dockerfile: 'FROM scratch\n',
+    args: build('--secret', 'id=x,src=/etc/hostname'),
+    code: 125,
+    stderr: `ERROR: --secret is not supported by this version of kiln
+hint: secrets are planned; for now pass values with --build-arg only if they are not secret
+`,
+  },
+  {
+    name: 'invalid tag name (checked before any work)',
+    dockerfile: 'FROM scratch\n',
+    args: build('-t', 'Bad:Tag!'),
+    code: 125,
+    stderr: `ERROR: invalid tag "Bad:Tag!": invalid reference format: repository name (library/Bad) must be lowercase: "Bad:Tag!"
+hint: tags look like name[:tag], e.g. -t myapp:1.0
+`,
+  },
+  {
+    name: 'invalid --progress',
+    dockerfile: 'FROM scratch\n',
+    args: ['build', '--progress', 'fancy', '{ctx}'],
+    code: 125,
+    stderr: 'ERROR: invalid --progress "fancy": use auto, tty, plain, rawjson or quiet\n',
+  },
+  {
+    name: '--progress tty when stderr is not a terminal',
+    dockerfile: 'FROM scratch\n',
+    args: ['build', '--progress', 'tty', '{ctx}'],
+    code: 125,
+    stderr: `ERROR: --progress tty: stderr is not a terminal
+hint: use --progress plain (or auto) when output goes to a file or a pipe
+`,
+  },
+  {
+    name: 'unknown flag: kiln build --bogus',
+    dockerfile: 'FROM scratch\n',
+    args: ['build', '--bogus', '{ctx}'],
+    code: 125,
+    stderr: "error: unknown option '--bogus'\n",
+  },
+  {
+    name: 'missing PATH argument',
+    args: ['build'],
+    code: 125,
+    stderr: "error: missing required argument 'PATH'\n",
+  },
+];
+
+for (const c of CASES) {
+  test(`error: ${c.name}`, async () => {
+    const ctx = context(c.dockerfile);
+    const args = (c.args ?? build()).map((a) => a.replaceAll('{ctx}', ctx));
+    const r = await runKiln(args, { cwd: ctx, env: { KILN_ROOT, CI: undefined } });
+    assert.equal(r.stderr, c.stderr.replaceAll('{ctx}', ctx));
+    assert.equal(r.stdout, '');
+    assert.equal(r.code, c.code);
+  });
+}
+
+test('error: unknown command `kiln bogus` exits 125 with commander’s message', async () => {
+  const r = await runKiln(['bogus'], { env: { KILN_ROOT } });
+  assert.equal(r.code, 125);
+  assert.equal(r.stderr.split('\n')[0], "error: unknown command 'bogus'");
+  assert.equal(r.stdout, '');
+});
