@@ -59,7 +59,10 @@ export interface StepBase {
 
 export interface RunMountPlan {
   readonly type: 'bind' | 'cache' | 'tmpfs' | 'secret' | 'ssh';
-  /** Absolute path in the container. */
+  /**
+   * Absolute path in the container (relative targets are joined to WORKDIR). Secret: default
+   * `/run/secrets/<id>`, '' when it is exposed only as `env`; ssh: default `/run/buildkit/ssh_agent.N`.
+   */
   readonly target: string;
   /** bind/cache: where the content comes from (bind default: context). */
   readonly from?: Source;
