@@ -241,3 +241,45 @@ FROM missing:1 AS app
   ac.abort();
   await assert.rejects(planBuild(req, new FakeResolver().resolve, ac.signal), (e: KilnError) => e.code === 'ABORTED');
 });
+
+test('base images of reachable stages are resolved concurrently', async () => {
+  let inFlight = 0;
+  let most = 0;
+  const release: (() => void)[] = [];
+  const base = new FakeResolver();
+  const resolve: typeof base.resolve = async (ref, platform, signal) => {
+    inFlight++;
+    most = Math.max(most, inFlight);
+    await new Promise<void>((r) => {
+      release.push(r);
+      if (release.length === 3) for (const f of release) f();
+    });
+    inFlight--;
+    return base.resolve(ref, platform, signal);
+  };
+  const req = request(`FROM a:1 AS a
+FROM b:1 AS b
+FROM c:1
+COPY --from=a /x /x
+COPY --from=b /y /y
+`);
+  const p = await planBuild(req, resolve);
+  assert.equal(most, 3);
+  assert.deepEqual(p.pruned, []);
+});
+
+test('expansion errors point at their instruction (meta ARG, FROM, stage instruction)', async () => {
+  const meta = await fails('ARG A=${B:?need B}\nFROM scratch\n');
+  assert.equal(meta.code, 'ARG_EXPANSION');
+  assert.equal(meta.location?.[0]?.startLine, 1);
+  const inStage = await fails('FROM scratch AS s\nENV X=1\nWORKDIR ${X:?}${Y:?Y is required}\n');
+  assert.equal(inStage.code, 'ARG_EXPANSION');
+  assert.match(inStage.message, /Y is required/);
+  assert.equal(inStage.location?.[0]?.startLine, 3);
+  assert.equal(inStage.details.stage, 's');
+  const plat = await fails('FROM --platform=$NOPE alpine\n');
+  assert.equal(plat.message, 'empty platform value from expression $NOPE');
+  const badPlat = await fails('FROM --platform=linux/arm64/v8/x alpine\n');
+  assert.equal(badPlat.code, 'PLATFORM_INVALID');
+  assert.equal(badPlat.location?.[0]?.startLine, 1);
+});
