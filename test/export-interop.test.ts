@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { assertValid, sha256 } from '../src/image/index.js';
 import { Store, loadImage } from '../src/store/index.js';
-import { runKiln } from './helpers/cli.js';
+import { KILN_BIN, runKiln } from './helpers/cli.js';
 import { makeFixtureTree } from './helpers/layer-tree.js';
 import { needCommand, needRoot } from './helpers/prereq.js';
 import { assertSameTree } from './helpers/tree.js';
@@ -122,6 +122,27 @@ test('skopeo copy to oci-archive and docker-archive, then kiln load: valid image
     assert.deepEqual(got.RootFS.Layers, info.RootFS.Layers, file);
     if (file === 'o.tar') assert.equal(got.Manifest.Digest, info.Manifest.Digest, 'an OCI copy keeps the manifest');
     assert.match(await kiln(dst, ['store', 'verify']), /no problems/);
+  }
+  // and an OCI layout directory loads in place
+  const dst = tmp('dst');
+  assert.equal(await kiln(dst, ['load', '-i', layout]), 'Loaded image: copyme:1\n');
+  assert.equal((await inspect(dst, 'copyme:1')).Manifest.Digest, info.Manifest.Digest);
+});
+
+test('kiln save to stdout piped into kiln load from stdin (docker and oci formats)', async () => {
+  const src = tmp('pipe-src');
+  await kiln(src, ['import', smallTree(), 'piped:1'], { SOURCE_DATE_EPOCH: EPOCH });
+  const info = await inspect(src, 'piped:1');
+  for (const format of ['docker', 'oci']) {
+    const saved = spawnSync(process.execPath, [KILN_BIN, 'save', '--format', format, 'piped:1'], { env: { ...process.env, KILN_ROOT: src } });
+    assert.equal(saved.status, 0, saved.stderr.toString());
+    const dst = tmp('pipe-dst');
+    const loaded = spawnSync(process.execPath, [KILN_BIN, 'load'], { input: saved.stdout, env: { ...process.env, KILN_ROOT: dst } });
+    assert.equal(loaded.status, 0, loaded.stderr.toString());
+    assert.equal(loaded.stdout.toString(), 'Loaded image: piped:1\n');
+    const got = await inspect(dst, 'piped:1');
+    assert.equal(got.Id, info.Id, format);
+    assert.deepEqual(got.RootFS.Layers, info.RootFS.Layers, format);
   }
 });
 
