@@ -224,6 +224,9 @@ export async function* readTar(source: TarSource, opts: ReadTarOptions = {}): As
           if (localPax || longName || longLink) fail(code, `tar stream ends after an extension header (#${index - 1}) with no entry`);
           return; // EOF at a header boundary without the end marker: accepted, like Go and GNU tar
         }
+        if (index === 1 && ((block[0] === 0x1f && block[1] === 0x8b) || (block.length >= 4 && block.readUInt32BE(0) === 0x28b52ffd))) {
+          throw new KilnError(code, `the stream is ${block[0] === 0x1f ? 'gzip' : 'zstd'}-compressed, not a tar`, { hint: 'decompress it first (decompressLayer)' });
+        }
         if (block.length < BLOCK) fail(code, `tar stream is truncated inside header #${index} (${block.length} of 512 bytes)`);
         if (isZeroBlock(block)) {
           if (localPax || longName || longLink) fail(code, `tar stream ends after an extension header (#${index - 1}) with no entry`);

@@ -144,6 +144,11 @@ test('malformed input is ARCHIVE_INVALID by default (or the code asked for)', as
   };
   await assert.rejects(consume(), { code: 'ARCHIVE_INVALID', message: /bad checksum/ });
   await assert.rejects(consume('LAYER_UNSAFE'), { code: 'LAYER_UNSAFE' });
+  const { gzipSync } = await import('node:zlib');
+  const gz = gzipSync(Buffer.concat([encodeEntry({ ...base, name: 'f' }), TAR_END]));
+  await assert.rejects(async () => {
+    for await (const _ of readTar([gz])) void _;
+  }, { code: 'ARCHIVE_INVALID', message: /gzip-compressed, not a tar/ });
 });
 
 test('writeTar streams given entries (bodies as iterables) and checks body sizes', async () => {
