@@ -1,7 +1,9 @@
 // Every subcommand registers itself here (one file per command or command group).
 import type { Command } from 'commander';
+import { registerBuild } from './build.js';
 import { registerDebug } from './debug.js';
 import { registerGraph } from './graph.js';
+import { registerRun } from './run.js';
 import { registerVersion } from './version.js';
 import { registerRegistry } from './registry.js';
 import { registerStore } from './store.js';
@@ -10,6 +12,8 @@ import { registerImagesIo } from './images-io.js';
 
 export function registerCommands(program: Command): void {
   registerVersion(program);
+  registerBuild(program);
+  registerRun(program);
   registerRegistry(program);
   registerDebug(program);
   registerGraph(program);

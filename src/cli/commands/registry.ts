@@ -26,7 +26,7 @@ function collect(v: string, prev: string[]): string[] {
 }
 
 /** --insecure-registry flags plus $KILN_INSECURE_REGISTRIES (comma-separated). */
-function clientOptions(flags: { insecureRegistry?: string[] }): RegistryClientOptions {
+export function clientOptions(flags: { insecureRegistry?: string[] }): RegistryClientOptions {
   const env = (process.env['KILN_INSECURE_REGISTRIES'] ?? '').split(',').map((s) => s.trim()).filter(Boolean);
   const certsDir = process.env['KILN_CERTS_DIR'];
   return {

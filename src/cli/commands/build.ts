@@ -1,0 +1,352 @@
+// `kiln build [OPTIONS] PATH`: docker build / buildx build compatible flags → plan → build → store.
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { KilnError } from '../../errors.js';
+import { parse, toStages } from '../../dockerfile/index.js';
+import { parseDockerignore, IgnoreMatcher } from '../../context/index.js';
+import { formatPlatform, hostPlatform, parseConfig, parseManifest, parsePlatform, type Descriptor, type Manifest, type Platform } from '../../image/index.js';
+import { planBuild, type ResolvedImage } from '../../plan/index.js';
+import { build, type BuildResult } from '../../build/index.js';
+import { createSnapshotter } from '../../snapshot/index.js';
+import { RuncRuntime, findRuntime } from '../../exec/index.js';
+import { resolveManifest, resolveStoreRoot, type Store } from '../../store/index.js';
+import { RegistryClient, formatReference, parseNormalizedReference, pull } from '../../registry/index.js';
+import { writeDockerArchive, writeOciArchive } from '../../export/index.js';
+import { ProgressEmitter } from '../../progress/index.js';
+import { killChildrenOnExit } from '../../support/index.js';
+import { makeRenderer, parseProgressMode } from '../render/index.js';
+import { openStore } from './store.js';
+import { clientOptions, resolveLocal } from './registry.js';
+
+interface BuildFlags {
+  tag: string[];
+  file?: string;
+  target?: string;
+  buildArg: string[];
+  label: string[];
+  cache?: boolean;
+  pull?: string | boolean;
+  platform?: string;
+  network?: string;
+  output: string[];
+  iidfile?: string;
+  metadataFile?: string;
+  progress: string;
+  quiet?: boolean;
+  jobs?: string;
+  runtime?: string;
+  secret: string[];
+  ssh: string[];
+  cacheTo: string[];
+  cacheFrom: string[];
+  buildContext: string[];
+  push?: boolean;
+}
+
+const collect = (v: string, prev: string[]): string[] => [...prev, v];
+
+function notImplemented(flag: string, hint: string): never {
+  throw new KilnError('NOT_IMPLEMENTED', `${flag} is not supported by this version of kiln`, { hint });
+}
+
+/** `K=V`, or `K` alone = the value of K in kiln's environment (skipped when unset), like docker. */
+export function parseBuildArgs(list: readonly string[], env: NodeJS.ProcessEnv): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const a of list) {
+    const eq = a.indexOf('=');
+    if (eq === 0) throw new KilnError('USAGE', `invalid --build-arg ${JSON.stringify(a)}: the name is empty`);
+    if (eq < 0) {
+      const v = env[a];
+      if (v !== undefined) out.set(a, v);
+    } else out.set(a.slice(0, eq), a.slice(eq + 1));
+  }
+  return out;
+}
+
+function parseLabels(list: readonly string[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const l of list) {
+    const eq = l.indexOf('=');
+    out.set(eq < 0 ? l : l.slice(0, eq), eq < 0 ? '' : l.slice(eq + 1));
+  }
+  return out;
+}
+
+/** A normalised store name for `-t`: `app` → `docker.io/library/app:latest`. */
+function storeName(tag: string): string {
+  try {
+    return formatReference(parseNormalizedReference(tag));
+  } catch (e: unknown) {
+    throw new KilnError('USAGE', `invalid tag ${JSON.stringify(tag)}: ${e instanceof Error ? e.message : String(e)}`, {
+      hint: 'tags look like name[:tag], e.g. -t myapp:1.0',
+    });
+  }
+}
+
+function outputSpec(s: string): Record<string, string> {
+  const kv: Record<string, string> = {};
+  for (const part of s.split(',')) {
+    const eq = part.indexOf('=');
+    if (eq < 0) {
+      if (!s.includes('=')) return { type: 'local', dest: s };
+      throw new KilnError('USAGE', `invalid --output ${JSON.stringify(s)}: expected key=value pairs`);
+    }
+    kv[part.slice(0, eq).trim()] = part.slice(eq + 1).trim();
+  }
+  return kv;
+}
+
+export async function resolveFromStore(store: Store, ref: string, platform: Platform): Promise<ResolvedImage | undefined> {
+  let found: { name: string; desc: Descriptor };
+  try {
+    found = resolveLocal(store, ref);
+  } catch {
+    return undefined;
+  }
+  const desc = await resolveManifest(store, found.desc, platform);
+  const parsed = parseManifest(await store.readBytes(desc.digest), desc.mediaType);
+  if (parsed.kind !== 'manifest') throw new KilnError('IMAGE_INVALID', `${ref}: expected an image manifest`);
+  const config = parseConfig(await store.readBytes(parsed.manifest.config.digest));
+  return { ref: found.name, digest: desc.digest, config };
+}
+
+/** `--pull=missing`: fetch a base image the store lacks from its registry (none is reachable by default here). */
+async function pullToStore(store: Store, ref: string, platform: Platform, signal?: AbortSignal): Promise<ResolvedImage | undefined> {
+  let parsed;
+  try {
+    parsed = parseNormalizedReference(ref);
+  } catch {
+    return undefined;
+  }
+  const client = new RegistryClient(parsed.domain, clientOptions({}));
+  try {
+    const res = await pull(client, parsed, store, { platform, ...(signal ? { signal } : {}) });
+    const name = formatReference(parsed);
+    await store.tag({ name, descriptor: res.manifest });
+    return { ref: name, digest: res.manifest.digest, config: res.config };
+  } catch (e: unknown) {
+    if (e instanceof KilnError && e.code === 'ABORTED') throw e;
+    const why = e instanceof Error ? e.message : String(e);
+    throw new KilnError('IMAGE_NOT_FOUND', `${ref}: not in the local store, and pulling it failed: ${why}`, {
+      cause: e,
+      hint: 'load it with `kiln load -i FILE` / `kiln import`, or pull it from a reachable registry with `kiln pull`; --pull=never skips the registry',
+    });
+  } finally {
+    client.close();
+  }
+}
+
+export function registerBuild(program: Command): void {
+  program
+    .command('build')
+    .description('Build an image from a Dockerfile')
+    .argument('<PATH>', 'build context directory')
+    .option('-t, --tag <name:tag>', 'name and optionally a tag (repeatable)', collect, [])
+    .option('-f, --file <path>', 'name of the Dockerfile (default: PATH/Dockerfile)')
+    .option('--target <stage>', 'set the target build stage to build')
+    .option('--build-arg <key=value>', 'set build-time variables (repeatable)', collect, [])
+    .option('--label <key=value>', 'set metadata for an image (repeatable)', collect, [])
+    .option('--no-cache', 'do not use the cache when building the image')
+    .option('--pull [mode]', 'missing|always|never: when to pull base images (default missing)')
+    .option('--platform <os/arch[/variant]>', 'target platform (only the native platform is supported)')
+    .option('--network <mode>', 'default network mode for RUN instructions: default|none|host')
+    .option('-o, --output <spec>', 'output destination (type=local,dest=DIR | type=oci,dest=FILE | type=docker,dest=FILE)', collect, [])
+    .option('--iidfile <file>', 'write the image ID to the file')
+    .option('--metadata-file <file>', 'write build result metadata to the file')
+    .option('--progress <mode>', 'progress output: auto|tty|plain|rawjson|quiet', 'auto')
+    .option('-q, --quiet', 'suppress the build output and print the image ID on success')
+    .option('--jobs <n>', 'stages built in parallel (default: number of cores)')
+    .option('--runtime <path>', 'OCI runtime for RUN (default: runc on PATH)')
+    .option('--secret <spec>', 'secret to expose to the build (repeatable)', collect, [])
+    .option('--ssh <spec>', 'SSH agent socket or keys to expose to the build (repeatable)', collect, [])
+    .option('--cache-to <spec>', 'cache export destinations (repeatable)', collect, [])
+    .option('--cache-from <spec>', 'external cache sources (repeatable)', collect, [])
+    .option('--build-context <name=value>', 'additional build contexts (repeatable)', collect, [])
+    .option('--push', 'push the image to its registry after the build')
+    .action(async (path: string, flags: BuildFlags) => {
+      await runBuild(path, flags);
+    });
+}
+
+async function runBuild(path: string, flags: BuildFlags): Promise<void> {
+  // Flags kiln accepts but does not implement yet fail loudly, never silently.
+  if (flags.secret.length) notImplemented('--secret', 'secrets are planned; for now pass values with --build-arg only if they are not secret');
+  if (flags.ssh.length) notImplemented('--ssh', 'SSH agent forwarding is planned');
+  if (flags.cacheTo.length || flags.cacheFrom.length) notImplemented('--cache-to/--cache-from', 'the local cache is used automatically; shared caches are planned');
+  if (flags.buildContext.length) notImplemented('--build-context', 'use COPY --from=<stage> or an image reference instead');
+  if (flags.push) notImplemented('--push', 'build, then run `kiln push NAME`');
+  const progressMode = parseProgressMode(flags.progress);
+  for (const t of flags.tag) storeName(t); // a bad -t is a usage error before any work, like docker
+  const pullMode = flags.pull === undefined ? 'missing' : flags.pull === true ? 'always' : String(flags.pull);
+  if (!['missing', 'always', 'never'].includes(pullMode)) throw new KilnError('USAGE', `invalid --pull ${JSON.stringify(flags.pull)}: use missing, always or never`);
+  if (pullMode === 'always') notImplemented('--pull=always', 'base images come from the local store; pull them first with `kiln pull`');
+  if (flags.network !== undefined && !['default', 'none', 'host'].includes(flags.network)) {
+    throw new KilnError('USAGE', `invalid --network ${JSON.stringify(flags.network)}: use default, none or host`);
+  }
+  // RUN steps share the host's network by default (see exec/spec.ts), so `host` and `default` agree.
+  if (flags.network === 'none') notImplemented('--network=none for the whole build', 'use RUN --network=none on the steps that must not reach the network');
+  const host = hostPlatform();
+  const targetPlatform = flags.platform ? parsePlatform(flags.platform) : host;
+  if (formatPlatform(targetPlatform) !== formatPlatform(host)) {
+    throw new KilnError('NOT_IMPLEMENTED', `--platform ${flags.platform}: only the native platform (${formatPlatform(host)}) can be built`, {
+      hint: 'omit --platform, or build on a machine of that platform',
+    });
+  }
+  const outputs = flags.output.map(outputSpec);
+  for (const o of outputs) {
+    if (!['local', 'image', 'oci', 'docker'].includes(o['type'] ?? '')) notImplemented(`--output type=${o['type'] ?? '?'}`, 'use type=local|oci|docker,dest=…, or `kiln save` after the build');
+    if (o['type'] !== 'image' && !o['dest']) throw new KilnError('USAGE', `--output type=${o['type']} needs dest=…`);
+    if (o['dest'] === '-') notImplemented('--output dest=- (stdout)', 'write to a file');
+  }
+
+  const contextDir = resolve(path);
+  if (!existsSync(contextDir) || !statSync(contextDir).isDirectory()) {
+    throw new KilnError('CONTEXT_PATH_NOT_FOUND', `unable to prepare context: path ${JSON.stringify(path)} not found`, { hint: 'pass the build context directory, e.g. `kiln build .`' });
+  }
+  const dockerfilePath = flags.file === undefined ? join(contextDir, 'Dockerfile') : flags.file === '-' ? '-' : resolve(flags.file);
+  let text: string;
+  try {
+    text = dockerfilePath === '-' ? readFileSync(0, 'utf8') : readFileSync(dockerfilePath, 'utf8');
+  } catch {
+    throw new KilnError('CONTEXT_PATH_NOT_FOUND', `failed to read dockerfile: open ${dockerfilePath}: no such file or directory`, { hint: 'pass the Dockerfile with -f, or put one at the root of the context' });
+  }
+  const fileName = dockerfilePath === '-' ? 'Dockerfile' : flags.file ?? 'Dockerfile';
+  const ast = parse(text, { file: fileName });
+  const stages = toStages(ast);
+
+  // .dockerignore: <Dockerfile>.dockerignore next to the Dockerfile wins over <context>/.dockerignore.
+  let ignore: IgnoreMatcher | undefined;
+  for (const p of [dockerfilePath === '-' ? undefined : `${dockerfilePath}.dockerignore`, join(contextDir, '.dockerignore')]) {
+    if (p && existsSync(p)) {
+      ignore = new IgnoreMatcher(parseDockerignore(readFileSync(p, 'utf8'), p === join(contextDir, '.dockerignore') ? '.dockerignore' : p));
+      break;
+    }
+  }
+
+  const root = resolveStoreRoot(process.env);
+  const store = openStore();
+  const resolveImage = async (ref: string, platform: Platform, signal?: AbortSignal): Promise<ResolvedImage> => {
+    const r = await resolveFromStore(store, ref, platform);
+    if (r) return r;
+    if (pullMode !== 'never') {
+      const pulled = await pullToStore(store, ref, platform, signal);
+      if (pulled) return pulled;
+    }
+    throw new KilnError('IMAGE_NOT_FOUND', `${ref}: image not found in the local store`, {
+      hint: pullMode === 'never' ? 'load it first (kiln load / kiln import / kiln pull)' : `pull it first with \`kiln pull ${ref}\`, or load it with kiln load / kiln import`,
+    });
+  };
+  const ac = new AbortController();
+  const onSignal = (): void => ac.abort(new KilnError('ABORTED', 'build interrupted'));
+  // Kept for the whole build: a second Ctrl-C must not kill kiln while it unmounts and cleans up.
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  killChildrenOnExit();
+
+  const quiet = flags.quiet === true;
+  const renderer = makeRenderer(quiet ? 'quiet' : progressMode, process.stderr);
+  const progress = new ProgressEmitter(renderer.onEvent);
+
+  const plan = await planBuild(
+    {
+      stages,
+      ...(flags.target !== undefined ? { target: flags.target } : {}),
+      buildArgs: parseBuildArgs(flags.buildArg, process.env),
+      targetPlatform,
+      buildPlatform: host,
+      labels: parseLabels(flags.label),
+      sourceLines: ast.lines,
+      file: fileName,
+    },
+    resolveImage,
+    ac.signal,
+  );
+  for (const w of plan.warnings) progress.warn(w);
+
+  const stateDir = join(root, 'build');
+  mkdirSync(stateDir, { recursive: true });
+  const snapshotter = await createSnapshotter(join(root, 'snapshots'));
+  const runtime = new RuncRuntime({ runtimePath: findRuntime(flags.runtime !== undefined ? { runtime: flags.runtime } : {}), stateDir: join(root, 'run') });
+  await runtime.cleanupStale().catch(() => undefined);
+  await snapshotter.cleanupStale().catch(() => undefined);
+
+  const sde = process.env['SOURCE_DATE_EPOCH'];
+  const sourceDateEpoch = sde !== undefined && sde !== '' ? Number(sde) : undefined;
+  if (sourceDateEpoch !== undefined && (!Number.isInteger(sourceDateEpoch) || sourceDateEpoch < 0)) {
+    throw new KilnError('USAGE', `invalid SOURCE_DATE_EPOCH ${JSON.stringify(sde)}: expected whole seconds since 1970`);
+  }
+  const t0 = Date.now();
+  let result: BuildResult;
+  try {
+    result = await build(
+      plan,
+      {
+        store,
+        snapshotter,
+        runtime,
+        ensureImage: async (img: ResolvedImage): Promise<Manifest> => {
+          const parsed = parseManifest(await store.readBytes(img.digest));
+          if (parsed.kind !== 'manifest') throw new KilnError('IMAGE_INVALID', `${img.ref}: not an image manifest`);
+          return parsed.manifest;
+        },
+        stateDir,
+        contextDir,
+        ...(ignore ? { ignore } : {}),
+        progress,
+      },
+      {
+        jobs: flags.jobs !== undefined ? Number(flags.jobs) : availableParallelism(),
+        noCache: flags.cache === false,
+        compression: 'gzip',
+        signal: ac.signal,
+        sourceLines: ast.lines,
+        ...(sourceDateEpoch !== undefined ? { sourceDateEpoch } : {}),
+      },
+    );
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    renderer.close();
+  }
+
+  const desc: Descriptor = { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: result.image.manifestDigest, size: result.image.manifestSize };
+  const names = flags.tag.map(storeName);
+  if (names.length) await store.tag(names.map((name) => ({ name, descriptor: desc })));
+  for (const o of outputs) {
+    if (o['type'] === 'local') await exportLocal(result, snapshotter, resolve(o['dest']!));
+    const named = (names.length ? names : ['']).map((name) => ({ name, desc }));
+    if (o['type'] === 'oci') await writeOciArchive(store, named.filter((n) => n.name !== '').length ? named : [{ name: 'latest', desc }], resolve(o['dest']!));
+    if (o['type'] === 'docker') await writeDockerArchive(store, named.filter((n) => n.name !== ''), resolve(o['dest']!));
+  }
+  const imageId = result.image.configDigest;
+  if (flags.iidfile) writeFileSync(flags.iidfile, imageId);
+  if (flags.metadataFile) {
+    writeFileSync(
+      flags.metadataFile,
+      JSON.stringify({ 'containerimage.config.digest': imageId, 'containerimage.digest': result.image.manifestDigest, ...(names.length ? { 'image.name': names.join(',') } : {}) }, null, 2) + '\n',
+    );
+  }
+  if (quiet) {
+    process.stdout.write(`${imageId}\n`);
+    return;
+  }
+  process.stderr.write(`writing image ${imageId} done\n`);
+  for (const n of names) process.stderr.write(`naming to ${n} done\n`);
+  const ran = result.stages.reduce((a, s) => a + s.ran, 0);
+  const cached = result.stages.reduce((a, s) => a + s.cached, 0);
+  process.stderr.write(`built in ${((Date.now() - t0) / 1000).toFixed(1)}s: ${ran} steps ran, ${cached} cached; stages built: ${result.stages.map((s) => s.name).join(', ')}${plan.pruned.length ? `; skipped (unused): ${plan.pruned.length}` : ''}\n`);
+}
+
+async function exportLocal(result: BuildResult, snapshotter: Awaited<ReturnType<typeof createSnapshotter>>, dest: string): Promise<void> {
+  mkdirSync(dest, { recursive: true });
+  if (result.target.snapshot === null) return;
+  const view = await snapshotter.view(result.target.snapshot);
+  try {
+    const { output } = await import('../../support/index.js');
+    await output('cp', ['-a', '--', `${view.path}/.`, dest]);
+  } finally {
+    await view.release();
+  }
+}

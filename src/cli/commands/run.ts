@@ -1,0 +1,94 @@
+// `kiln run [--rm] [-e K=V] [--entrypoint X] [-u USER] [-w DIR] [--network MODE] IMAGE [CMD...]`:
+// run a container from an image in the store, in the foreground, and exit with its exit code.
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { KilnError } from '../../errors.js';
+import { hostPlatform, parseManifest } from '../../image/index.js';
+import { runImage } from '../../build/index.js';
+import { createSnapshotter } from '../../snapshot/index.js';
+import { RuncRuntime, findRuntime } from '../../exec/index.js';
+import { resolveStoreRoot } from '../../store/index.js';
+import { killChildrenOnExit } from '../../support/index.js';
+import { openStore } from './store.js';
+import { resolveFromStore } from './build.js';
+
+const collect = (v: string, prev: string[]): string[] => [...prev, v];
+
+interface RunFlags {
+  rm?: boolean;
+  env: string[];
+  entrypoint?: string;
+  user?: string;
+  workdir?: string;
+  network: string;
+  runtime?: string;
+  detach?: boolean;
+  interactive?: boolean;
+  tty?: boolean;
+  publish: string[];
+}
+
+export function registerRun(program: Command): void {
+  program
+    .command('run')
+    .description('Run a command in a new container from an image in the local store')
+    .argument('<IMAGE>', 'image name or id')
+    .argument('[COMMAND...]', 'command and arguments (default: the image\'s Entrypoint and Cmd)')
+    .option('--rm', 'remove the container when it exits (kiln always does)')
+    .option('-e, --env <key=value>', 'set environment variables (repeatable)', collect, [])
+    .option('--entrypoint <cmd>', 'overwrite the default ENTRYPOINT of the image')
+    .option('-u, --user <user[:group]>', 'username or UID')
+    .option('-w, --workdir <dir>', 'working directory inside the container')
+    .option('--network <mode>', 'host (default: the container shares the host network, so its ports are the host\'s) or none', 'host')
+    .option('-p, --publish <spec>', 'publish ports (not needed: the host network is shared)', collect, [])
+    .option('-d, --detach', 'run in the background (not supported)')
+    .option('-i, --interactive', 'keep STDIN open (not supported)')
+    .option('-t, --tty', 'allocate a pseudo-TTY (not supported)')
+    .option('--runtime <path>', 'OCI runtime (default: runc on PATH)')
+    .passThroughOptions()
+    .action(async (imageName: string, command: string[], flags: RunFlags) => {
+      if (flags.detach || flags.interactive || flags.tty) {
+        throw new KilnError('NOT_IMPLEMENTED', '-d, -i and -t are not supported by kiln run', { hint: 'kiln run runs in the foreground; use your shell\'s & to background it' });
+      }
+      if (flags.network !== 'host' && flags.network !== 'none' && flags.network !== 'default') {
+        throw new KilnError('USAGE', `invalid --network ${JSON.stringify(flags.network)}: use host or none`);
+      }
+      if (flags.publish.length && flags.network === 'none') throw new KilnError('USAGE', '-p cannot be used with --network none');
+      const root = resolveStoreRoot(process.env);
+      const store = openStore();
+      const image = await resolveFromStore(store, imageName, hostPlatform());
+      if (!image) throw new KilnError('IMAGE_NOT_FOUND', `Unable to find image '${imageName}' locally`, { hint: 'build it with kiln build -t, or pull/load it first' });
+      const parsed = parseManifest(await store.readBytes(image.digest));
+      if (parsed.kind !== 'manifest') throw new KilnError('IMAGE_INVALID', `${imageName}: not an image manifest`);
+      const snapshotter = await createSnapshotter(join(root, 'snapshots'));
+      const runtime = new RuncRuntime({ runtimePath: findRuntime(flags.runtime !== undefined ? { runtime: flags.runtime } : {}), stateDir: join(root, 'run') });
+      killChildrenOnExit();
+      const ac = new AbortController();
+      const stop = (): void => ac.abort(new KilnError('ABORTED', 'container stopped'));
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+      try {
+        const code = await runImage(image, parsed.manifest, { store, snapshotter, runtime, stateDir: join(root, 'build') }, {
+          ...(command.length ? { cmd: command } : {}),
+          ...(flags.entrypoint !== undefined ? { entrypoint: flags.entrypoint } : {}),
+          env: flags.env,
+          ...(flags.user !== undefined ? { user: flags.user } : {}),
+          ...(flags.workdir !== undefined ? { workdir: flags.workdir } : {}),
+          network: flags.network === 'none' ? 'none' : 'host',
+          stdout: process.stdout,
+          stderr: process.stderr,
+          signal: ac.signal,
+        });
+        process.exitCode = code;
+      } catch (e: unknown) {
+        if (ac.signal.aborted) {
+          process.exitCode = 130;
+          return;
+        }
+        throw e;
+      } finally {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+      }
+    });
+}

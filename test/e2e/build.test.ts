@@ -1,0 +1,185 @@
+// `kiln build` end to end with the real CLI, runc and overlayfs, on a busybox base image.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { Store, loadImage } from '../../src/store/index.js';
+import { assertValid } from '../../src/image/index.js';
+import { decompressLayer } from '../../src/layer/index.js';
+import { runKiln } from '../helpers/cli.js';
+import { isRoot, which, prereq } from '../helpers/prereq.js';
+import { haveBusybox, makeBusyboxRootfs } from '../helpers/busybox-rootfs.js';
+import { addRootfsImage } from '../helpers/kiln-image.js';
+import { createGunzip } from 'node:zlib';
+import { Readable } from 'node:stream';
+
+let root = '';
+let work = '';
+const ready = isRoot && which('runc') !== undefined && haveBusybox();
+
+before(async () => {
+  if (!ready) return;
+  work = mkdtempSync(join(tmpdir(), 'kiln-e2e-'));
+  root = join(work, 'root');
+  const store = Store.open(root);
+  const rootfs = makeBusyboxRootfs(join(work, 'busybox'));
+  await addRootfsImage(store, 'docker.io/library/busybox:latest', rootfs, { Cmd: ['sh'] });
+});
+
+after(() => {
+  if (work) execFileSync('rm', ['-rf', work]);
+});
+
+function context(name: string, dockerfile: string, files: Record<string, string> = {}): string {
+  const dir = join(work, name);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'Dockerfile'), dockerfile);
+  for (const [p, c] of Object.entries(files)) {
+    mkdirSync(join(dir, p, '..'), { recursive: true });
+    writeFileSync(join(dir, p), c);
+  }
+  return dir;
+}
+
+const kiln = (args: string[]) => runKiln(args, { env: { KILN_ROOT: root }, timeoutMs: 120_000 });
+
+function mountsLeft(): string[] {
+  return readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(root));
+}
+
+test('a multi-stage build: RUN output, config, an unused stage never runs, image validates', async (t) => {
+  if (!prereq(t, ready, 'root, runc and busybox-static')) return;
+  const dir = context(
+    'multi',
+    [
+      'FROM busybox AS unused',
+      'RUN echo "this stage must not run" && exit 42',
+      'FROM busybox',
+      'ARG GREETING=hello',
+      'ENV APP_HOME=/srv/app',
+      'WORKDIR $APP_HOME',
+      'RUN echo "$GREETING from $(id -u)" > greeting.txt && rm -f /etc/group',
+      'LABEL org.example.kind=test',
+      'EXPOSE 3000',
+      'CMD ["cat", "greeting.txt"]',
+      '',
+    ].join('\n'),
+  );
+  const r = await kiln(['build', '--progress', 'plain', '-t', 'e2e/multi:1', dir]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.doesNotMatch(r.stderr, /this stage must not run/);
+  assert.match(r.stderr, /\[stage-1 \d\/\d\] RUN echo/);
+
+  const store = Store.open(root);
+  const img = await loadImage(store, 'docker.io/e2e/multi:1', { decompress: () => createGunzip() });
+  await assertValid(img);
+  const cfg = await img.config();
+  assert.equal(cfg.config?.WorkingDir, '/srv/app');
+  assert.deepEqual(cfg.config?.Cmd, ['cat', 'greeting.txt']);
+  assert.ok(cfg.config?.Env?.includes('APP_HOME=/srv/app'));
+  assert.ok(!cfg.config?.Env?.some((e) => e.startsWith('GREETING=')), 'ARG values stay out of the image config');
+  assert.deepEqual(cfg.config?.ExposedPorts, { '3000/tcp': {} });
+  assert.equal(cfg.config?.Labels?.['org.example.kind'], 'test');
+
+  // The RUN layer holds greeting.txt and a whiteout for /etc/group.
+  const layers = await img.layers();
+  const manifest = await img.manifest();
+  const last = manifest.layers[manifest.layers.length - 1]!;
+  const tar = await decompressLayer(Readable.from((await store.open(last.digest)) as AsyncIterable<Buffer>), last.mediaType);
+  const listing = execFileSync('tar', ['-tvf', '-'], { input: await streamToBuffer(tar) }).toString();
+  assert.match(listing, /srv\/app\/greeting\.txt/);
+  assert.match(listing, /etc\/\.wh\.group/);
+  assert.ok(layers.length >= 2);
+  assert.deepEqual(mountsLeft(), []);
+
+  // A second build takes everything from the cache.
+  const again = await kiln(['build', '--progress', 'plain', '-t', 'e2e/multi:2', dir]);
+  assert.equal(again.code, 0, again.stderr);
+  assert.match(again.stderr, /CACHED/);
+  assert.match(again.stderr, /0 steps ran/);
+  assert.equal(store.resolve('docker.io/e2e/multi:2').digest, store.resolve('docker.io/e2e/multi:1').digest);
+});
+
+test('a failing RUN reports Dockerfile:LINE, the stage, the exit code and the output tail, and leaves nothing behind', async (t) => {
+  if (!prereq(t, ready, 'root, runc and busybox-static')) return;
+  const dir = context('fail', ['FROM busybox AS broken', 'RUN echo first line', 'RUN echo "about to fail" && exit 3', 'CMD ["sh"]', ''].join('\n'));
+  const r = await kiln(['build', '--progress', 'plain', dir]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /Dockerfile:3/);
+  assert.match(r.stderr, /3 \| >>> RUN echo "about to fail" && exit 3/);
+  assert.match(r.stderr, /exit code: 3/);
+  assert.match(r.stderr, /about to fail/);
+  assert.match(r.stderr, /stage: broken/);
+  assert.doesNotMatch(r.stderr, /^\s+at /m, 'no stack trace for a user error');
+  assert.deepEqual(mountsLeft(), []);
+  const ps = execFileSync('runc', ['--root', join(root, 'run', 'runc'), 'list', '-q']).toString().trim();
+  assert.equal(ps, '');
+});
+
+test('SOURCE_DATE_EPOCH builds are reproducible bit for bit', async (t) => {
+  if (!prereq(t, ready, 'root, runc and busybox-static')) return;
+  const dir = context('repro', ['FROM busybox', 'RUN echo reproducible > /r.txt && touch /r2.txt', ''].join('\n'));
+  const a = await runKiln(['build', '--no-cache', '-q', dir], { env: { KILN_ROOT: root, SOURCE_DATE_EPOCH: '1700000000' } });
+  const b = await runKiln(['build', '--no-cache', '-q', dir], { env: { KILN_ROOT: root, SOURCE_DATE_EPOCH: '1700000000' } });
+  assert.equal(a.code, 0, a.stderr);
+  assert.equal(b.code, 0, b.stderr);
+  assert.match(a.stdout, /^sha256:[0-9a-f]{64}\n$/);
+  assert.equal(a.stdout, b.stdout);
+  assert.ok(existsSync(root));
+});
+
+test('independent stages run at the same time', async (t) => {
+  if (!prereq(t, ready, 'root, runc and busybox-static')) return;
+  // Each stage records when its RUN started and ended (ms); the final stage gathers both.
+  const stamp = (n: string) => `RUN s=$(cut -d' ' -f1 /proc/uptime) && sleep 1.5 && e=$(cut -d' ' -f1 /proc/uptime) && echo "$s $e" > /${n}.t`;
+  const dir = context('parallel', ['FROM busybox AS a', stamp('a'), 'FROM busybox AS b', stamp('b'), 'FROM busybox', 'COPY --from=a /a.t /', 'COPY --from=b /b.t /', ''].join('\n'));
+  const out = join(work, 'parallel-out');
+  const r = await kiln(['build', '--no-cache', '--jobs', '2', '--output', `type=local,dest=${out}`, dir]);
+  assert.equal(r.code, 0, r.stderr);
+  const [as, ae] = readFileSync(join(out, 'a.t'), 'utf8').trim().split(' ').map(Number) as [number, number];
+  const [bs, be] = readFileSync(join(out, 'b.t'), 'utf8').trim().split(' ').map(Number) as [number, number];
+  assert.ok(as < be && bs < ae, `stage a [${as}, ${ae}] and stage b [${bs}, ${be}] should overlap`);
+});
+
+test('Ctrl-C (SIGINT) mid-build stops the RUN, unmounts and exits 130', async (t) => {
+  if (!prereq(t, ready, 'root, runc and busybox-static')) return;
+  const dir = context('sigint', ['FROM busybox', 'RUN echo started && sleep 30', ''].join('\n'));
+  const { spawn } = await import('node:child_process');
+  const { KILN_BIN } = await import('../helpers/cli.js');
+  const child = spawn(process.execPath, [KILN_BIN, 'build', '--no-cache', '--progress', 'plain', dir], { env: { ...process.env, KILN_ROOT: root } });
+  let err = '';
+  let sent = false;
+  child.stderr.on('data', (b: Buffer) => {
+    err += b.toString();
+    if (!sent && err.includes('started')) {
+      sent = true;
+      child.kill('SIGINT');
+    }
+  });
+  const code: number | null = await new Promise((res) => child.on('close', (c) => res(c)));
+  assert.equal(code, 130, err);
+  assert.deepEqual(mountsLeft(), []);
+  const ps = execFileSync('runc', ['--root', join(root, 'run', 'runc'), 'list', '-q']).toString().trim();
+  assert.equal(ps, '');
+  assert.doesNotMatch(execFileSync('ps', ['-eo', 'args']).toString(), /sleep 30/);
+});
+
+test('--output type=oci writes an archive skopeo reads, --iidfile the image id', async (t) => {
+  if (!prereq(t, ready && which('skopeo') !== undefined, 'root, runc, busybox-static and skopeo')) return;
+  const dir = context('oci-out', ['FROM busybox', 'RUN echo x > /x', 'CMD ["cat", "/x"]', ''].join('\n'));
+  const tarPath = join(work, 'out.oci.tar');
+  const iid = join(work, 'iid');
+  const r = await kiln(['build', '-t', 'e2e/oci:1', '--iidfile', iid, '--output', `type=oci,dest=${tarPath}`, dir]);
+  assert.equal(r.code, 0, r.stderr);
+  const info = JSON.parse(execFileSync('skopeo', ['inspect', '--config', `oci-archive:${tarPath}`]).toString()) as { config?: { Cmd?: string[] } };
+  assert.deepEqual(info.config?.Cmd, ['cat', '/x']);
+  assert.match(readFileSync(iid, 'utf8'), /^sha256:[0-9a-f]{64}$/);
+});
+
+async function streamToBuffer(s: NodeJS.ReadableStream): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of s as AsyncIterable<Buffer>) chunks.push(c);
+  return Buffer.concat(chunks);
+}
