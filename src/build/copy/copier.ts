@@ -89,9 +89,11 @@ export class Copier {
       if ((++this.count & 255) === 0) this.opts.signal?.throwIfAborted();
       const dst = e.rel === '' ? target : `${target}/${e.rel}`;
       const overwrite = e.rel !== '';
+      // nothing exists yet inside a directory this copy just created: skip the lookups
+      const fresh = stack.length > 0 && stack[stack.length - 1]!.created;
       if (e.kind === 'open') {
-        const existed = lstatOrUndefined(dst) !== undefined;
-        const created = this.dirOnly(dst, e.st, overwrite);
+        const existed = !fresh && lstatOrUndefined(dst) !== undefined;
+        const created = existed ? this.dirOnly(dst, e.st, overwrite) : this.newDir(dst, e.st);
         if (e.parentOnly && created) this.fileInfo(e.st, e.abs, dst);
         stack.push({ created, existed });
         continue;
@@ -103,8 +105,13 @@ export class Copier {
         else if (s.existed) lutimesSync(dst, seconds(e.st.atimeNs), seconds(e.st.mtimeNs));
         continue;
       }
-      this.leaf(e.st, e.abs, dst);
+      this.leaf(e.st, e.abs, dst, fresh);
     }
+  }
+
+  private newDir(dst: string, st: BigIntStats): true {
+    mkdirSync(dst, Number(st.mode) & 0o777);
+    return true;
   }
 
   /** fsutil copyDirectoryOnly: true when the directory was created. */
@@ -123,8 +130,8 @@ export class Copier {
     return false;
   }
 
-  private leaf(st: BigIntStats, src: string, dst: string): void {
-    const cur = lstatOrUndefined(dst);
+  private leaf(st: BigIntStats, src: string, dst: string, fresh: boolean): void {
+    const cur = fresh ? undefined : lstatOrUndefined(dst);
     if (cur) {
       if (cur.isDirectory()) {
         throw new KilnError('IO', `cannot replace to directory ${this.shown(dst)} with file`, {

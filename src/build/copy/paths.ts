@@ -11,7 +11,7 @@ export type SourceKind = 'context' | 'rootfs';
 
 export function lstatOrUndefined(p: string): BigIntStats | undefined {
   try {
-    return lstatSync(p, { bigint: true });
+    return lstatSync(p, { bigint: true, throwIfNoEntry: false });
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
