@@ -2,6 +2,7 @@
 // `kiln build` through the real CLI, each with the exact message (file:line, the offending line
 // marked `>>>`, the advice) and exit code (1: the build failed, 125: kiln was called wrongly).
 // All of these fail before any RUN, so no runtime or base image is needed: bases are `scratch`.
+// Unknown images use --pull=never: tests never reach for a registry other than one on 127.0.0.1.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -139,6 +140,7 @@ hint: did you mean builder?
   {
     name: 'COPY --from typo: an image to BuildKit, but the hint names the stage',
     dockerfile: 'FROM scratch AS builder\nFROM scratch\nCOPY --from=buildr /a /b\n',
+    args: build('--pull=never'),
     code: 1,
     stderr: `Dockerfile:3
 --------------------
@@ -154,6 +156,7 @@ hint: did you mean stage builder?
   {
     name: 'FROM typo of a stage name',
     dockerfile: 'FROM scratch AS builder\nFROM buildr\n',
+    args: build('--pull=never'),
     code: 1,
     stderr: `Dockerfile:2
 --------------------
@@ -168,6 +171,7 @@ hint: did you mean stage builder?
   {
     name: 'unknown base image',
     dockerfile: 'FROM nosuchimage:1.0\nRUN true\n',
+    args: build('--pull=never'),
     code: 1,
     stderr: `Dockerfile:1
 --------------------
@@ -176,7 +180,7 @@ hint: did you mean stage builder?
 --------------------
 ERROR: Dockerfile:1: nosuchimage:1.0: image not found in the local store
 stage: stage-0
-hint: pull it first with \`kiln pull nosuchimage:1.0\`, or load it with kiln load / kiln import
+hint: load it first (kiln load / kiln import / kiln pull)
 `,
   },
   {
