@@ -3,7 +3,7 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  chownSync, linkSync, lstatSync, mkdirSync, readFileSync, statSync, symlinkSync, utimesSync, writeFileSync,
+  chownSync, linkSync, lstatSync, mkdirSync, readFileSync, statSync, utimesSync, writeFileSync,
 } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import * as xattr from 'fs-xattr';
@@ -293,6 +293,9 @@ test('abort signal stops the copy', async () => {
   const dir = `${base}/abort`;
   mkdirSync(dir);
   writeFileSync(`${dir}/f`, 'x');
-  await assert.rejects(executeCopy({ srcRoot: dir, srcKind: 'context', sources: ['f'], inline: [], dest: '/f', destRoot: dir, parents: false, excludes: [], link: false }, ac.signal));
-  void symlinkSync;
+  await assert.rejects(
+    executeCopy({ srcRoot: dir, srcKind: 'context', sources: ['f'], inline: [], dest: '/g', destRoot: dir, parents: false, excludes: [], link: false }, ac.signal),
+    (e: unknown) => e instanceof KilnError && e.code === 'ABORTED',
+  );
+  assert.throws(() => lstatSync(`${dir}/g`));
 });

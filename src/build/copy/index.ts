@@ -41,6 +41,26 @@ function leafEntries(abs: string): Entry[] {
 
 /** Copies the request's sources into destRoot with Docker's COPY/ADD semantics. */
 export async function executeCopy(req: CopyRequest, signal?: AbortSignal): Promise<void> {
+  try {
+    await copyAll(req, signal);
+  } catch (e) {
+    throw asKilnError(e, signal);
+  }
+}
+
+/** File system errors (EACCES, ENOSPC, ...) become KilnError IO with the OS message. */
+function asKilnError(e: unknown, signal?: AbortSignal): KilnError {
+  if (e instanceof KilnError) return e;
+  if (signal?.aborted) return new KilnError('ABORTED', 'operation aborted', { cause: e });
+  const err = e as NodeJS.ErrnoException;
+  return new KilnError('IO', `copy failed: ${err?.message ?? String(e)}`, {
+    cause: e,
+    ...(err?.code === 'EACCES' || err?.code === 'EPERM' ? { hint: 'kiln cannot read or write this path; check its permissions' } : {}),
+    ...(err?.code === 'ENOSPC' ? { hint: 'the disk holding the build state is full' } : {}),
+  });
+}
+
+async function copyAll(req: CopyRequest, signal?: AbortSignal): Promise<void> {
   signal?.throwIfAborted();
   const chmod = req.chmod !== undefined ? parseChmod(req.chmod) : undefined;
   const inputs = selectInputs(req, signal);
@@ -126,5 +146,9 @@ function checkMultipleSources(inputs: readonly Input[], dirSyntax: boolean, dest
 
 /** Digest over what the COPY would read (paths, metadata, content), for the cache key. */
 export async function hashCopyInputs(req: Omit<CopyRequest, 'destRoot'>, signal?: AbortSignal): Promise<CopyInputDigest> {
-  return await computeCopyDigest(req, undefined, signal);
+  try {
+    return await computeCopyDigest(req, undefined, signal);
+  } catch (e) {
+    throw asKilnError(e, signal);
+  }
 }
