@@ -177,3 +177,26 @@ test('git sources fail loudly; URLs are refused for COPY', async () => {
   writeFileSync(`${ctx}/f`, 'x');
   await assert.rejects(executeCopy(req(ctx, dest, { sources: ['f'], dest: '/c/', add: { checksum: `sha256:${BODY_SHA}` } })), (e: unknown) => e instanceof KilnError && e.code === 'INVALID_FLAG');
 });
+
+test('ADD archive: replaces existing paths (even a directory by a file), merges directories, keeps hardlinks, refuses escaping symlinks', async (t) => {
+  if (!needCommand(t, 'python3') || !needRoot(t)) return;
+  const { ctx, dest } = setup();
+  makeTree(dest, { 'x/top.txt/': {}, 'x/sub/old': 'old', 'x/f': 'was a file' });
+  makeArchive(ctx, 'a.tar', '');
+  // unlike COPY, extraction replaces a directory by a file (moby's Untar removes what is in the way)
+  await executeCopy(req(ctx, dest, { sources: ['a.tar'], dest: '/x' }));
+  assert.deepEqual(describeTree(dest), ['x d 755 0:0', 'x/f f 644 0:0 "was a file"', 'x/ln l 5:6 -> top.txt', 'x/sub d 711 5:6', 'x/sub/inner f 644 5:6 "I"', 'x/sub/old f 644 0:0 "old"', 'x/top.txt f 600 5:6 "T"']);
+  execFileSync('python3', ['-c', `
+import tarfile, io
+with tarfile.open('${ctx}/links.tar', 'w') as t:
+    i = tarfile.TarInfo('f'); i.size = 2; t.addfile(i, io.BytesIO(b'hi'))
+    h = tarfile.TarInfo('h'); h.type = tarfile.LNKTYPE; h.linkname = 'f'; t.addfile(h)
+    s = tarfile.TarInfo('abs'); s.type = tarfile.SYMTYPE; s.linkname = '/etc/passwd'; t.addfile(s)
+with tarfile.open('${ctx}/evil-link.tar', 'w') as t:
+    s = tarfile.TarInfo('d/up'); s.type = tarfile.SYMTYPE; s.linkname = '../../out'; t.addfile(s)
+`]);
+  await executeCopy(req(ctx, dest, { sources: ['links.tar'], dest: '/l/' }));
+  assert.equal(statSync(`${dest}/l/f`).ino, statSync(`${dest}/l/h`).ino);
+  assert.deepEqual(describeTree(`${dest}/l`).filter((l) => l.startsWith('abs')), ['abs l 0:0 -> /etc/passwd']);
+  await assert.rejects(executeCopy(req(ctx, dest, { sources: ['evil-link.tar'], dest: '/e/' })), (e: unknown) => e instanceof KilnError && e.code === 'ARCHIVE_INVALID');
+});

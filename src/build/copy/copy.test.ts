@@ -299,3 +299,35 @@ test('abort signal stops the copy', async () => {
   );
   assert.throws(() => lstatSync(`${dir}/g`));
 });
+
+test('dest "/" : a file lands at /NAME, a directory merges into the root', async () => {
+  const f = await run({ ctx: CTX, req: { sources: ['b.txt'], dest: '/' } });
+  assert.deepEqual(f.tree, ['b.txt f 644 0:0 "B"']);
+  const d = await run({ ctx: CTX, destInit: { 'sub/old': 'o' }, req: { sources: ['dir'], dest: '/' } });
+  assert.deepEqual(d.tree, ['sub d 755 0:0', 'sub/old f 644 0:0 "o"', 'sub/y f 644 0:0 "Y"', 'x f 755 0:0 "X"']);
+});
+
+test('--parents with a directory source keeps its path and copies it whole', async () => {
+  const ctx: TreeSpec = { 'a/b/c.txt': 'C', 'a/b/deep/d': 'D', 'a/other': 'O' };
+  const { tree } = await run({ ctx, req: { sources: ['a/b'], dest: '/dst/', parents: true } });
+  assert.deepEqual(tree, ['dst d 755 0:0', 'dst/a d 755 0:0', 'dst/a/b d 755 0:0', 'dst/a/b/c.txt f 644 0:0 "C"', 'dst/a/b/deep d 755 0:0', 'dst/a/b/deep/d f 644 0:0 "D"']);
+});
+
+test('--exclude with a wildcard source applies inside each matched directory', async () => {
+  const ctx: TreeSpec = { 'dir1/a.png': '1', 'dir1/b.txt': '2', 'dir2/c.png': '3', 'dir2/d.pdf': '4', 'top.png': 'T' };
+  const { tree } = await run({ ctx, req: { sources: ['dir*', 'top.png'], dest: '/out/', excludes: ['*.png'] } });
+  // the excluded pattern filters what is inside a source; a file named as a source is copied (fsutil)
+  assert.deepEqual(tree, ['out d 755 0:0', 'out/b.txt f 644 0:0 "2"', 'out/d.pdf f 644 0:0 "4"', 'out/top.png f 644 0:0 "T"']);
+  const all = await run({ ctx, req: { sources: ['dir*'], dest: '/six', excludes: ['*'] } });
+  assert.deepEqual(all.tree, ['six d 755 0:0']);
+});
+
+test('an existing destination directory keeps its owner and mode; children get the source metadata', async (t) => {
+  if (!needRoot(t)) return;
+  const dir = `${base}/keep`;
+  makeTree(`${dir}/ctx`, { 'd/': { mode: 0o700 }, 'd/sub/': { mode: 0o750 }, 'd/sub/f': 'F' });
+  makeTree(`${dir}/rootfs`, { 'app/': { mode: 0o775 }, 'app/sub/': { mode: 0o777 } });
+  chownSync(`${dir}/rootfs/app`, 1000, 1000);
+  await executeCopy({ srcRoot: `${dir}/ctx`, srcKind: 'context', sources: ['d'], inline: [], dest: '/app', destRoot: `${dir}/rootfs`, parents: false, excludes: [], link: false });
+  assert.deepEqual(describeTree(`${dir}/rootfs`), ['app d 775 1000:1000', 'app/sub d 750 0:0', 'app/sub/f f 644 0:0 "F"']);
+});
