@@ -113,8 +113,9 @@ test('tty build: a failing RUN shows an ERROR row, then the error with the Docke
   const i = final.findIndex((l) => l.startsWith('[+] Building'));
   assert.match(final[i]!, /^\[\+\] Building \d+\.\ds \(2\/2\) FAILED$/, final.join('\n'));
   assert.match(final[i + 2]!, /^ => ERROR \[(stage-0 )?2\/2\] RUN echo about to fail; exit 3 +\d+\.\ds$/);
-  const rest = final.slice(i + 3).join('\n');
-  const unwrapped = final.slice(i + 3).join(''); // the terminal wraps long lines at 60 columns
+  assert.equal(final[i + 3], ' => => # about to fail', 'the failed step keeps its output');
+  const rest = final.slice(i + 4).join('\n');
+  const unwrapped = final.slice(i + 4).join(''); // the terminal wraps long lines at 60 columns
   assert.match(rest, /^Dockerfile:2\n/);
   assert.match(rest, / 2 \| >>> RUN echo about to fail; exit 3/);
   assert.match(unwrapped, /ERROR: Dockerfile:2: process "\/bin\/sh -c echo about to fail; exit 3" did not complete successfully: exit code: 3/);

@@ -102,3 +102,15 @@ test('format helpers', () => {
   assert.equal(spread('abcdef', ' 1.0s', 8), 'abc 1.0s');
   assert.equal(spread('ab', ' 1.0s', 10), 'ab    1.0s');
 });
+
+test('tty: a failed step keeps its last output lines under its ERROR row in the final frame', () => {
+  const term = sink(true, 60, 20);
+  const r = ttyRenderer(term, { now: () => T0 + 500, tailLines: 2 });
+  r.onEvent({ type: 'step.start', id: 1, stage: '', name: 'RUN make', pos: '2/2', time: T0 });
+  r.onEvent({ type: 'step.log', id: 1, stream: 'stdout', text: 'one\ntwo\nthree\nfour', time: T0 + 100 });
+  r.onEvent({ type: 'step.error', id: 1, message: 'exit code: 2', time: T0 + 300 });
+  r.close();
+  // eslint-disable-next-line no-control-regex
+  const last = term.out.at(-1)!.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').replace(/\r/g, '').split('\n').filter((l) => l !== '');
+  assert.deepEqual(last, ['[+] Building 0.0s (1/1) FAILED', ' => ERROR [2/2] RUN make' + ' '.repeat(32) + '0.3s', ' => => # three', ' => => # four']);
+});

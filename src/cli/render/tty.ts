@@ -5,7 +5,7 @@
 //    => => # added 80 packages in 3s          (last lines of output, dimmed)
 //    => [stage-2 2/3] RUN make                                   1.1s
 // Running steps keep a ticking timer and their last output lines; a finished step collapses to
-// one line. The frame is redrawn in place (cursor up, clear each line: no full-screen clear, so
+// one line (a failed one keeps its last output lines). The frame is redrawn in place (cursor up, clear each line: no full-screen clear, so
 // no flicker) at most every `frameMs`, and cut to the terminal's width and height. close() draws
 // the final frame (every step, one line each) with `FINISHED` (or `FAILED`) in the header.
 import type { ProgressEvent } from '../../progress/index.js';
@@ -84,11 +84,15 @@ export function ttyRenderer(stream: RenderTarget, opts: RenderOptions = {}): Ren
       const pct = complete ? 'done' : b.total ? `${Math.floor((b.done / b.total) * 100)}%` : '';
       out.push(cutToWidth(` => => ${short} ${size} ${pct}`.trimEnd(), w));
     }
-    const partial = lines.peek(s.id);
-    const tail = partial !== undefined && cleanLine(partial) !== '' ? [...s.tail, cleanLine(partial)] : s.tail;
-    for (const l of tail.slice(-tailMax)) out.push(`${DIM}${cutToWidth(` => => # ${l}`, w)}${RESET}`);
+    out.push(...tailLinesOf(s, w));
     return out;
   };
+
+  function tailLinesOf(s: TtyStep, w: number): string[] {
+    const partial = lines.peek(s.id);
+    const tail = partial !== undefined && cleanLine(partial) !== '' ? [...s.tail, cleanLine(partial)] : s.tail;
+    return tail.slice(-tailMax).map((l) => `${DIM}${cutToWidth(` => => # ${l}`, w)}${RESET}`);
+  }
 
   const header = (w: number, final: boolean): string => {
     const done = order.filter((s) => !running(s)).length;
@@ -100,13 +104,15 @@ export function ttyRenderer(stream: RenderTarget, opts: RenderOptions = {}): Ren
   const frame = (final: boolean): string[] => {
     const w = width();
     const out = [header(w, final)];
-    const blocks: Block[] = order.map((s) => ({ running: running(s), row: row(s, w), extra: final || !running(s) ? [] : extra(s, w) }));
-    const tailLines = warnings.map((m) => cutToWidth(`WARNING: ${m}`, w));
+    // Running steps show their blobs and output; a failed step keeps its last output lines (the
+    // error printed after the view may not include them).
+    const blocks: Block[] = order.map((s) => ({ running: running(s), row: row(s, w), extra: s.error ? tailLinesOf(s, w) : final || !running(s) ? [] : extra(s, w) }));
+    const warningLines = warnings.map((m) => cutToWidth(`WARNING: ${m}`, w));
     if (!final) {
       // Fit the screen (a frame taller than it can't be redrawn in place): drop finished rows
       // from the top first, then output tails; running steps stay visible as long as possible.
       const limit = height() - 1;
-      const size = (): number => 1 + tailLines.length + blocks.reduce((a, b) => a + 1 + b.extra.length, 0);
+      const size = (): number => 1 + warningLines.length + blocks.reduce((a, b) => a + 1 + b.extra.length, 0);
       while (size() > limit) {
         const i = blocks.findIndex((b) => !b.running);
         if (i < 0) break;
@@ -114,11 +120,11 @@ export function ttyRenderer(stream: RenderTarget, opts: RenderOptions = {}): Ren
       }
       if (size() > limit) for (const b of blocks) b.extra.length = 0;
       for (const b of blocks) out.push(b.row, ...b.extra);
-      out.push(...tailLines);
+      out.push(...warningLines);
       return out.slice(0, limit);
     }
-    for (const b of blocks) out.push(b.row);
-    out.push(...tailLines);
+    for (const b of blocks) out.push(b.row, ...b.extra);
+    out.push(...warningLines);
     return out;
   };
 
