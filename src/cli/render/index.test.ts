@@ -19,7 +19,7 @@ test('parseProgressMode accepts BuildKit’s modes and rejects others as a usage
 
 test('makeRenderer: auto is plain off a terminal (and with TERM=dumb), tty on one; tty off a terminal is a usage error', () => {
   const pipe = sink(false);
-  const r = makeRenderer('auto', pipe);
+  const r = makeRenderer('auto', pipe, { env: {} });
   r.onEvent(EVENTS[1]!);
   r.close();
   assert.match(pipe.out.join(''), /^#1 \[builder 1\/4\] FROM/);
@@ -113,4 +113,18 @@ test('tty: a failed step keeps its last output lines under its ERROR row in the 
   // eslint-disable-next-line no-control-regex
   const last = term.out.at(-1)!.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').replace(/\r/g, '').split('\n').filter((l) => l !== '');
   assert.deepEqual(last, ['[+] Building 0.0s (1/1) FAILED', ' => ERROR [2/2] RUN make' + ' '.repeat(32) + '0.3s', ' => => # three', ' => => # four']);
+});
+
+test('makeRenderer: auto follows KILN_PROGRESS, then BUILDKIT_PROGRESS (as buildx); a bad value is a usage error', () => {
+  const a = sink(true);
+  const r = makeRenderer('auto', a, { env: { BUILDKIT_PROGRESS: 'rawjson', TERM: 'xterm' } });
+  r.onEvent(EVENTS[0]!);
+  assert.match(a.out.join(''), /^\{"v":1,"type":"warning"/);
+  const b = sink(false);
+  makeRenderer('auto', b, { env: { BUILDKIT_PROGRESS: 'rawjson', KILN_PROGRESS: 'plain' } }).onEvent(EVENTS[1]!);
+  assert.match(b.out.join(''), /^#1 /);
+  assert.throws(() => makeRenderer('auto', sink(false), { env: { BUILDKIT_PROGRESS: 'fancy' } }), (e: unknown) => isKilnError(e) && e.code === 'USAGE' && /BUILDKIT_PROGRESS/.test(e.message));
+  const c = sink(false);
+  makeRenderer('plain', c, { env: { BUILDKIT_PROGRESS: 'rawjson' } }).onEvent(EVENTS[1]!);
+  assert.match(c.out.join(''), /^#1 /, 'an explicit --progress wins');
 });

@@ -28,11 +28,23 @@ export function isLiveTerminal(stream: RenderTarget, env: NodeJS.ProcessEnv = pr
 }
 
 /**
- * The renderer for a mode: `auto` is tty when the stream is a terminal, else plain; `tty` on a
- * stream that is not a terminal is a usage error (BuildKit: "failed to get console").
+ * The renderer for a mode: `auto` is KILN_PROGRESS or BUILDKIT_PROGRESS when set (as buildx), else
+ * tty when the stream is a terminal, else plain; `tty` on a stream that is not a terminal is a
+ * usage error (BuildKit: "failed to get console").
  * Call close() once the build is over (success or not), before printing anything else.
  */
 export function makeRenderer(mode: ProgressMode, stream: RenderTarget, opts: RenderOptions = {}): Renderer {
+  if (mode === 'auto') {
+    const env = opts.env ?? process.env;
+    for (const name of ['KILN_PROGRESS', 'BUILDKIT_PROGRESS']) {
+      const v = env[name];
+      if (v === undefined || v === '' || v === 'auto') continue;
+      if (!(PROGRESS_MODES as readonly string[]).includes(v)) {
+        throw new KilnError('USAGE', `invalid ${name}=${JSON.stringify(v)}: use auto, tty, plain, rawjson or quiet`, { hint: `unset ${name}, or pass --progress` });
+      }
+      return makeRenderer(v as ProgressMode, stream, opts);
+    }
+  }
   switch (mode) {
     case 'quiet':
       return { onEvent: (_e: ProgressEvent) => undefined, close: () => undefined };
