@@ -200,3 +200,15 @@ with tarfile.open('${ctx}/evil-link.tar', 'w') as t:
   assert.deepEqual(describeTree(`${dest}/l`).filter((l) => l.startsWith('abs')), ['abs l 0:0 -> /etc/passwd']);
   await assert.rejects(executeCopy(req(ctx, dest, { sources: ['evil-link.tar'], dest: '/e/' })), (e: unknown) => e instanceof KilnError && e.code === 'ARCHIVE_INVALID');
 });
+
+test('ADD archive: implied parent directories are 0755 and root-owned, even with --chown', async (t) => {
+  if (!needCommand(t, 'python3') || !needRoot(t)) return;
+  const { ctx, dest } = setup();
+  execFileSync('python3', ['-c', `
+import tarfile, io
+with tarfile.open('${ctx}/nodirs.tar.gz', 'w:gz') as t:
+    i = tarfile.TarInfo('a/b/file'); i.size = 1; i.mode = 0o640; i.uid = 3; i.gid = 4; t.addfile(i, io.BytesIO(b'x'))
+`]);
+  await executeCopy(req(ctx, dest, { sources: ['nodirs.tar.gz'], dest: '/n/', chown: '7:8' }));
+  assert.deepEqual(describeTree(dest), ['n d 755 7:8', 'n/a d 755 0:0', 'n/a/b d 755 0:0', 'n/a/b/file f 640 7:8 "x"']);
+});

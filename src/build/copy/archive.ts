@@ -175,9 +175,9 @@ export async function extractArchive(archivePath: string, destDir: string, chown
       const host = resolveInRoot(destDir, parts.slice(0, i + 1).join('/'));
       const st = lstatOrUndefined(host);
       if (!st) {
-        mkdirSync(host, 0o755);
+        mkdirSync(host, 0o755); // moby's implied directories: 0755, root-owned even with --chown
         chmodSync(host, 0o755);
-        setOwner(host, { uid: 0, gid: 0 });
+        if (IS_ROOT) lchownSync(host, 0, 0);
       } else if (!st.isDirectory()) {
         throw archiveError(name, `${parts.slice(0, i + 1).join('/')} is not a directory`);
       }
@@ -248,9 +248,8 @@ export async function extractArchive(archivePath: string, destDir: string, chown
           }
         }
       }
-      const mtime = h.mtime + (h.mtimeNsec ?? 0) / 1e9;
       if (h.type === 'dir') dirs.push({ abs, h });
-      else if (h.type !== 'link') lutimesSync(abs, h.atime ?? mtime, mtime);
+      else if (h.type !== 'link') setTimes(abs, h);
     }
   } catch (e) {
     if (isKilnError(e)) throw e;
@@ -259,8 +258,11 @@ export async function extractArchive(archivePath: string, destDir: string, chown
     d.close();
   }
   await d.done;
-  for (const { abs, h } of dirs.reverse()) {
-    const mtime = h.mtime + (h.mtimeNsec ?? 0) / 1e9;
-    lutimesSync(abs, h.atime ?? mtime, mtime);
-  }
+  for (const { abs, h } of dirs.reverse()) setTimes(abs, h);
+}
+
+/** moby: mtime from the header, atime never before it. */
+function setTimes(abs: string, h: TarHeader): void {
+  const mtime = h.mtime + (h.mtimeNsec ?? 0) / 1e9;
+  lutimesSync(abs, Math.max(h.atime ?? mtime, mtime), mtime);
 }
