@@ -1,0 +1,226 @@
+// Shared machinery of the Dockerfile conformance tests (test/conformance/): the case
+// directories, their build contexts, the base images both builders get (the same bytes), and
+// flattening an image's layers into a directory for tree-compare.ts.
+import { spawnSync } from 'node:child_process';
+import {
+  chmodSync, chownSync, createReadStream, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createWriteStream } from 'node:fs';
+import { Store, resolveManifest } from '../../src/store/index.js';
+import { parseManifest, type Digest } from '../../src/image/index.js';
+import { applyLayer, decompressLayer } from '../../src/layer/index.js';
+import { PROJECT_ROOT } from './cli.js';
+import { makeBusyboxRootfs } from './busybox-rootfs.js';
+import { addRootfsImage } from './kiln-image.js';
+
+/** Files of a case directory that are not part of its build context. */
+export const CASE_META_FILES = new Set(['args', 'setup.sh', 'expected.json']);
+
+export interface ConformanceCase {
+  readonly name: string;
+  /** The case directory (Dockerfile + context files + meta files). */
+  readonly dir: string;
+  /** Extra `build` arguments from the case's `args` file (one argument per line, # comments). */
+  readonly args: string[];
+}
+
+/** The cases under test/conformance/<group>/, sorted by name. */
+export function listCases(group: string): ConformanceCase[] {
+  const base = join(PROJECT_ROOT, 'test', 'conformance', group);
+  return readdirSync(base, { withFileTypes: true })
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+    .sort()
+    .map((name) => {
+      const dir = join(base, name);
+      const argsFile = join(dir, 'args');
+      const args = existsSync(argsFile)
+        ? readFileSync(argsFile, 'utf8').split('\n').filter((l) => l !== '' && !l.startsWith('#'))
+        : [];
+      return { name, dir, args };
+    });
+}
+
+/**
+ * A build context for the case in `dest`: a copy of its directory (symlinks kept) without the
+ * meta files, after running its setup.sh (if any) there.
+ */
+export function prepareContext(c: ConformanceCase, dest: string): string {
+  mkdirSync(dest, { recursive: true });
+  const cp = spawnSync('cp', ['-a', `${c.dir}/.`, dest], { encoding: 'utf8' });
+  if (cp.status !== 0) throw new Error(`copying ${c.dir}: ${cp.stderr}`);
+  if (existsSync(join(dest, 'setup.sh'))) {
+    const r = spawnSync('sh', ['-e', 'setup.sh'], { cwd: dest, encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`${c.name}/setup.sh failed: ${r.stderr}${r.stdout}`);
+  }
+  for (const f of CASE_META_FILES) rmSync(join(dest, f), { force: true });
+  return dest;
+}
+
+/** The second base image: files with owners, modes, links, for `COPY --from=<image>`. */
+export const FIXTURE_IMAGE = 'docker.io/kiln-test/fixture:1';
+export const BUSYBOX_IMAGE = 'docker.io/library/busybox:latest';
+
+function makeFixtureRootfs(dir: string): string {
+  mkdirSync(join(dir, 'files', 'sub'), { recursive: true });
+  mkdirSync(join(dir, 'opt'), { recursive: true });
+  writeFileSync(join(dir, 'files', 'a.txt'), 'fixture a\n');
+  chmodSync(join(dir, 'files', 'a.txt'), 0o640);
+  chownSync(join(dir, 'files', 'a.txt'), 1000, 50);
+  writeFileSync(join(dir, 'files', 'sub', 'suid'), 'setuid\n');
+  chmodSync(join(dir, 'files', 'sub', 'suid'), 0o4755);
+  chmodSync(join(dir, 'files', 'sub'), 0o750);
+  chownSync(join(dir, 'files', 'sub'), 3000, 3001);
+  symlinkSync('a.txt', join(dir, 'files', 'link'));
+  writeFileSync(join(dir, 'files', 'hl1'), 'hardlinked\n');
+  linkSync(join(dir, 'files', 'hl1'), join(dir, 'files', 'hl2'));
+  writeFileSync(join(dir, 'opt', 'tool'), '#!/bin/sh\necho tool\n');
+  chmodSync(join(dir, 'opt', 'tool'), 0o700);
+  chownSync(join(dir, 'opt', 'tool'), 2000, 2000);
+  return dir;
+}
+
+/** Puts busybox and the fixture image into the kiln store at `root`; `work` holds their rootfs. */
+export async function seedKilnStore(root: string, work: string): Promise<Store> {
+  const store = Store.open(root);
+  await addRootfsImage(store, BUSYBOX_IMAGE, makeBusyboxRootfs(join(work, 'rootfs-busybox')), { Cmd: ['sh'] });
+  await addRootfsImage(store, FIXTURE_IMAGE, makeFixtureRootfs(join(work, 'rootfs-fixture')));
+  return store;
+}
+
+interface StoredImage {
+  readonly rawConfig: Buffer;
+  readonly layers: { digest: Digest; mediaType: string }[];
+}
+
+async function storedImage(store: Store, name: string): Promise<StoredImage> {
+  const desc = await resolveManifest(store, name);
+  const parsed = parseManifest(await store.readBytes(desc.digest), desc.mediaType);
+  if (parsed.kind !== 'manifest') throw new Error(`${name}: not an image manifest`);
+  return {
+    rawConfig: await store.readBytes(parsed.manifest.config.digest),
+    layers: parsed.manifest.layers.map((l) => ({ digest: l.digest, mediaType: l.mediaType })),
+  };
+}
+
+async function uncompressedLayer(store: Store, l: { digest: Digest; mediaType: string }): Promise<Readable> {
+  return decompressLayer(Readable.from((await store.open(l.digest)) as AsyncIterable<Buffer>), l.mediaType);
+}
+
+/** The image config (`config` of the config blob, raw JSON) of a kiln store image. */
+export async function kilnImageConfig(store: Store, name: string): Promise<Record<string, unknown>> {
+  const img = await storedImage(store, name);
+  return ((JSON.parse(img.rawConfig.toString('utf8')) as { config?: Record<string, unknown> }).config ?? {});
+}
+
+/** Applies a kiln store image's layers, bottom first, onto the empty directory `dest`. */
+export async function flattenKilnImage(store: Store, name: string, dest: string): Promise<void> {
+  mkdirSync(dest, { recursive: true });
+  for (const l of (await storedImage(store, name)).layers) await applyLayer(await uncompressedLayer(store, l), dest);
+}
+
+/**
+ * Writes a `docker load` archive (docker save format: manifest.json, the config blob exactly as
+ * stored by kiln, uncompressed layers) holding the kiln store images `names`; returns its path.
+ */
+export async function dockerArchiveFromStore(store: Store, names: readonly string[], work: string): Promise<string> {
+  const stage = join(work, 'docker-archive');
+  mkdirSync(stage, { recursive: true });
+  const manifest: { Config: string; RepoTags: string[]; Layers: string[] }[] = [];
+  for (const name of names) {
+    const img = await storedImage(store, name);
+    const layerFiles: string[] = [];
+    for (const l of img.layers) {
+      const file = `${l.digest.slice('sha256:'.length)}.tar`;
+      if (!existsSync(join(stage, file))) await pipeline(await uncompressedLayer(store, l), createWriteStream(join(stage, file)));
+      layerFiles.push(file);
+    }
+    const cfgFile = `config-${manifest.length}.json`;
+    writeFileSync(join(stage, cfgFile), img.rawConfig);
+    manifest.push({ Config: cfgFile, RepoTags: [name.replace(/^docker\.io\/(library\/)?/, '')], Layers: layerFiles });
+  }
+  writeFileSync(join(stage, 'manifest.json'), JSON.stringify(manifest));
+  const archive = join(work, 'docker-archive.tar');
+  const tar = spawnSync('tar', ['-cf', archive, '-C', stage, '.'], { encoding: 'utf8' });
+  if (tar.status !== 0) throw new Error(`tar of the docker archive failed: ${tar.stderr}`);
+  rmSync(stage, { recursive: true, force: true });
+  return archive;
+}
+
+/**
+ * Reads a `docker save` archive of one image, extracted in `savedDir`: its image config (`config`
+ * of the config blob) and the layer files, bottom first.
+ */
+export function readDockerSave(savedDir: string): { config: Record<string, unknown>; layers: string[] } {
+  const m = JSON.parse(readFileSync(join(savedDir, 'manifest.json'), 'utf8')) as { Config: string; Layers: string[] }[];
+  const entry = m[0];
+  if (!entry || m.length !== 1) throw new Error(`${savedDir}/manifest.json: expected one image, found ${m.length}`);
+  const cfg = JSON.parse(readFileSync(join(savedDir, entry.Config), 'utf8')) as { config?: Record<string, unknown> };
+  return { config: cfg.config ?? {}, layers: entry.Layers.map((l) => join(savedDir, l)) };
+}
+
+/** Applies uncompressed layer tar files, bottom first, onto the empty directory `dest`. */
+export async function flattenLayerFiles(layers: readonly string[], dest: string): Promise<void> {
+  mkdirSync(dest, { recursive: true });
+  for (const l of layers) await applyLayer(createReadStream(l, { highWaterMark: 1 << 20 }), dest);
+}
+
+/** The image config fields the conformance tests compare. */
+export const CONFIG_FIELDS = [
+  'Env', 'Cmd', 'Entrypoint', 'WorkingDir', 'User', 'ExposedPorts', 'Labels', 'Volumes', 'StopSignal', 'Healthcheck', 'OnBuild', 'Shell',
+] as const;
+
+/** JSON with object keys sorted (map key order is not meaning: Go's encoder sorts, kiln keeps insertion order). */
+export function sortedJson(v: unknown): string {
+  return JSON.stringify(v, (_k, x: unknown) =>
+    x !== null && typeof x === 'object' && !Array.isArray(x)
+      ? Object.fromEntries(Object.entries(x as Record<string, unknown>).sort(([p], [q]) => (p < q ? -1 : p > q ? 1 : 0)))
+      : x,
+  );
+}
+
+/** Differences in CONFIG_FIELDS (null, missing and "" count as unset), one line each. */
+export function diffConfigs(a: Record<string, unknown>, b: Record<string, unknown>, labels: readonly [string, string]): string[] {
+  const norm = (v: unknown): string | undefined => (v === null || v === undefined || v === '' ? undefined : sortedJson(v));
+  const out: string[] = [];
+  for (const f of CONFIG_FIELDS) {
+    const x = norm(a[f]);
+    const y = norm(b[f]);
+    if (x !== y) out.push(`config.${f}: ${labels[0]} ${x ?? '(unset)'}, ${labels[1]} ${y ?? '(unset)'}`);
+  }
+  return out;
+}
+
+/** A case kiln is known to get wrong: why, and the exact difference lines it produces. */
+export interface KnownFailure {
+  readonly reason: string;
+  readonly diffs: readonly string[];
+}
+
+/**
+ * Fails unless `diffs` is what is expected: empty for a case not in `known`, exactly the
+ * recorded lines for a known failure (so a fixed case, and a new difference, both fail).
+ */
+export function assertConforms(name: string, diffs: readonly string[], known: KnownFailure | undefined, listFile: string, against: string): void {
+  if (known === undefined) {
+    if (diffs.length) throw new Error(`kiln differs from ${against} on ${name} (${diffs.length} differences):\n${summariseLines(diffs)}`);
+    return;
+  }
+  if (!diffs.length) throw new Error(`${name} now agrees with ${against}: remove it from KNOWN_FAILURES in ${listFile}`);
+  const unexpected = diffs.filter((d) => !known.diffs.includes(d));
+  const gone = known.diffs.filter((d) => !diffs.includes(d));
+  if (unexpected.length || gone.length) {
+    throw new Error(
+      `${name} (a known failure: ${known.reason}) differs from ${against} in other ways than KNOWN_FAILURES in ${listFile} records:\n` +
+        (unexpected.length ? `new differences:\n${summariseLines(unexpected)}\n` : '') +
+        (gone.length ? `recorded differences that are gone (update the entry):\n${summariseLines(gone)}` : ''),
+    );
+  }
+}
+
+function summariseLines(lines: readonly string[], max = 40): string {
+  return lines.length <= max ? lines.join('\n') : [...lines.slice(0, max), `… and ${lines.length - max} more`].join('\n');
+}
