@@ -103,6 +103,13 @@ test('entries replace existing paths of another type; directories merge', async 
     assert.equal(readFileSync(`${root}/etc/conf.d/a`, 'utf8'), 'a');
     assert.equal(lstatSync(`${root}/etc`).mode & 0o777, 0o711);
     assert.equal(lstatSync(`${root}/etc`).mtimeMs, 1234567890000); // set after its children were written
+
+    // hardlinks: one replacing an existing file, then a file replacing one name of the pair
+    await applyLayer([tar(ent({ name: 'etc/conf.d/b', type: 'link', linkname: 'etc/conf.d/a' }))], root);
+    assert.equal(lstatSync(`${root}/etc/conf.d/b`).ino, lstatSync(`${root}/etc/conf.d/a`).ino);
+    await applyLayer([tar(ent({ name: 'etc/conf.d/b' }, 'own content'))], root);
+    assert.equal(readFileSync(`${root}/etc/conf.d/a`, 'utf8'), 'a'); // the other name is untouched
+    assert.equal(readFileSync(`${root}/etc/conf.d/b`, 'utf8'), 'own content');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
