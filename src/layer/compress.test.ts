@@ -74,6 +74,9 @@ test('zstd via the zstd CLI: digests match, zstd -d restores the tar', async (t)
   assert.equal(sniffCompression(blob), 'zstd');
   assert.ok(execFileSync('zstd', ['-d', '-c', '-q'], { input: blob, maxBuffer: 1 << 28 }).equals(tar));
   assert.ok((await all(await decompressLayer(Readable.from([blob]), MediaType.OciLayerZstd))).equals(tar));
+  const broken = Buffer.from(blob);
+  broken.fill(0x55, 20, 200);
+  await assert.rejects(all(await decompressLayer(Readable.from([broken]))), { code: 'LAYER_INVALID', message: /zstd decompression failed/ });
 });
 
 test('no compression: digest equals diffId', async () => {
