@@ -51,6 +51,7 @@ export type ErrorCode =
   | 'RUNTIME_UNAVAILABLE'
   | 'SNAPSHOT_UNAVAILABLE'
   | 'RUN_FAILED'
+  | 'SECRET_NOT_FOUND' // a RUN --mount=type=secret|ssh that is required but was not given to the build
   // cli
   | 'USAGE'
   | 'NOT_IMPLEMENTED'

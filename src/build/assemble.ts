@@ -73,7 +73,8 @@ export async function assembleImage(
       continue;
     }
     // A step's layer depends on how it is written (mtime clamp, compression): cache it per variant.
-    const layerKey = `layer-${cacheKey({ step: p.cacheKey, sde: opts.sourceDateEpoch ?? null, compression: opts.compression })}`;
+    // The snapshot is part of it: a step re-run (--no-cache) under the same key makes a new layer.
+    const layerKey = `layer-${cacheKey({ step: p.cacheKey, snapshot: p.snapshot, sde: opts.sourceDateEpoch ?? null, compression: opts.compression })}`;
     const rec = deps.cache.get(layerKey);
     let layer: LayerRecord | { empty: true } | undefined = rec?.layer;
     if (layer && !('empty' in layer) && !(await deps.store.has(layer.digest))) layer = undefined;

@@ -1,8 +1,10 @@
 // The local build cache: step cache key → the committed snapshot it produced, plus the layer blob
 // once the step's change has been exported. One small JSON record per key, written atomically, so
 // concurrent builds and crashes never leave a half-written record (a record that points to a
-// vanished snapshot is simply a miss).
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+// vanished snapshot is simply a miss). A record's mtime is its last use (touched on every hit),
+// for LRU pruning. `slot-*` records remember, per (Dockerfile, stage, step position), the key the
+// last build used there, so a miss can say which input changed.
+import { mkdirSync, readFileSync, readdirSync, renameSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import type { Digest } from '../image/index.js';
@@ -14,13 +16,40 @@ export interface LayerRecord {
   readonly mediaType: string;
 }
 
+/** The named inputs of a step's cache key (never a secret's value: secrets count by id only). */
+export interface KeyInputs {
+  /** Key of the parent (previous step, base image or base stage). */
+  readonly parent: string;
+  /** `ref@digest` when the parent is the stage's base image. */
+  readonly base?: string;
+  /** sha256 of the step definition (after ARG/ENV expansion). */
+  readonly definition: string;
+  /** Build args in scope (RUN): name → value. */
+  readonly buildArgs?: Readonly<Record<string, string>>;
+  /** Context files read (COPY from the context, bind mounts of it): path → mode:content digest. */
+  readonly files?: Readonly<Record<string, string>>;
+  /** Digest of everything read from the context (paths, metadata, content). */
+  readonly content?: string;
+  /** Per source stage/image read (COPY --from, RUN --mount from=): label → digest of what is read. */
+  readonly sources?: Readonly<Record<string, string>>;
+  /** Per source: path → digest, for explaining which file of a stage changed. */
+  readonly sourceFiles?: Readonly<Record<string, Readonly<Record<string, string>>>>;
+}
+
+export interface RecordMeta {
+  readonly stage: string;
+  readonly pos: string;
+  readonly display: string;
+}
+
 export interface CacheRecord {
   /** Committed snapshot id; null for an empty rootfs (scratch). */
   readonly snapshot: string | null;
   /** The step's layer, once written; `empty: true` when the step changed nothing. */
   readonly layer?: LayerRecord | { readonly empty: true };
   /** What the key was made of, for explaining misses. */
-  readonly inputs?: Readonly<Record<string, string>>;
+  readonly inputs?: KeyInputs;
+  readonly meta?: RecordMeta;
   readonly created: string;
 }
 
@@ -30,24 +59,93 @@ export function cacheKey(parts: Readonly<Record<string, unknown>>): string {
 }
 
 export class BuildCache {
-  private readonly dir: string;
+  readonly dir: string;
 
   constructor(stateDir: string) {
     this.dir = join(stateDir, 'cache');
     mkdirSync(this.dir, { recursive: true });
   }
 
-  get(key: string): CacheRecord | undefined {
+  private read<T>(name: string): T | undefined {
     try {
-      return JSON.parse(readFileSync(join(this.dir, `${key}.json`), 'utf8')) as CacheRecord;
+      return JSON.parse(readFileSync(join(this.dir, `${name}.json`), 'utf8')) as T;
     } catch {
       return undefined;
     }
   }
 
+  private write(name: string, value: unknown): void {
+    const tmp = join(this.dir, `.${name}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+    writeFileSync(tmp, JSON.stringify(value));
+    renameSync(tmp, join(this.dir, `${name}.json`));
+  }
+
+  get(key: string): CacheRecord | undefined {
+    return this.read<CacheRecord>(key);
+  }
+
   put(key: string, rec: CacheRecord): void {
-    const tmp = join(this.dir, `.${key}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-    writeFileSync(tmp, JSON.stringify(rec));
-    renameSync(tmp, join(this.dir, `${key}.json`));
+    this.write(key, rec);
+  }
+
+  /** Marks a record as used now (LRU order for `kiln prune --keep-storage/--filter until=`). */
+  touch(key: string): void {
+    const now = new Date();
+    try {
+      utimesSync(join(this.dir, `${key}.json`), now, now);
+    } catch {
+      /* removed meanwhile: nothing to keep fresh */
+    }
+  }
+
+  /** When the record was last used (ms since epoch), undefined when it does not exist. */
+  lastUsed(key: string): number | undefined {
+    try {
+      return statSync(join(this.dir, `${key}.json`)).mtimeMs;
+    } catch {
+      return undefined;
+    }
+  }
+
+  remove(key: string): void {
+    try {
+      unlinkSync(join(this.dir, `${key}.json`));
+    } catch {
+      /* already gone */
+    }
+  }
+
+  /** Every record name (keys, `layer-*`, `chain-*`, `slot-*`, `srcd-*`). */
+  names(): string[] {
+    let names: string[];
+    try {
+      names = readdirSync(this.dir);
+    } catch {
+      return [];
+    }
+    return names.filter((n) => n.endsWith('.json') && !n.startsWith('.')).map((n) => n.slice(0, -'.json'.length));
+  }
+
+  /** The slot name of a step position: (Dockerfile, stage, step index). */
+  static slot(dockerfile: string, stage: string, index: number): string {
+    return `slot-${cacheKey({ dockerfile, stage, index })}`;
+  }
+
+  /** The key the last build used in this slot. */
+  getSlot(slot: string): string | undefined {
+    return this.read<{ key?: string }>(slot)?.key;
+  }
+
+  putSlot(slot: string, key: string): void {
+    if (this.getSlot(slot) !== key) this.write(slot, { key });
+  }
+
+  /** A digest remembered under `name` (e.g. of what a COPY reads from an immutable snapshot). */
+  getValue(name: string): string | undefined {
+    return this.read<{ value?: string }>(name)?.value;
+  }
+
+  putValue(name: string, value: string): void {
+    this.write(name, { value });
   }
 }

@@ -2,7 +2,7 @@
 // step on a fresh snapshot of its parent, an unchanged step taken from the cache, and only the
 // target stage turned into an image (intermediate stages are never tarred or compressed).
 import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { KilnError, isKilnError } from '../errors.js';
 import type { History, ImageConfig } from '../image/index.js';
 import { resolveInRoot } from '../exec/index.js';
@@ -10,10 +10,12 @@ import type { BuildPlan, CopyStep, PlannedStage, ResolvedImage, Source, Step } f
 import type { ReadOnlyView, SnapshotId } from '../snapshot/index.js';
 import { makeTempDir } from '../support/index.js';
 import { runGraph, type Job } from './scheduler.js';
-import { BuildCache, cacheKey } from './cache.js';
+import { BuildCache, cacheKey, type KeyInputs } from './cache.js';
 import { materialiseImage, snapshotExists, type MaterialisedImage } from './base.js';
 import { executeRun, executeWorkdir } from './run-step.js';
-import { executeCopy, hashCopyInputs, type CopyRequest } from './copy/index.js';
+import { computeCopyDigest, digestFile, executeCopy, type CopyRequest, type FileDigester } from './copy/index.js';
+import { ContextStatCache } from './stat-cache.js';
+import { missReason, shortRef, type StepDecision } from './explain.js';
 import { assembleImage, type AssembledImage, type ImagePart } from './assemble.js';
 import type { BuildDeps, BuildOptions } from './ports.js';
 
@@ -35,6 +37,29 @@ export interface BuildResult {
   readonly config: ImageConfig;
   readonly stages: readonly StageOutcome[];
   readonly target: StageOutcome;
+  /** Every step's cache decision (key inputs, hit or why it ran), in stage and step order. */
+  readonly decisions: readonly StepDecision[];
+  /** Context files hashed for cache keys: how many had to be read, how many came from the stat cache. */
+  readonly contextHash: { readonly read: number; readonly statHits: number };
+}
+
+/** `K=V` build-arg strings → a record (RUN steps list the args in scope). */
+function argsRecord(list: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const a of list) {
+    const eq = a.indexOf('=');
+    out[eq < 0 ? a : a.slice(0, eq)] = eq < 0 ? '' : a.slice(eq + 1);
+  }
+  return out;
+}
+
+/** Wraps a digester so every regular file read is recorded as path (relative to root) → mode:digest. */
+function recording(root: string, inner: FileDigester, seen: Map<string, string>): FileDigester {
+  return (abs, st) => {
+    const d = inner(abs, st);
+    seen.set(relative(root, abs), `${(Number(st.mode) & 0o7777).toString(8)}:${d}`);
+    return d;
+  };
 }
 
 /** The parts of a step definition that go into its cache key (not how it's displayed). */
@@ -64,8 +89,25 @@ function sourceLabel(src: Source): string {
   return src.kind === 'context' ? 'context' : src.kind === 'stage' ? `stage ${src.stage}` : src.image.ref;
 }
 
+function asHashError(e: unknown): KilnError {
+  if (isKilnError(e)) return e;
+  const err = e as NodeJS.ErrnoException;
+  return new KilnError('IO', `cannot read a file for the cache key: ${err?.message ?? String(e)}`, { cause: e });
+}
+
+/** A rootfs request reading `source` (a path in a stage/image) whole, e.g. for a bind mount. */
+function wholePath(source: string | undefined): Omit<CopyRequest, 'destRoot' | 'srcRoot'> {
+  return { srcKind: 'rootfs', sources: [source ?? '/'], inline: [], dest: '/', parents: false, excludes: [], link: false };
+}
+
 export async function build(plan: BuildPlan, deps: BuildDeps, opts: BuildOptions): Promise<BuildResult> {
   const cache = new BuildCache(deps.stateDir);
+  const statCache = new ContextStatCache(deps.stateDir, deps.contextDir);
+  const decisions: { order: [number, number]; d: StepDecision }[] = [];
+  /** Keys of the steps that ran in this build (so a child can say "parent step re-ran"). */
+  const ranKeys = new Set<string>();
+  const noCacheStages = new Set(opts.cache?.noCacheFilter ?? []);
+  const dockerfile = opts.cache?.dockerfile ?? join(deps.contextDir, 'Dockerfile');
   mkdirSync(join(deps.stateDir, 'tmp'), { recursive: true });
   const byIndex = new Map<number, PlannedStage>(plan.stages.map((s) => [s.index, s]));
   const outcomes = new Map<number, StageOutcome>();
@@ -85,14 +127,57 @@ export async function build(plan: BuildPlan, deps: BuildDeps, opts: BuildOptions
     return p;
   };
 
-  /** Source → (cache key part, read-only root path getter). */
-  const sourceKey = (src: Source): string => {
+  /** Identity of a source's content: a stage's output key, an image digest. */
+  const sourceId = (src: Source): string => {
     if (src.kind === 'context') return 'context';
     if (src.kind === 'image') return `image:${src.image.digest}`;
     const o = outcomes.get(src.stage);
     if (!o) throw new KilnError('INTERNAL', `stage ${src.stage} has not been built`);
-    return `stage:${o.key}`;
+    return `stage:${o.snapshot ?? 'empty'}`;
   };
+
+  const sourceName = (src: Source): string => {
+    if (src.kind === 'context') return 'context';
+    if (src.kind === 'image') return `image ${shortRef(src.image.ref)}`;
+    return `stage ${byIndex.get(src.stage)?.name ?? src.stage}`;
+  };
+
+  /**
+   * Digest of what a COPY --from / bind mount reads from a stage (its selected files, never the
+   * stage's input key, so a stage that re-ran with the same output still counts as unchanged),
+   * or an image's digest. Stage snapshots are immutable: the digest is remembered per snapshot.
+   */
+  async function sourceDigest(src: Source, req: Omit<CopyRequest, 'destRoot' | 'srcRoot'>, views: ReadOnlyView[], signal: AbortSignal): Promise<{ digest: string; files?: Record<string, string> }> {
+    if (src.kind === 'image') return { digest: src.image.digest };
+    if (src.kind === 'context') throw new KilnError('INTERNAL', 'context sources are hashed with the stat cache');
+    const o = outcomes.get(src.stage);
+    if (!o) throw new KilnError('INTERNAL', `stage ${src.stage} has not been built`);
+    const memo = `srcd-${cacheKey({ snapshot: o.snapshot, req })}`;
+    const known = cache.getValue(memo);
+    if (known !== undefined) {
+      try {
+        return JSON.parse(known) as { digest: string; files: Record<string, string> };
+      } catch {
+        /* recompute */
+      }
+    }
+    const root = await openSource(src, views, signal);
+    const seen = new Map<string, string>();
+    const d = await computeCopyDigest({ ...req, srcRoot: root }, recording(root, digestFile, seen), signal).catch((e: unknown) => {
+      throw asHashError(e);
+    });
+    const out = { digest: d.digest, files: Object.fromEntries(seen) };
+    cache.putValue(memo, JSON.stringify(out));
+    return out;
+  }
+
+  /** Digest of what a step reads from the context (stat cache), with per-file digests. */
+  async function contextDigest(req: Omit<CopyRequest, 'destRoot'>, signal: AbortSignal, files: Map<string, string>): Promise<string> {
+    const d = await computeCopyDigest(req, recording(deps.contextDir, statCache.digester(), files), signal).catch((e: unknown) => {
+      throw asHashError(e);
+    });
+    return d.digest;
+  }
 
   async function openSource(src: Source, views: ReadOnlyView[], signal: AbortSignal): Promise<string> {
     if (src.kind === 'context') return deps.contextDir;
@@ -174,28 +259,74 @@ export async function build(plan: BuildPlan, deps: BuildDeps, opts: BuildOptions
       const t0 = performance.now();
       const views: ReadOnlyView[] = [];
       try {
-        const inputs: Record<string, unknown> = { parent: key, step: stepDefinition(step) };
+        const hashedBefore = statCache.counters.reads + statCache.counters.hits;
+        const readBefore = statCache.counters.reads;
+        const files = new Map<string, string>();
+        const contentParts: string[] = [];
+        const sources: Record<string, string> = {};
+        const sourceFiles: Record<string, Record<string, string>> = {};
+        const addSource = (label: string, r: { digest: string; files?: Record<string, string> }): void => {
+          let l = label;
+          for (let n = 2; l in sources; n++) l = `${label} (${n})`;
+          sources[l] = r.digest;
+          if (r.files) sourceFiles[l] = r.files;
+        };
         if (step.kind === 'copy') {
-          if (step.from.kind === 'context') {
-            const { destRoot: _omit, ...req } = copyRequest(step, deps.contextDir, '');
-            inputs['content'] = (await hashCopyInputs(req, signal)).digest;
-          } else {
-            inputs['from'] = sourceKey(step.from);
-          }
+          const { destRoot: _omit, srcRoot: _root, ...req } = copyRequest(step, deps.contextDir, '');
+          if (step.from.kind === 'context') contentParts.push(await contextDigest({ ...req, srcRoot: deps.contextDir }, signal, files));
+          else addSource(sourceName(step.from), await sourceDigest(step.from, req, views, signal));
         } else if (step.kind === 'run') {
-          inputs['mounts'] = step.mounts.map((m) => (m.from && m.type === 'bind' ? sourceKey(m.from) : ''));
+          for (const m of step.mounts) {
+            if (m.type !== 'bind') continue; // cache mounts are not inputs (BuildKit); secrets count by id only
+            if (m.from === undefined || m.from.kind === 'context') {
+              const req = { ...wholePath(m.source), srcKind: 'context' as const, srcRoot: deps.contextDir, ...(deps.ignore ? { ignore: deps.ignore } : {}) };
+              contentParts.push(await contextDigest(req, signal, files));
+            } else {
+              addSource(sourceName(m.from), await sourceDigest(m.from, wholePath(m.source), views, signal));
+            }
+          }
         }
-        const stepKey = cacheKey(inputs);
-        const rec = opts.noCache ? undefined : cache.get(stepKey);
-        if (rec && snapshotExists(deps.snapshotter, rec.snapshot) && (rec.snapshot === null || deps.snapshotter.parent(rec.snapshot) === parent)) {
+        const inputs: KeyInputs = {
+          parent: key,
+          ...(i === 0 && ps.base.kind === 'image' ? { base: `${ps.base.image.ref}@${ps.base.image.digest}` } : {}),
+          definition: cacheKey(stepDefinition(step)),
+          ...(step.kind === 'run' && step.buildArgs.length > 0 ? { buildArgs: argsRecord(step.buildArgs) } : {}),
+          ...(contentParts.length > 0 ? { content: contentParts.length === 1 ? contentParts[0]! : `sha256:${cacheKey({ parts: contentParts })}`, files: Object.fromEntries(files) } : {}),
+          ...(Object.keys(sources).length > 0 ? { sources, sourceFiles } : {}),
+        };
+        const stepKey = cacheKey({ v: 2, parent: inputs.parent, definition: inputs.definition, content: inputs.content ?? null, sources: inputs.sources ?? null });
+        const hashed = statCache.counters.reads + statCache.counters.hits - hashedBefore;
+        const contextFiles = contentParts.length > 0 ? { hashed, read: statCache.counters.reads - readBefore } : undefined;
+        const slot = BuildCache.slot(dockerfile, ps.name, i);
+        const filtered = noCacheStages.has(ps.name) || noCacheStages.has(String(ps.index));
+        const rec = opts.noCache || filtered ? undefined : cache.get(stepKey);
+        const decide = (cachedHit: boolean, reason?: string): void => {
+          const d: StepDecision = { stage: ps.name, pos, display: step.display, key: stepKey, cached: cachedHit, ...(reason !== undefined ? { reason } : {}), inputs, ...(contextFiles ? { contextFiles } : {}) };
+          decisions.push({ order: [plan.stages.indexOf(ps), i], d });
+        };
+        const fits = rec !== undefined && snapshotExists(deps.snapshotter, rec.snapshot) && (rec.snapshot === null || deps.snapshotter.parent(rec.snapshot) === parent);
+        if (rec && fits) {
           deps.progress.cached(id);
+          cache.touch(stepKey);
+          cache.putSlot(slot, stepKey);
+          decide(true);
           parent = rec.snapshot;
           key = stepKey;
           cached++;
           stepResults.push({ snapshot: parent, key, created: rec.created });
           continue;
         }
-        deps.progress.miss(id, opts.noCache ? '--no-cache' : i === 0 || stepResults.length === 0 ? 'no cached result' : 'no cached result for these inputs');
+        let reason: string;
+        if (opts.noCache) reason = '--no-cache';
+        else if (filtered) reason = `--no-cache-filter ${ps.name}`;
+        else {
+          const prevKey = cache.getSlot(slot);
+          if (prevKey === undefined) reason = 'no previous build';
+          else if (prevKey === stepKey) reason = rec === undefined || !snapshotExists(deps.snapshotter, rec.snapshot) ? 'cached result was removed (pruned)' : 'parent step re-ran';
+          else reason = missReason(cache.get(prevKey)?.inputs, inputs, ranKeys.has(inputs.parent));
+        }
+        deps.progress.miss(id, reason);
+        decide(false, reason);
         const active = await deps.snapshotter.prepare(parent, signal);
         let committed: SnapshotId;
         try {
@@ -209,6 +340,8 @@ export async function build(plan: BuildPlan, deps: BuildDeps, opts: BuildOptions
               stage: ps.name,
               ...(opts.sourceLines ? { sourceLines: opts.sourceLines } : {}),
               sourceRoot: (src) => openSource(src, views, signal),
+              sourceId,
+              ...(opts.mounts ? { mountSources: opts.mounts } : {}),
             }, signal);
           } else if (step.kind === 'copy') {
             const srcRoot = await openSource(step.from, views, signal);
@@ -222,7 +355,9 @@ export async function build(plan: BuildPlan, deps: BuildDeps, opts: BuildOptions
           throw e;
         }
         const stepCreated = created ?? isoSeconds(new Date());
-        cache.put(stepKey, { snapshot: committed, created: stepCreated });
+        cache.put(stepKey, { snapshot: committed, created: stepCreated, inputs, meta: { stage: ps.name, pos, display: step.display } });
+        cache.putSlot(slot, stepKey);
+        ranKeys.add(stepKey);
         parent = committed;
         key = stepKey;
         ran++;
@@ -293,8 +428,21 @@ export async function build(plan: BuildPlan, deps: BuildDeps, opts: BuildOptions
       ...(opts.sourceDateEpoch !== undefined ? { sourceDateEpoch: opts.sourceDateEpoch } : {}),
     });
     deps.progress.done(exportId, performance.now() - t0);
-    return { image, config: JSON.parse(image.config.toString('utf8')) as ImageConfig, stages: [...outcomes.values()], target };
+    decisions.sort((x, y) => x.order[0] - y.order[0] || x.order[1] - y.order[1]);
+    return {
+      image,
+      config: JSON.parse(image.config.toString('utf8')) as ImageConfig,
+      stages: [...outcomes.values()],
+      target,
+      decisions: decisions.map((x) => x.d),
+      contextHash: { read: statCache.counters.reads, statHits: statCache.counters.hits },
+    };
   } finally {
+    try {
+      statCache.save();
+    } catch {
+      /* only a speed-up: the next build re-reads */
+    }
     await deps.snapshotter.releaseAll().catch(() => undefined);
   }
 }

@@ -4,3 +4,4 @@ export { build, type BuildResult, type StageOutcome } from './engine.js';
 export type { AssembledImage } from './assemble.js';
 export { BuildCache, cacheKey } from './cache.js';
 export { runImage, containerArgv, type RunImageOptions } from './run-image.js';
+export { formatDecisions, type StepDecision } from './explain.js';

@@ -45,4 +45,25 @@ export interface BuildOptions {
   readonly signal: AbortSignal;
   /** The Dockerfile lines, for error snippets. */
   readonly sourceLines?: readonly string[];
+  readonly cache?: CacheOptions;
+  readonly mounts?: MountSources;
+}
+
+/** Where a `--secret id=…` comes from: a file, or an environment variable of kiln's process. */
+export type SecretSource = { readonly file: string } | { readonly env: string };
+
+/** Cache-related build options (kept apart so BuildOptions stays small). */
+export interface CacheOptions {
+  /** `--no-cache-filter`: stages (by name or index) whose steps never come from the cache. */
+  readonly noCacheFilter?: readonly string[];
+  /** The Dockerfile's path: with the stage and step position it names a step "slot" for miss reasons. */
+  readonly dockerfile?: string;
+}
+
+/** What RUN --mount=type=secret|ssh may use. */
+export interface MountSources {
+  /** `--secret`: id → source. Values are read only when a step mounts them. */
+  readonly secrets?: ReadonlyMap<string, SecretSource>;
+  /** `--ssh`: id → agent socket path. */
+  readonly ssh?: ReadonlyMap<string, string>;
 }

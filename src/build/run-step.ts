@@ -1,15 +1,17 @@
 // Executes a RUN step in an active rootfs: resolves the user inside the rootfs, sets up the
 // RUN --mount mounts and heredoc files, runs the process with the OCI runtime, and turns a failure
 // into a located error that names the stage, the exit code and the output tail.
-import { chmodSync, chownSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { Writable } from 'node:stream';
 import { join, posix } from 'node:path';
-import { createHash } from 'node:crypto';
 import { KilnError, isKilnError } from '../errors.js';
-import { resolveUser, type ExtraMount, type Runtime } from '../exec/index.js';
+import { resolveInRoot, resolveUser, type ExtraMount, type Runtime } from '../exec/index.js';
 import type { RunMountPlan, RunStep, Source } from '../plan/index.js';
-import { makeTempDir, removeTree, Semaphore } from '../support/index.js';
+import { makeTempDir, output, removeTree } from '../support/index.js';
 import type { ProgressEmitter } from '../progress/index.js';
+import type { MountSources } from './ports.js';
+import { acquireCacheDir, readSecret, secretFile, sshProxy } from './mounts.js';
 
 export interface RunContext {
   readonly runtime: Runtime;
@@ -21,9 +23,11 @@ export interface RunContext {
   readonly sourceLines?: readonly string[];
   /** A read-only host path of a source's root filesystem (stage or image) for bind mounts. */
   readonly sourceRoot: (src: Source) => Promise<string>;
+  /** Identity of a source's content (for cache mounts seeded with from=). */
+  readonly sourceId?: (src: Source) => string;
+  /** `--secret` / `--ssh` of the build. */
+  readonly mountSources?: MountSources;
 }
-
-const cacheLocks = new Map<string, Semaphore>();
 
 function lineWriter(emit: (text: string) => void): Writable {
   return new Writable({
@@ -34,34 +38,21 @@ function lineWriter(emit: (text: string) => void): Writable {
   });
 }
 
-function insidePath(root: string, p: string): string {
-  const clean = posix.normalize(`/${p}`);
-  return join(root, clean);
-}
-
-/** Host directory for a cache mount, created with the requested mode/owner on first use. */
-function cacheMountDir(stateDir: string, m: RunMountPlan): string {
-  const id = m.id ?? m.target;
-  const dir = join(stateDir, 'cache-mounts', createHash('sha256').update(id).digest('hex').slice(0, 32));
-  if (!existsSync(dir)) {
-    mkdirSync(dir, { recursive: true });
-    chmodSync(dir, m.mode ?? 0o755);
-    chownSync(dir, m.uid ?? 0, m.gid ?? 0);
-  }
-  return dir;
-}
 
 export async function executeRun(step: RunStep, rootfs: string, ctx: RunContext, signal: AbortSignal): Promise<void> {
   const user = resolveUser(rootfs, step.user);
   const mounts: ExtraMount[] = [];
   const cleanups: (() => void)[] = [];
   const releases: (() => void)[] = [];
+  const closers: (() => Promise<void>)[] = [];
+  /** Step env plus secret env (env= secret mounts, SSH_AUTH_SOCK); never part of the cache key. */
+  const env: string[] = [...step.env];
   try {
     for (const m of step.mounts) {
       switch (m.type) {
         case 'bind': {
           const root = m.from === undefined || m.from.kind === 'context' ? ctx.contextDir : await ctx.sourceRoot(m.from);
-          const src = insidePath(root, m.source ?? '/');
+          const src = resolveInRoot(root, m.source ?? '/');
           if (!existsSync(src)) {
             throw new KilnError('CONTEXT_PATH_NOT_FOUND', `RUN --mount=type=bind: source ${m.source ?? '/'} not found`, { location: [step.location] });
           }
@@ -71,35 +62,67 @@ export async function executeRun(step: RunStep, rootfs: string, ctx: RunContext,
             // rw bind mounts are writable for the step, but their changes are discarded: mount a scratch copy.
             const tmp = makeTempDir('kiln-rwbind-', join(ctx.stateDir, 'tmp'));
             cleanups.push(() => removeTree(tmp));
-            const { spawn } = await import('../support/index.js');
-            await spawn('cp', ['-a', '--', `${src}/.`, tmp], { signal });
-            mounts.push({ type: 'bind', source: tmp, target: m.target, readonly: false });
+            if (statSync(src).isDirectory()) {
+              await output('cp', ['-a', '--', `${src}/.`, tmp], { signal });
+              mounts.push({ type: 'bind', source: tmp, target: m.target, readonly: false });
+            } else {
+              await output('cp', ['-a', '--', src, join(tmp, 'file')], { signal });
+              mounts.push({ type: 'bind', source: join(tmp, 'file'), target: m.target, readonly: false });
+            }
           }
           break;
         }
         case 'cache': {
+          let seed: { path: string; id: string } | undefined;
           if (m.from !== undefined) {
-            throw new KilnError('NOT_IMPLEMENTED', 'RUN --mount=type=cache,from=… is not supported yet', { location: [step.location], hint: 'drop from= (the cache starts empty)' });
+            const root = m.from.kind === 'context' ? ctx.contextDir : await ctx.sourceRoot(m.from);
+            const id = ctx.sourceId ? ctx.sourceId(m.from) : m.from.kind;
+            seed = { path: resolveInRoot(root, m.source ?? '/'), id: `${id}:${posix.normalize('/' + (m.source ?? '/'))}` };
           }
-          const dir = cacheMountDir(ctx.stateDir, m);
-          if (m.sharing === 'locked' || m.sharing === 'private') {
-            const key = dir;
-            let sem = cacheLocks.get(key);
-            if (!sem) cacheLocks.set(key, (sem = new Semaphore(1)));
-            releases.push(await sem.acquire(signal));
-          }
+          const { dir, release } = await acquireCacheDir(ctx.stateDir, m, seed, signal);
+          releases.push(release);
           mounts.push({ type: 'bind', source: dir, target: m.target, readonly: m.readOnly });
           break;
         }
         case 'tmpfs':
           mounts.push(m.size === undefined ? { type: 'tmpfs', target: m.target } : { type: 'tmpfs', target: m.target, sizeBytes: m.size });
           break;
-        case 'secret':
-        case 'ssh':
-          throw new KilnError('NOT_IMPLEMENTED', `RUN --mount=type=${m.type} is not supported yet`, {
-            location: [step.location],
-            hint: 'secrets and SSH forwarding are planned; remove the mount for now',
-          });
+        case 'secret': {
+          const id = m.id ?? posix.basename(m.target);
+          const value = readSecret(id, ctx.mountSources?.secrets?.get(id));
+          if (value === undefined) {
+            if (!m.required) break;
+            throw new KilnError('SECRET_NOT_FOUND', `secret ${id} not found`, {
+              location: [step.location],
+              ...(ctx.sourceLines ? { sourceLines: ctx.sourceLines } : {}),
+              hint: `pass it with --secret id=${id},src=FILE (or env=VARIABLE)`,
+            });
+          }
+          if (m.env !== undefined && m.env !== '') env.push(`${m.env}=${value.toString('utf8')}`);
+          if (m.target !== '') {
+            const s = secretFile(tmpdir(), m, value);
+            cleanups.push(s.cleanup);
+            mounts.push({ type: 'bind', source: s.file, target: m.target, readonly: true });
+          }
+          break;
+        }
+        case 'ssh': {
+          const id = m.id ?? 'default';
+          const agent = ctx.mountSources?.ssh?.get(id);
+          if (agent === undefined) {
+            if (!m.required) break;
+            throw new KilnError('SECRET_NOT_FOUND', `no SSH agent socket given for ssh id ${id}`, {
+              location: [step.location],
+              ...(ctx.sourceLines ? { sourceLines: ctx.sourceLines } : {}),
+              hint: id === 'default' ? 'pass --ssh default (uses $SSH_AUTH_SOCK) or --ssh default=/path/to/agent.sock' : `pass --ssh ${id}=/path/to/agent.sock`,
+            });
+          }
+          const proxy = await sshProxy(join(ctx.stateDir, 'tmp'), agent, m);
+          closers.push(proxy.close);
+          mounts.push({ type: 'bind', source: proxy.socket, target: m.target, readonly: false });
+          env.push(`SSH_AUTH_SOCK=${m.target}`);
+          break;
+        }
       }
     }
     if (step.files.length > 0) {
@@ -119,7 +142,7 @@ export async function executeRun(step: RunStep, rootfs: string, ctx: RunContext,
     const err = lineWriter((t) => ctx.progress.log(ctx.progressId, 'stderr', t));
     try {
       await ctx.runtime.run(
-        { args: step.argv, env: step.env, cwd: step.cwd, user, network: step.network, mounts },
+        { args: step.argv, env, cwd: step.cwd, user, network: step.network, mounts },
         rootfs,
         { stdout: out, stderr: err },
         signal,
@@ -139,6 +162,7 @@ export async function executeRun(step: RunStep, rootfs: string, ctx: RunContext,
       throw e;
     }
   } finally {
+    for (const c of closers) await c().catch(() => undefined);
     for (const r of releases) r();
     for (const c of cleanups) {
       try {

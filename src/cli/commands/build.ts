@@ -2,13 +2,13 @@
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { KilnError } from '../../errors.js';
 import { parse, toStages } from '../../dockerfile/index.js';
 import { parseDockerignore, IgnoreMatcher } from '../../context/index.js';
 import { formatPlatform, hostPlatform, parseConfig, parseManifest, parsePlatform, type Descriptor, type Manifest, type Platform } from '../../image/index.js';
 import { planBuild, type ResolvedImage } from '../../plan/index.js';
-import { build, type BuildResult } from '../../build/index.js';
+import { build, formatDecisions, type BuildResult, type SecretSource } from '../../build/index.js';
 import { createSnapshotter } from '../../snapshot/index.js';
 import { RuncRuntime, findRuntime } from '../../exec/index.js';
 import { resolveManifest, resolveStoreRoot, type Store } from '../../store/index.js';
@@ -41,6 +41,8 @@ interface BuildFlags {
   ssh: string[];
   cacheTo: string[];
   cacheFrom: string[];
+  noCacheFilter: string[];
+  explain?: boolean;
   buildContext: string[];
   push?: boolean;
 }
@@ -138,6 +140,69 @@ async function pullToStore(store: Store, ref: string, platform: Platform, signal
   }
 }
 
+/**
+ * `--secret id=X,src=FILE` | `id=X,env=VAR` | `id=X` (the variable X, else the file X), like buildx.
+ * Only where the value lives is kept here; the value is read when a RUN step mounts it.
+ */
+export function parseSecrets(list: readonly string[], env: NodeJS.ProcessEnv): Map<string, SecretSource> {
+  const out = new Map<string, SecretSource>();
+  for (const spec of list) {
+    const kv: Record<string, string> = {};
+    for (const part of spec.split(',')) {
+      const eq = part.indexOf('=');
+      if (eq < 0) throw new KilnError('USAGE', `invalid --secret ${JSON.stringify(spec)}: expected key=value pairs (id=…,src=… or id=…,env=…)`);
+      kv[part.slice(0, eq).trim().toLowerCase()] = part.slice(eq + 1).trim();
+    }
+    const id = kv['id'];
+    if (!id) throw new KilnError('USAGE', `invalid --secret ${JSON.stringify(spec)}: id= is required`);
+    const type = kv['type'];
+    if (type !== undefined && type !== 'file' && type !== 'env') throw new KilnError('USAGE', `invalid --secret ${JSON.stringify(spec)}: type must be file or env`);
+    const file = kv['src'] ?? kv['source'];
+    const envName = kv['env'];
+    if (type === 'env' || (envName !== undefined && file === undefined)) {
+      out.set(id, { env: envName ?? file ?? id });
+    } else if (file !== undefined) {
+      if (!existsSync(file)) throw new KilnError('SECRET_NOT_FOUND', `secret ${id}: file ${file} not found`, { hint: 'check the src= path given to --secret' });
+      out.set(id, { file: resolve(file) });
+    } else {
+      out.set(id, env[id] !== undefined ? { env: id } : { file: resolve(id) });
+    }
+  }
+  return out;
+}
+
+/** `--ssh default` ($SSH_AUTH_SOCK), `--ssh ID=/path/agent.sock`. Key files are not supported (load them into an agent). */
+export function parseSsh(list: readonly string[], env: NodeJS.ProcessEnv): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const spec of list) {
+    const eq = spec.indexOf('=');
+    const id = eq < 0 ? spec : spec.slice(0, eq);
+    const paths = eq < 0 ? [] : spec.slice(eq + 1).split(',').filter((p) => p !== '');
+    if (!id) throw new KilnError('USAGE', `invalid --ssh ${JSON.stringify(spec)}: the id is empty`);
+    if (paths.length > 1) notImplemented(`--ssh ${spec} (several keys)`, 'load the keys into an ssh-agent and pass its socket: --ssh default=$SSH_AUTH_SOCK');
+    const sock = paths[0] ?? env['SSH_AUTH_SOCK'];
+    if (sock === undefined || sock === '') {
+      throw new KilnError('USAGE', `--ssh ${spec}: no agent socket given and SSH_AUTH_SOCK is not set`, { hint: 'start an agent (eval $(ssh-agent); ssh-add) or pass --ssh default=/path/to/agent.sock' });
+    }
+    let isSocket = false;
+    try {
+      isSocket = statSync(sock).isSocket();
+    } catch {
+      throw new KilnError('USAGE', `--ssh ${spec}: ${sock} not found`, { hint: 'pass the path of a running ssh-agent socket' });
+    }
+    if (!isSocket) notImplemented(`--ssh ${spec} (a key file)`, 'load the key into an ssh-agent and pass its socket: --ssh default=$SSH_AUTH_SOCK');
+    out.set(id, resolve(sock));
+  }
+  return out;
+}
+
+/** `--no-cache-filter STAGE`: commander reads any `--no-…` as the negation of a boolean; this one is not. */
+function noCacheFilterOption(): Option {
+  const o = new Option('--no-cache-filter <stage>', 'do not use the cache for the steps of this stage (repeatable)').argParser(collect).default([]);
+  o.negate = false;
+  return o;
+}
+
 export function registerBuild(program: Command): void {
   program
     .command('build')
@@ -161,10 +226,12 @@ export function registerBuild(program: Command): void {
     .option('--runtime <path>', 'OCI runtime for RUN (default: runc on PATH)')
     .option('--secret <spec>', 'secret to expose to the build (repeatable)', collect, [])
     .option('--ssh <spec>', 'SSH agent socket or keys to expose to the build (repeatable)', collect, [])
+    .option('--explain', 'after the build, print every step\'s cache key inputs and why it ran or came from the cache')
     .option('--cache-to <spec>', 'cache export destinations (repeatable)', collect, [])
     .option('--cache-from <spec>', 'external cache sources (repeatable)', collect, [])
     .option('--build-context <name=value>', 'additional build contexts (repeatable)', collect, [])
     .option('--push', 'push the image to its registry after the build')
+    .addOption(noCacheFilterOption())
     .action(async (path: string, flags: BuildFlags) => {
       await runBuild(path, flags);
     });
@@ -172,8 +239,8 @@ export function registerBuild(program: Command): void {
 
 async function runBuild(path: string, flags: BuildFlags): Promise<void> {
   // Flags kiln accepts but does not implement yet fail loudly, never silently.
-  if (flags.secret.length) notImplemented('--secret', 'secrets are planned; for now pass values with --build-arg only if they are not secret');
-  if (flags.ssh.length) notImplemented('--ssh', 'SSH agent forwarding is planned');
+  const secrets = parseSecrets(flags.secret, process.env);
+  const ssh = parseSsh(flags.ssh, process.env);
   if (flags.cacheTo.length || flags.cacheFrom.length) notImplemented('--cache-to/--cache-from', 'the local cache is used automatically; shared caches are planned');
   if (flags.buildContext.length) notImplemented('--build-context', 'use COPY --from=<stage> or an image reference instead');
   if (flags.push) notImplemented('--push', 'build, then run `kiln push NAME`');
@@ -215,6 +282,11 @@ async function runBuild(path: string, flags: BuildFlags): Promise<void> {
   const fileName = dockerfilePath === '-' ? 'Dockerfile' : flags.file ?? 'Dockerfile';
   const ast = parse(text, { file: fileName });
   const stages = toStages(ast);
+  for (const f of flags.noCacheFilter) {
+    if (!stages.stages.some((st, i) => st.name === f.toLowerCase() || String(i) === f)) {
+      throw new KilnError('USAGE', `--no-cache-filter ${f}: no stage named ${JSON.stringify(f)} in the Dockerfile`, { hint: 'give a stage name (FROM … AS name) or index' });
+    }
+  }
 
   // .dockerignore: <Dockerfile>.dockerignore next to the Dockerfile wins over <context>/.dockerignore.
   let ignore: IgnoreMatcher | undefined;
@@ -303,6 +375,8 @@ async function runBuild(path: string, flags: BuildFlags): Promise<void> {
         signal: ac.signal,
         sourceLines: ast.lines,
         ...(sourceDateEpoch !== undefined ? { sourceDateEpoch } : {}),
+        cache: { noCacheFilter: flags.noCacheFilter.map((f) => f.toLowerCase()), dockerfile: dockerfilePath === '-' ? join(contextDir, '-') : dockerfilePath },
+        mounts: { secrets, ssh },
       },
     );
   } finally {
@@ -332,6 +406,7 @@ async function runBuild(path: string, flags: BuildFlags): Promise<void> {
     process.stdout.write(`${imageId}\n`);
     return;
   }
+  if (flags.explain) process.stderr.write(formatDecisions(result.decisions) + `context files hashed: ${result.contextHash.read + result.contextHash.statHits} (${result.contextHash.read} read, ${result.contextHash.statHits} from the stat cache)\n`);
   process.stderr.write(`writing image ${imageId} done\n`);
   for (const n of names) process.stderr.write(`naming to ${n} done\n`);
   const ran = result.stages.reduce((a, s) => a + s.ran, 0);

@@ -24,6 +24,7 @@ test('plain: golden output of a scripted two-stage build (BuildKit textMux forma
       '#2 CACHED',
       '',
       '#3 [builder 3/4] RUN npm ci',
+      '#3 cache miss: no cached result',
       '#3 ...',
       '',
       '#4 [assets 2/2] RUN make css',

@@ -97,8 +97,14 @@ export function plainRenderer(write: (s: string) => void): Renderer {
         for (const l of done) logLine(e.id, s, e.time, l);
         break;
       }
-      case 'step.miss':
+      case 'step.miss': {
+        // `#5 cache miss: package-lock.json changed` (BuildKit prints nothing; kiln says why a step runs)
+        const s = steps.get(e.id);
+        if (!s || s.ended) break;
+        focus(e.id);
+        write(`#${e.id} cache miss: ${e.reason}\n`);
         break;
+      }
       case 'step.cached':
         end(e.id, 'CACHED', e.time);
         break;
