@@ -1,0 +1,218 @@
+// The physical limit of a case: how long its RUN commands alone take, with no builder around
+// them. kiln's own planner (`kiln debug plan`) gives the stages the default target needs, each
+// stage's steps and every RUN's argv/env/cwd; each base image's rootfs is exported once with
+// `kiln build -o type=local` (FROM only, untimed) and its config Env read with `kiln inspect`.
+// Then the stages are replayed in plain directories: WORKDIR = mkdir -p, COPY = cp -a from the
+// context or from an earlier stage's directory, RUN = `chroot DIR /bin/sh -c 'cd CWD && exec
+// "$@"' ARGV` with the step's environment, /proc mounted and /dev bound, the host network (as
+// every builder gets with --network host). Only the RUN processes are timed.
+//
+//   criticalPathS = the longest chain of RUN time through stage dependencies (FROM stage,
+//                   COPY --from): what an ideal builder with unlimited cores waits for
+//   totalRunS     = all RUN time of the needed stages (the runs are made one at a time)
+//   limitS        = max(criticalPathS, totalRunS / nproc): no builder on this machine can finish
+//                   the RUN work sooner (CPU-bound RUNs on `nproc` cores)
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, copyFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join, dirname, basename } from 'node:path';
+import { runAny, runMeasured, runOk } from './proc.js';
+
+interface PlanStep {
+  kind: string;
+  display: string;
+  argv?: string[];
+  env?: string[];
+  cwd?: string;
+  path?: string;
+  from?: { kind: string; stage?: number; image?: { ref: string } };
+  sources?: string[];
+  dest?: string;
+}
+interface PlanStage {
+  index: number;
+  name: string;
+  base: { kind: 'image' | 'stage' | 'scratch'; stage?: number; image?: { ref: string } };
+  steps: PlanStep[];
+}
+interface Plan {
+  stages: PlanStage[];
+  target: number;
+}
+
+export interface RunTiming {
+  readonly stage: string;
+  readonly step: string;
+  readonly seconds: number;
+  readonly code: number | null;
+}
+
+export interface LimitResult {
+  readonly criticalPathS: number;
+  readonly totalRunS: number;
+  readonly limitS: number;
+  readonly stages: readonly string[];
+  readonly runs: readonly RunTiming[];
+  readonly error?: string;
+}
+
+export interface LimitEnv {
+  readonly kilnBin: string;
+  readonly layout: string;
+  readonly work: string;
+  readonly log: (msg: string) => void;
+}
+
+function mergeEnv(base: string[], over: string[]): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const kv of base) {
+    const i = kv.indexOf('=');
+    env[kv.slice(0, i)] = kv.slice(i + 1);
+  }
+  for (const kv of over) {
+    const i = kv.indexOf('=');
+    const k = kv.slice(0, i);
+    // the plan's PATH is Docker's default (base configs are unresolved there): keep the image's
+    if (k === 'PATH' && env['PATH'] !== undefined) continue;
+    env[k] = kv.slice(i + 1);
+  }
+  return env;
+}
+
+/** cp -a semantics of COPY for plain (non-glob) sources. */
+function copyInto(srcRoot: string, sources: string[], destRoot: string, dest: string): void {
+  const destIsDir = dest.endsWith('/') || sources.length > 1;
+  const d = join(destRoot, dest);
+  for (const s of sources) {
+    const from = join(srcRoot, s);
+    if (statSync(from).isDirectory()) {
+      mkdirSync(d, { recursive: true });
+      for (const e of readdirSync(from)) cpSync(join(from, e), join(d, e), { recursive: true, verbatimSymlinks: true, force: true });
+    } else if (destIsDir || (existsSync(d) && statSync(d).isDirectory())) {
+      mkdirSync(d, { recursive: true });
+      cpSync(from, join(d, basename(s)), { verbatimSymlinks: true, force: true });
+    } else {
+      mkdirSync(dirname(d), { recursive: true });
+      cpSync(from, d, { verbatimSymlinks: true, force: true });
+    }
+  }
+}
+
+/** rm -rf, but never through a mount point left below (a bound /dev must not be emptied). */
+function safeRemove(dir: string): void {
+  const left = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4] ?? '').filter((p) => p === dir || p.startsWith(dir + '/'));
+  if (left.length > 0) throw new Error(`still mounted below ${dir}: ${left.join(', ')} (not removing it)`);
+  rmSync(dir, { recursive: true, force: true });
+}
+
+export async function measureLimit(caseDir: string, name: string, env: LimitEnv): Promise<LimitResult> {
+  const root = join(env.work, 'limit', name);
+  const kilnRoot = join(env.work, 'limit', 'kiln-root');
+  const kenv = { ...process.env, KILN_ROOT: kilnRoot };
+  const kiln = (args: string[]) => runOk(process.execPath, [env.kilnBin, ...args], { env: kenv });
+  safeRemove(root);
+  mkdirSync(root, { recursive: true });
+  if (!existsSync(join(kilnRoot, 'index.json'))) {
+    mkdirSync(kilnRoot, { recursive: true });
+    await kiln(['load', '-q', '-i', env.layout]);
+  }
+  const plan = JSON.parse(await kiln(['debug', 'plan', join(caseDir, 'Dockerfile')])) as Plan;
+  // stages the target needs
+  const need = new Set<number>();
+  const visit = (i: number) => {
+    if (need.has(i)) return;
+    need.add(i);
+    const st = plan.stages[i]!;
+    if (st.base.kind === 'stage') visit(st.base.stage!);
+    for (const s of st.steps) if (s.from?.kind === 'stage') visit(s.from.stage!);
+  };
+  visit(plan.target);
+
+  const baseRoots = new Map<string, { dir: string; env: string[] }>();
+  const imageRoot = async (ref: string) => {
+    let r = baseRoots.get(ref);
+    if (r) return r;
+    const dir = join(env.work, 'limit', 'base', ref.replace(/[^a-zA-Z0-9._-]/g, '_'));
+    const ctx = `${dir}.ctx`;
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(ctx, { recursive: true });
+    writeFileSync(join(ctx, 'Dockerfile'), `FROM ${ref}\n`);
+    await kiln(['build', '--progress', 'quiet', '-o', `type=local,dest=${dir}`, ctx]);
+    const cfg = JSON.parse(await kiln(['inspect', ref])) as Array<{ Config?: { Env?: string[] } }>;
+    r = { dir, env: cfg[0]?.Config?.Env ?? [] };
+    baseRoots.set(ref, r);
+    return r;
+  };
+
+  const stageEnv = new Map<number, string[]>();
+  const own = new Map<number, number>();
+  const crit = new Map<number, number>();
+  const runs: RunTiming[] = [];
+  let error: string | undefined;
+  for (const st of plan.stages) {
+    if (!need.has(st.index)) continue;
+    const dir = join(root, `s${st.index}`);
+    let baseEnv: string[] = [];
+    let deps: number[] = [];
+    if (st.base.kind === 'image') {
+      const ref = st.base.image!.ref.replace(/^unresolved:/, '');
+      const b = await imageRoot(ref);
+      await runOk('cp', ['-a', b.dir, dir]);
+      baseEnv = b.env;
+    } else if (st.base.kind === 'stage') {
+      await runOk('cp', ['-a', join(root, `s${st.base.stage}`), dir]);
+      baseEnv = stageEnv.get(st.base.stage!) ?? [];
+      deps.push(st.base.stage!);
+    } else {
+      mkdirSync(dir, { recursive: true });
+    }
+    let lastEnv = baseEnv;
+    let mounted = false;
+    let sum = 0;
+    try {
+      for (const step of st.steps) {
+        if (step.kind === 'workdir' && step.path !== undefined) mkdirSync(join(dir, step.path), { recursive: true });
+        else if (step.kind === 'copy' && step.sources !== undefined && step.dest !== undefined) {
+          if (step.from?.kind === 'stage') {
+            deps.push(step.from.stage!);
+            copyInto(join(root, `s${step.from.stage}`), step.sources, dir, step.dest);
+          } else if (step.from === undefined || step.from.kind === 'context') {
+            copyInto(caseDir, step.sources, dir, step.dest);
+          } else throw new Error(`COPY from ${step.from.kind} not supported by the limit replay`);
+        } else if (step.kind === 'run' && step.argv !== undefined) {
+          if (!mounted) {
+            for (const p of ['proc', 'dev', 'etc', 'tmp']) mkdirSync(join(dir, p), { recursive: true });
+            copyFileSync('/etc/resolv.conf', join(dir, 'etc', 'resolv.conf'));
+            await runOk('mount', ['-t', 'proc', 'proc', join(dir, 'proc')]);
+            await runOk('mount', ['--rbind', '/dev', join(dir, 'dev')]);
+            mounted = true;
+          }
+          const cwd = step.cwd ?? '/';
+          mkdirSync(join(dir, cwd), { recursive: true });
+          const e = mergeEnv(baseEnv, step.env ?? []);
+          lastEnv = Object.entries(e).map(([k, v]) => `${k}=${v}`);
+          const m = await runMeasured('chroot', [dir, '/bin/sh', '-c', 'cd "$0" && exec "$@"', cwd, ...step.argv], { env: e, log: join(root, `s${st.index}-run${runs.length}.log`) });
+          runs.push({ stage: st.name, step: step.display, seconds: m.seconds, code: m.code });
+          sum += m.seconds;
+          if (m.code !== 0) throw new Error(`${st.name}: ${step.display} exited ${m.code} in the chroot: ${m.output.trim().split('\n').slice(-3).join(' | ')}`);
+        }
+      }
+    } catch (e) {
+      error = e instanceof Error ? e.message : String(e);
+    } finally {
+      if (mounted) {
+        await runAny('umount', ['-R', join(dir, 'dev')]);
+        await runAny('umount', [join(dir, 'proc')]);
+      }
+    }
+    stageEnv.set(st.index, lastEnv);
+    own.set(st.index, sum);
+    deps = [...new Set(deps)];
+    crit.set(st.index, sum + Math.max(0, ...deps.map((d) => crit.get(d) ?? 0)));
+    if (error !== undefined) break;
+  }
+  const criticalPathS = crit.get(plan.target) ?? 0;
+  const totalRunS = [...own.values()].reduce((a, b) => a + b, 0);
+  const limitS = Math.max(criticalPathS, totalRunS / cpus().length);
+  safeRemove(root);
+  return { criticalPathS, totalRunS, limitS, stages: plan.stages.filter((s) => need.has(s.index)).map((s) => s.name), runs, ...(error !== undefined ? { error } : {}) };
+}

@@ -1,0 +1,371 @@
+// Turns one results JSON (bench/results/<date>.json) into the Markdown report (BENCHMARKS.md)
+// and the chart (bench/results/<date>.svg, drawn here: one panel per case, cold/warm/incremental
+// groups, one bar per builder, the physical limit as a dashed line on the cold group).
+import type { CaseResult, Phase, Results, Sample } from './main.js';
+import { stepKind, type Step } from './steps.js';
+
+const PHASES: Phase[] = ['cold', 'warm', 'incr'];
+const PHASE_NAME: Record<Phase, string> = { cold: 'cold', warm: 'warm', incr: 'incremental' };
+const COLORS: Record<string, string> = { kiln: '#d9480f', buildkit: '#1971c2', 'docker-legacy': '#74c0fc', buildah: '#2f9e44', podman: '#8ce99a' };
+
+export const median = (xs: readonly number[]): number => {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+const okSamples = (c: CaseResult, b: string, p: Phase): Sample[] => c.samples.filter((s) => s.builder === b && s.phase === p && s.ok);
+export const med = (c: CaseResult, b: string, p: Phase): number => median(okSamples(c, b, p).map((s) => s.seconds));
+
+/** Median of the pairwise ratios a_r / b_r over the reps both have. */
+export function pairRatio(c: CaseResult, a: string, b: string, p: Phase): number {
+  const bs = new Map(okSamples(c, b, p).map((s) => [s.rep, s.seconds]));
+  const rs = okSamples(c, a, p).filter((s) => bs.has(s.rep)).map((s) => s.seconds / bs.get(s.rep)!);
+  return median(rs);
+}
+
+const f2 = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : '–');
+const mib = (x: number | undefined) => (x === undefined ? '–' : (x / 2 ** 20).toFixed(1));
+
+function cell(c: CaseResult, b: string, p: Phase): string {
+  const all = c.samples.filter((s) => s.builder === b && s.phase === p);
+  if (all.length === 0) return '–';
+  const ok = all.filter((s) => s.ok).map((s) => s.seconds);
+  if (ok.length === 0) return '**FAIL**';
+  const fails = all.length - ok.length;
+  const range = ok.length > 1 ? ` [${f2(Math.min(...ok))}–${f2(Math.max(...ok))}]` : '';
+  return `${f2(median(ok))}${range}${fails > 0 ? ` (${fails} failed)` : ''}`;
+}
+
+// ------------------------------------------------------------------------------- SVG chart
+function esc(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+function niceStep(max: number): number {
+  const raw = max / 4;
+  const p = 10 ** Math.floor(Math.log10(raw));
+  for (const m of [1, 2, 2.5, 5, 10]) if (raw <= m * p) return m * p;
+  return 10 * p;
+}
+
+export function chartSvg(r: Results): string {
+  const builders = r.builders.filter((b) => b.status === 'ok').map((b) => b.name);
+  const cases = r.cases;
+  const cols = 3;
+  const pw = 320;
+  const ph = 230;
+  const top = 64;
+  const rows = Math.ceil(cases.length / cols);
+  const W = cols * pw + 20;
+  const H = top + rows * ph + 24;
+  const o: string[] = [];
+  o.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="DejaVu Sans, Arial, sans-serif" font-size="11">`);
+  o.push(`<rect width="${W}" height="${H}" fill="#fff"/>`);
+  o.push(`<text x="10" y="20" font-size="15" font-weight="bold">Build time (s, median) — ${esc(r.date.slice(0, 10))}, ${r.machine.nproc} cores, kernel ${esc(r.machine.kernel)}</text>`);
+  let lx = 10;
+  for (const b of builders) {
+    o.push(`<rect x="${lx}" y="32" width="12" height="12" fill="${COLORS[b] ?? '#888'}"/><text x="${lx + 16}" y="42">${esc(b)}</text>`);
+    lx += 24 + b.length * 7;
+  }
+  o.push(`<line x1="${lx}" y1="38" x2="${lx + 22}" y2="38" stroke="#000" stroke-dasharray="4,3"/><text x="${lx + 26}" y="42">RUN steps alone (physical limit)</text>`);
+  cases.forEach((c, i) => {
+    const x0 = 10 + (i % cols) * pw;
+    const y0 = top + Math.floor(i / cols) * ph;
+    const plotL = x0 + 40;
+    const plotR = x0 + pw - 10;
+    const plotT = y0 + 22;
+    const plotB = y0 + ph - 34;
+    const vals = PHASES.flatMap((p) => builders.map((b) => med(c, b, p))).filter(Number.isFinite);
+    const lim = c.limit?.limitS;
+    const max = Math.max(0.1, ...vals, Number.isFinite(lim ?? NaN) ? lim! : 0) * 1.08;
+    const step = niceStep(max);
+    const top2 = Math.ceil(max / step) * step;
+    const y = (v: number) => plotB - (v / top2) * (plotB - plotT);
+    o.push(`<text x="${x0 + pw / 2}" y="${y0 + 12}" text-anchor="middle" font-weight="bold" font-size="12">${esc(c.name)}</text>`);
+    for (let v = 0; v <= top2 + 1e-9; v += step) {
+      o.push(`<line x1="${plotL}" y1="${y(v).toFixed(1)}" x2="${plotR}" y2="${y(v).toFixed(1)}" stroke="#e9ecef"/>`);
+      o.push(`<text x="${plotL - 4}" y="${(y(v) + 4).toFixed(1)}" text-anchor="end" fill="#495057">${Number(v.toPrecision(3))}</text>`);
+    }
+    o.push(`<line x1="${plotL}" y1="${plotB}" x2="${plotR}" y2="${plotB}" stroke="#495057"/>`);
+    const gw = (plotR - plotL) / PHASES.length;
+    const bw = Math.min(16, (gw - 12) / Math.max(1, builders.length));
+    PHASES.forEach((p, j) => {
+      const gx = plotL + j * gw + (gw - bw * builders.length) / 2;
+      builders.forEach((b, k) => {
+        const v = med(c, b, p);
+        const bx = gx + k * bw;
+        if (!Number.isFinite(v)) {
+          const failed = c.samples.some((s) => s.builder === b && s.phase === p && !s.ok);
+          if (failed) o.push(`<text x="${(bx + bw / 2).toFixed(1)}" y="${plotB - 3}" text-anchor="middle" fill="#c92a2a" font-size="9">✗</text>`);
+          return;
+        }
+        const h = Math.max(1, plotB - y(v));
+        o.push(`<rect x="${bx.toFixed(1)}" y="${(plotB - h).toFixed(1)}" width="${(bw - 1).toFixed(1)}" height="${h.toFixed(1)}" fill="${COLORS[b] ?? '#888'}"><title>${esc(`${c.name} ${PHASE_NAME[p]} ${b}: ${f2(v)} s`)}</title></rect>`);
+        o.push(`<text transform="translate(${(bx + bw / 2 + 3).toFixed(1)},${(plotB - h - 2).toFixed(1)}) rotate(-90)" font-size="8" fill="#212529">${f2(v)}</text>`);
+      });
+      if (p === 'cold' && lim !== undefined && Number.isFinite(lim) && lim > 0) {
+        o.push(`<line x1="${(gx - 3).toFixed(1)}" y1="${y(lim).toFixed(1)}" x2="${(gx + bw * builders.length + 2).toFixed(1)}" y2="${y(lim).toFixed(1)}" stroke="#000" stroke-width="1.5" stroke-dasharray="4,3"/>`);
+      }
+      o.push(`<text x="${(plotL + j * gw + gw / 2).toFixed(1)}" y="${plotB + 14}" text-anchor="middle">${PHASE_NAME[p]}</text>`);
+    });
+  });
+  o.push('</svg>');
+  return `${o.join('\n')}\n`;
+}
+
+// ------------------------------------------------------------------------------- Markdown
+interface Target {
+  readonly what: string;
+  readonly measured: string;
+  readonly met: boolean | undefined;
+}
+
+function microOf(r: Results, name: string): Record<string, unknown> | undefined {
+  return (r.micro as Array<Record<string, unknown>> | undefined)?.find((m) => m['bench'] === name);
+}
+
+export function targets(r: Results): Target[] {
+  const t: Target[] = [];
+  const has = (b: string) => r.builders.some((x) => x.name === b && x.status === 'ok');
+  if (has('kiln') && has('buildkit')) {
+    const warm = r.cases.map((c) => ({ c: c.name, ratio: pairRatio(c, 'kiln', 'buildkit', 'warm') })).filter((x) => Number.isFinite(x.ratio));
+    if (warm.length > 0) {
+      t.push({
+        what: 'warm rebuild ≤ BuildKit (every case)',
+        measured: warm.map((x) => `${x.c} ${x.ratio.toFixed(2)}×`).join(', '),
+        met: warm.every((x) => x.ratio <= 1),
+      });
+    }
+    const par = r.cases.find((c) => c.name === 'parallel');
+    if (par) {
+      const x = pairRatio(par, 'kiln', 'buildkit', 'cold');
+      t.push({ what: 'cold `parallel` within 10% of BuildKit', measured: Number.isFinite(x) ? `${x.toFixed(2)}× (kiln ${f2(med(par, 'kiln', 'cold'))} s, BuildKit ${f2(med(par, 'buildkit', 'cold'))} s)` : 'no data', met: Number.isFinite(x) ? x <= 1.1 : undefined });
+    }
+    const sizes = r.cases.filter((c) => c.sizes['kiln'] && c.sizes['buildkit']);
+    if (sizes.length > 0) {
+      // 0.1% tolerance: gzip output of equal content differs by a few bytes with tar header
+      // fields (mtimes); the byte deltas are shown
+      const d = (c: CaseResult, k: 'uncompressedBytes' | 'compressedBytes') => c.sizes['kiln']![k] - c.sizes['buildkit']![k];
+      const worse = sizes.filter((c) => c.sizes['kiln']!.uncompressedBytes > c.sizes['buildkit']!.uncompressedBytes * 1.001 || c.sizes['kiln']!.compressedBytes > c.sizes['buildkit']!.compressedBytes * 1.001);
+      const sign = (x: number) => (x > 0 ? `+${x}` : `${x}`);
+      t.push({
+        what: 'final images no bigger than BuildKit’s (uncompressed / gzip-6 bytes, kiln − BuildKit; 0.1% tolerance)',
+        measured: sizes.map((c) => `${c.name} ${sign(d(c, 'uncompressedBytes'))} / ${sign(d(c, 'compressedBytes'))}`).join(', '),
+        met: worse.length === 0,
+      });
+    }
+  }
+  const bb = r.cases.find((c) => c.name === 'bigbuilder');
+  if (bb && has('kiln') && bb.limit && Number.isFinite(bb.limit.limitS)) {
+    const k = med(bb, 'kiln', 'cold');
+    const x = k / bb.limit.limitS;
+    t.push({ what: '`bigbuilder` cold ≤ 1.1 × its RUN steps alone', measured: `${f2(x)}× (kiln ${f2(k)} s, RUN steps ${f2(bb.limit.limitS)} s)`, met: Number.isFinite(x) ? x <= 1.1 : undefined });
+  }
+  const parse = microOf(r, 'parse');
+  if (parse) {
+    const ms = Number(parse['medianMs']);
+    t.push({ what: 'micro: parse 10k instructions < 100 ms', measured: Number.isFinite(ms) ? `${ms} ms (median)` : `error: ${String(parse['error'])}`, met: Number.isFinite(ms) ? ms < 100 : false });
+  }
+  const layer = microOf(r, 'layer');
+  if (layer) {
+    const create = layer['create'] as { ratio: number } | undefined;
+    const extract = layer['extract'] as Array<{ dest: string; ratio: number }> | undefined;
+    if (create) t.push({ what: 'micro: layer create ≤ 1.3× GNU tar+gzip', measured: `${create.ratio.toFixed(2)}×`, met: create.ratio <= 1.3 });
+    for (const x of extract ?? []) t.push({ what: `micro: layer extract ≤ 1.5× GNU tar (${x.dest})`, measured: `${x.ratio.toFixed(2)}×`, met: x.ratio <= 1.5 });
+    if (!create) t.push({ what: 'micro: layer create/extract', measured: `error: ${String(layer['error'])}`, met: false });
+  }
+  const reg = microOf(r, 'registry');
+  if (reg) {
+    const push = reg['push'] as { ratio: number } | undefined;
+    const pull = reg['pull'] as { ratio: number } | undefined;
+    if (pull) t.push({ what: 'micro: registry pull ≤ 1.2× skopeo', measured: `${pull.ratio.toFixed(2)}×`, met: pull.ratio <= 1.2 });
+    if (push) t.push({ what: 'micro: registry push ≤ 1.2× skopeo', measured: `${push.ratio.toFixed(2)}×`, met: push.ratio <= 1.2 });
+    if (!push) t.push({ what: 'micro: registry pull/push', measured: `error: ${String(reg['error'])}`, met: false });
+  }
+  return t;
+}
+
+/** kiln vs BuildKit per-step table for one case and phase (rep with the median kiln time). */
+function breakdown(c: CaseResult, p: Phase): string[] {
+  const pick = (b: string): Sample | undefined => {
+    const ss = okSamples(c, b, p).sort((x, y) => x.seconds - y.seconds);
+    return ss[Math.floor((ss.length - 1) / 2)];
+  };
+  const k = pick('kiln');
+  const bk = pick('buildkit');
+  if (!k?.steps || !bk?.steps) return [];
+  const o: string[] = [];
+  const kinds = (steps: readonly Step[]) => {
+    const m = new Map<string, number>();
+    for (const s of steps) m.set(stepKind(s.name), (m.get(stepKind(s.name)) ?? 0) + (s.secs ?? 0));
+    return m;
+  };
+  const kk = kinds(k.steps);
+  const bb = kinds(bk.steps);
+  const lastEnd = (steps: readonly Step[]) => Math.max(0, ...steps.map((s) => s.end));
+  o.push(`*${PHASE_NAME[p]}* — kiln ${f2(k.seconds)} s (rep ${k.rep}) vs BuildKit ${f2(bk.seconds)} s (rep ${bk.rep}). Sum of step durations by kind (steps of parallel stages overlap, so sums can exceed the wall time), then "outside steps" = wall time after the last step line (process exit, final writes):`);
+  o.push('');
+  o.push('| kind | kiln s | BuildKit s |');
+  o.push('|---|---:|---:|');
+  for (const kind of [...new Set([...kk.keys(), ...bb.keys()])].sort()) o.push(`| ${kind} | ${f2(kk.get(kind) ?? 0)} | ${f2(bb.get(kind) ?? 0)} |`);
+  o.push(`| before first step line | ${f2(Math.min(...k.steps.map((s) => s.start)))} | ${f2(Math.min(...bk.steps.map((s) => s.start)))} |`);
+  o.push(`| outside steps (after the last) | ${f2(k.seconds - lastEnd(k.steps))} | ${f2(bk.seconds - lastEnd(bk.steps))} |`);
+  o.push('');
+  o.push('<details><summary>steps</summary>');
+  o.push('');
+  o.push('| builder | step | s | cached |');
+  o.push('|---|---|---:|---|');
+  for (const [name, s] of [['kiln', k], ['BuildKit', bk]] as const) {
+    for (const st of s.steps ?? []) o.push(`| ${name} | \`${st.name.replace(/\|/g, '\\|').replace(/`/g, "'")}\` | ${st.secs === null ? '–' : f2(st.secs)} | ${st.cached ? 'yes' : ''} |`);
+  }
+  o.push('');
+  o.push('</details>');
+  o.push('');
+  return o;
+}
+
+export function markdown(r: Results, svgPath: string, jsonPath: string): string {
+  const ok = r.builders.filter((b) => b.status === 'ok').map((b) => b.name);
+  const has = (b: string) => ok.includes(b);
+  const o: string[] = [];
+  o.push('# kiln benchmarks: side by side with BuildKit, the legacy builder, buildah and podman');
+  o.push('');
+  o.push(`Run \`${r.runId}\` (${r.date.replace('T', ' ').slice(0, 16)} UTC), made by \`npm run bench\` (bench/README.md). Raw samples: [\`${jsonPath}\`](${jsonPath}).`);
+  o.push('');
+  o.push(`**Machine:** ${r.machine.os}, kernel ${r.machine.kernel}, ${r.machine.nproc} cores (${r.machine.cpu}), ${r.machine.memGiB} GiB RAM.`);
+  o.push(`**Conditions:** load average at start \`${r.conditions.loadavgStart}\`, at end \`${r.conditions.loadavgEnd ?? '?'}\`. ${r.conditions.note}`);
+  o.push(`**Repetitions:** cold ×${r.options.coldReps}, warm ×${r.options.reps}, incremental ×${r.options.reps}; cells are medians [min–max]. Builders run interleaved, rep by rep, in rotating order.`);
+  o.push('');
+  o.push('| builder | version | command |');
+  o.push('|---|---|---|');
+  for (const b of r.builders) o.push(`| ${b.name} | ${b.status === 'ok' ? b.version ?? '' : `**${b.status}**: ${b.reason ?? ''}`} | \`${b.command}\` |`);
+  o.push('');
+  o.push(`![build times per case: cold, warm, incremental; one bar per builder](${svgPath})`);
+  o.push('');
+  const tg = targets(r);
+  if (tg.length > 0) {
+    o.push('## Targets');
+    o.push('');
+    o.push('| target | measured (kiln / reference) | |');
+    o.push('|---|---|---|');
+    for (const t of tg) o.push(`| ${t.what} | ${t.measured} | ${t.met === undefined ? 'no data' : t.met ? '**met**' : '**NOT met**'} |`);
+    o.push('');
+    o.push('Ratios against BuildKit are medians of pairwise ratios (rep *r* of kiln over rep *r* of BuildKit, measured back to back).');
+    o.push('');
+  }
+  for (const p of PHASES) {
+    o.push(`## ${PHASE_NAME[p][0]!.toUpperCase()}${PHASE_NAME[p].slice(1)} build (s)`);
+    o.push('');
+    o.push(p === 'cold' ? 'Every cache emptied before each build (kiln: a fresh store with the base images loaded; docker: result removed + `docker builder prune -af`; buildah/podman: result and intermediate images removed). Base images stay loaded for every builder.' : p === 'warm' ? 'Rebuild with nothing changed.' : 'Rebuild after appending one line to the case\'s `MODIFY_FILE` (bench.conf), a new line each time.');
+    o.push('');
+    const extra = p === 'cold' ? ' RUN alone |' : '';
+    o.push(`| case |${extra} ${ok.join(' | ')} |${has('kiln') && has('buildkit') ? ' kiln/BuildKit |' : ''}`);
+    o.push(`|---|${p === 'cold' ? '---:|' : ''}${ok.map(() => '---:').join('|')}|${has('kiln') && has('buildkit') ? '---:|' : ''}`);
+    for (const c of r.cases) {
+      const lim = p === 'cold' ? ` ${c.limit ? (c.limit.error ? `error` : f2(c.limit.limitS)) : '–'} |` : '';
+      const ratio = has('kiln') && has('buildkit') ? ` ${f2(pairRatio(c, 'kiln', 'buildkit', p))}× |` : '';
+      o.push(`| ${c.name} |${lim} ${ok.map((b) => cell(c, b, p)).join(' | ')} |${ratio}`);
+    }
+    o.push('');
+  }
+  o.push('## Final image size (MiB, compressed gzip-6 / uncompressed)');
+  o.push('');
+  o.push('Every builder\'s image is saved as a docker-archive (uncompressed layer tars); compressed = each layer gzipped at level 6 by the bench, the same for all builders. kiln\'s store keeps its own gzip blobs: their size is in parentheses.');
+  o.push('');
+  o.push(`| case | ${ok.join(' | ')} |`);
+  o.push(`|---|${ok.map(() => '---:').join('|')}|`);
+  for (const c of r.cases) {
+    o.push(`| ${c.name} | ${ok.map((b) => {
+      const s = c.sizes[b];
+      if (!s) return '–';
+      return `${mib(s.compressedBytes)} / ${mib(s.uncompressedBytes)}${s.storeCompressedBytes !== undefined ? ` (${mib(s.storeCompressedBytes)})` : ''} · ${s.layers} layers`;
+    }).join(' | ')} |`);
+  }
+  o.push('');
+  o.push('## Peak memory of the builder process tree (MiB, median over the phase\'s builds)');
+  o.push('');
+  o.push('Polled every 100 ms from /proc: the RSS sum of the build command\'s process tree, plus for docker the bench-owned dockerd (with its containerd and shims). RUN commands\' processes count for every builder. RSS sums count shared pages once per process.');
+  o.push('');
+  o.push(`| case | phase | ${ok.join(' | ')} |`);
+  o.push(`|---|---|${ok.map(() => '---:').join('|')}|`);
+  for (const c of r.cases) {
+    for (const p of PHASES) {
+      const row = ok.map((b) => {
+        const v = median(okSamples(c, b, p).map((s) => s.peakRssBytes));
+        return Number.isFinite(v) ? (v / 2 ** 20).toFixed(0) : '–';
+      });
+      if (row.every((x) => x === '–')) continue;
+      o.push(`| ${c.name} | ${PHASE_NAME[p]} | ${row.join(' | ')} |`);
+    }
+  }
+  o.push('');
+  o.push('## Physical limit: the RUN steps alone');
+  o.push('');
+  o.push('Each needed stage is replayed in a plain directory (base image rootfs exported with `kiln build -o type=local`, COPY = `cp -a`), and each RUN runs as `chroot DIR /bin/sh -c \'cd CWD && exec "$@"\' ARGV` with the step\'s environment; only the RUN processes are timed. *critical path* = longest chain of RUN time through stage dependencies; *limit* = max(critical path, all RUN time / nproc). Overhead = builder\'s cold median − limit.');
+  o.push('');
+  o.push(`| case | stages needed | RUNs | all RUN s | critical path s | limit s | ${ok.map((b) => `${b} overhead s`).join(' | ')} |`);
+  o.push(`|---|---|---:|---:|---:|---:|${ok.map(() => '---:').join('|')}|`);
+  for (const c of r.cases) {
+    const l = c.limit;
+    if (!l) continue;
+    o.push(`| ${c.name} | ${l.stages.join(', ')} | ${l.runs.length} | ${f2(l.totalRunS)} | ${f2(l.criticalPathS)} | ${f2(l.limitS)}${l.error ? ` (error: ${l.error})` : ''} | ${ok.map((b) => f2(med(c, b, 'cold') - l.limitS)).join(' | ')} |`);
+  }
+  o.push('');
+  if (has('kiln')) {
+    const slower: string[] = [];
+    for (const c of r.cases) {
+      for (const p of PHASES) {
+        const k = med(c, 'kiln', p);
+        const peers = ok.filter((b) => b !== 'kiln' && med(c, b, p) < k);
+        if (peers.length > 0) slower.push(`${c.name}/${PHASE_NAME[p]}: ${peers.map((b) => `${b} ${f2(med(c, b, p))} s`).join(', ')} vs kiln ${f2(k)} s`);
+      }
+    }
+    o.push('## Where kiln is slower, and where its time goes');
+    o.push('');
+    if (slower.length === 0) o.push('kiln was not slower than any peer on any case and phase in this run.');
+    else {
+      o.push('kiln was slower than at least one peer here:');
+      o.push('');
+      for (const s of slower) o.push(`- ${s}`);
+      o.push('');
+      o.push('Per-step breakdown from the plain progress output (`#N [..] ...` / `#N DONE x.xs`), kiln vs BuildKit, for those cases (the rep with the median kiln time):');
+      o.push('');
+      for (const c of r.cases) {
+        const ph = PHASES.filter((p) => ok.some((b) => b !== 'kiln' && med(c, b, p) < med(c, 'kiln', p)));
+        if (ph.length === 0) continue;
+        o.push(`### ${c.name}`);
+        o.push('');
+        for (const p of ph) o.push(...breakdown(c, p));
+      }
+    }
+    o.push('');
+  }
+  const fails = r.cases.flatMap((c) => c.samples.filter((s) => !s.ok).map((s) => ({ c: c.name, s })));
+  if (fails.length > 0) {
+    o.push('## Failed builds');
+    o.push('');
+    const seen = new Set<string>();
+    for (const { c, s } of fails) {
+      const key = `${c}/${s.builder}/${s.phase}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      o.push(`- **${c} / ${s.builder} / ${s.phase}** (exit ${s.code}):`);
+      o.push('');
+      o.push('  ```');
+      for (const l of (s.errorTail ?? '').split('\n')) o.push(`  ${l}`);
+      o.push('  ```');
+    }
+    o.push('');
+  }
+  if (r.micro) {
+    o.push('## Micro-benchmarks');
+    o.push('');
+    o.push('```json');
+    for (const m of r.micro) o.push(JSON.stringify(m));
+    o.push('```');
+    o.push('');
+  }
+  return `${o.join('\n')}\n`;
+}
