@@ -32,8 +32,10 @@ test('SIGKILL at random moments never leaves the store inconsistent', async () =
   let midWrite = 0; // kills that left a temp file or a held lock behind
   for (let k = 0; k < KILLS; k++) {
     const { child, done } = startWorker(root, k % 3, Math.floor(next() * 1e9), 'forever', 0);
-    // node startup + imports take ~100-200 ms; kill anywhere from before the first ingest to mid-loop
-    await new Promise((r) => setTimeout(r, 60 + Math.floor(next() * 500)));
+    // Every third kill lands during start-up; the others once the worker has finished an iteration
+    // (whatever the machine's load), then anywhere within the next iterations.
+    if (k % 3 !== 0) await new Promise<void>((r) => child.stdout!.once('data', () => r()));
+    await new Promise((r) => setTimeout(r, Math.floor(next() * 300)));
     child.kill('SIGKILL');
     const r = await done;
     assert.equal(r.signal, 'SIGKILL', `worker ended on its own: ${r.stderr}`);
