@@ -56,6 +56,7 @@ export async function materialiseImage(
     const key = `chain-${chains[i]!.slice('sha256:'.length)}`;
     const rec = deps.cache.get(key);
     if (rec && rec.snapshot !== null && snapshotExists(deps.snapshotter, rec.snapshot) && deps.snapshotter.parent(rec.snapshot) === parent) {
+      deps.cache.touch(key); // last use, for LRU pruning
       parent = rec.snapshot;
       continue;
     }

@@ -355,6 +355,9 @@ export async function build(plan: BuildPlan, deps: BuildDeps, opts: BuildOptions
           throw e;
         }
         const stepCreated = created ?? isoSeconds(new Date());
+        // a re-run (--no-cache) replaces the record: its old snapshot stays findable for pruning
+        const replaced = cache.get(stepKey)?.snapshot;
+        if (replaced && replaced !== committed) cache.put(`orphan-${replaced}`, { snapshot: replaced, created: stepCreated });
         cache.put(stepKey, { snapshot: committed, created: stepCreated, inputs, meta: { stage: ps.name, pos, display: step.display } });
         cache.putSlot(slot, stepKey);
         ranKeys.add(stepKey);

@@ -5,3 +5,4 @@ export type { AssembledImage } from './assemble.js';
 export { BuildCache, cacheKey } from './cache.js';
 export { runImage, containerArgv, type RunImageOptions } from './run-image.js';
 export { formatDecisions, type StepDecision } from './explain.js';
+export { cacheBlobRoots, cacheUsage, listCache, pruneCache, type CacheItem, type CacheUsage, type PruneOptions, type PruneResult } from './cache-admin.js';

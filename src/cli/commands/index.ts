@@ -9,6 +9,7 @@ import { registerRegistry } from './registry.js';
 import { registerStore } from './store.js';
 import { registerImport } from './import.js';
 import { registerImagesIo } from './images-io.js';
+import { registerCache } from './cache.js';
 
 export function registerCommands(program: Command): void {
   registerVersion(program);
@@ -20,4 +21,5 @@ export function registerCommands(program: Command): void {
   registerStore(program);
   registerImport(program);
   registerImagesIo(program);
+  registerCache(program);
 }

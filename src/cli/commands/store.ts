@@ -4,6 +4,9 @@ import type { Command } from 'commander';
 import { KilnError } from '../../errors.js';
 import { digestHex, parseConfig, parseManifest, type Descriptor, type Digest } from '../../image/index.js';
 import { Store, gc, resolveManifest, resolveStoreRoot, verify, type RefEntry } from '../../store/index.js';
+import { cacheBlobRoots } from '../../build/index.js';
+import { pruneBuildCache, type CachePruneFlags } from './cache.js';
+import { join } from 'node:path';
 
 export function openStore(env: NodeJS.ProcessEnv = process.env): Store {
   return Store.open(resolveStoreRoot(env));
@@ -171,13 +174,21 @@ export function registerStore(program: Command): void {
 
   program
     .command('prune')
-    .description('Remove blobs no image name references, and abandoned temporary files')
+    .description('Remove blobs no image name or build-cache record references, and abandoned temporary files; with --keep-storage/--filter/--all, first prune the build cache')
     .option('-f, --force', 'do not prompt for confirmation (kiln never prompts; accepted for docker compatibility)')
-    .action(async () => {
+    .option('--keep-storage <size>', 'build cache: remove least recently used steps until it takes at most SIZE (e.g. 10GB)')
+    .option('--filter <until=duration>', 'build cache: remove steps not used for DURATION (e.g. until=24h)', (v: string, p: string[]) => [...p, v], [])
+    .option('-a, --all', 'build cache: remove all of it (steps, snapshots, cache mounts)')
+    .action(async (opts: CachePruneFlags) => {
+      const cacheResult = await pruneBuildCache(opts);
+      if (cacheResult) {
+        process.stdout.write(`build cache: removed ${cacheResult.records} record${cacheResult.records === 1 ? '' : 's'} and ${cacheResult.snapshots} snapshot${cacheResult.snapshots === 1 ? '' : 's'} (${humanSize(cacheResult.reclaimedBytes)})\n`);
+      }
       const store = openStore();
-      const r = await gc(store);
+      // the build cache's layer blobs are roots: a cached step keeps its layer
+      const r = await gc(store, { extraRoots: cacheBlobRoots(join(resolveStoreRoot(process.env), 'build')) });
       for (const d of r.removed) process.stdout.write(`deleted: ${d}\n`);
-      process.stdout.write(`\nTotal reclaimed space: ${humanSize(r.reclaimedBytes)}\n`);
+      process.stdout.write(`\nTotal reclaimed space: ${humanSize(r.reclaimedBytes + (cacheResult?.reclaimedBytes ?? 0))}\n`);
     });
 
   const storeCmd = program.command('store').description('Manage the local content store');
