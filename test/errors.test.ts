@@ -233,12 +233,12 @@ hint: omit --platform, or build on a machine of that platform
 `,
   },
   {
-    name: '--secret is loudly not implemented',
+    name: 'an unsupported flag (--build-context) is loudly not implemented',
     dockerfile: 'FROM scratch\n',
-    args: build('--secret', 'id=x,src=/etc/hostname'),
+    args: build('--build-context', 'extra=/tmp'),
     code: 125,
-    stderr: `ERROR: --secret is not supported by this version of kiln
-hint: secrets are planned; for now pass values with --build-arg only if they are not secret
+    stderr: `ERROR: --build-context is not supported by this version of kiln
+hint: use COPY --from=<stage> or an image reference instead
 `,
   },
   {

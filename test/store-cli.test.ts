@@ -80,8 +80,11 @@ test('kiln tag adds a name by name or image ID; unknown sources fail', async () 
   const id = digestHex((await a.image.manifest()).config.digest).slice(0, 12);
   const byId = await runKiln(['tag', id, 'other/dst:3'], { env });
   assert.equal(byId.code, 0, byId.stderr);
+  // New names are stored fully qualified (like pull, import and build -t); typed names still find them.
   assert.deepEqual(store.refs().map((r) => [r.name, r.descriptor.digest]), [
-    ['src:1', a.descriptor.digest], ['dst:2', a.descriptor.digest], ['other/dst:3', a.descriptor.digest]]);
+    ['src:1', a.descriptor.digest], ['docker.io/library/dst:2', a.descriptor.digest], ['docker.io/other/dst:3', a.descriptor.digest]]);
+  assert.equal((await runKiln(['tag', 'dst:2', 'dst:4'], { env })).code, 0, 'the familiar name finds the stored one');
+  assert.match((await runKiln(['images'], { env })).stdout, /^dst\s+4\s/m, 'kiln images shows familiar names');
   const bad = await runKiln(['tag', 'nope:1', 'x:1'], { env });
   assert.equal(bad.code, 1);
   assert.match(bad.stderr, /No such image: nope:1/);

@@ -20,6 +20,7 @@ import {
 } from '../../registry/index.js';
 import type { Store } from '../../store/index.js';
 import { openStore } from './store.js';
+import { lookupNames } from '../names.js';
 
 function collect(v: string, prev: string[]): string[] {
   return [...prev, v];
@@ -49,13 +50,7 @@ export function serverDomain(server: string | undefined): string {
 
 /** The stored descriptor for a local name: as typed, or its fully qualified form. */
 export function resolveLocal(store: Store, name: string): { name: string; desc: Descriptor } {
-  const candidates = [name];
-  try {
-    candidates.push(formatReference(parseNormalizedReference(name)));
-  } catch {
-    /* not a reference: only the literal name */
-  }
-  for (const n of candidates) {
+  for (const n of lookupNames(name)) {
     const e = store.refs().find((r) => r.name === n);
     if (e) return { name: n, desc: e.descriptor };
   }
@@ -69,6 +64,41 @@ async function readStdin(): Promise<string> {
 }
 
 const short = (d: string): string => digestHex(d as never).slice(0, 12);
+
+/**
+ * `kiln push`'s work: uploads the image `desc` (from the store) as `target`, saying what happens
+ * docker-style through `out` (the last line: `TAG: digest: DIGEST size: N`). Also used by `kiln build --push`.
+ */
+export async function pushImage(
+  store: Store,
+  desc: Descriptor,
+  target: string,
+  opts: { insecureRegistry?: string[]; mountFrom?: string[]; out: (line: string) => void; signal?: AbortSignal },
+): Promise<{ digest: string; size: number; ref: Reference }> {
+  const ref = parseNormalizedReference(target);
+  const client = new RegistryClient(ref.domain, clientOptions(opts));
+  const out = opts.out;
+  try {
+    out(`The push refers to repository [${ref.domain}/${ref.path}]`);
+    const mountFrom = (opts.mountFrom ?? []).map((m) => {
+      const r = parseReference(m.includes('/') || m.includes('.') ? m : `${ref.domain}/${m}`);
+      return r.domain === ref.domain ? r.path : m;
+    });
+    const res = await push(client, ref, desc, store, {
+      mountFrom,
+      ...(opts.signal ? { signal: opts.signal } : {}),
+      onProgress: (p) => {
+        if (p.status === 'exists') out(`${short(p.digest)}: Layer already exists`);
+        else if (p.status === 'mounted') out(`${short(p.digest)}: Mounted from ${mountFrom.join(', ')}`);
+        else if (p.status === 'uploaded') out(`${short(p.digest)}: Pushed`);
+      },
+    });
+    out(`${ref.tag ?? 'latest'}: digest: ${res.digest} size: ${res.descriptor.size}`);
+    return { digest: res.digest, size: res.descriptor.size, ref };
+  } finally {
+    client.close();
+  }
+}
 
 export function registerRegistry(program: Command): void {
   program
@@ -123,30 +153,13 @@ export function registerRegistry(program: Command): void {
     .action(async (name: string, target: string | undefined, opts: { insecureRegistry: string[]; mountFrom: string[]; quiet?: boolean }) => {
       const store = openStore();
       const local = resolveLocal(store, name);
-      const ref = parseNormalizedReference(target ?? name);
-      const client = new RegistryClient(ref.domain, clientOptions(opts));
-      const out = (s: string): void => {
-        if (!opts.quiet) process.stdout.write(s + '\n');
-      };
-      try {
-        out(`The push refers to repository [${ref.domain}/${ref.path}]`);
-        const mountFrom = opts.mountFrom.map((m) => {
-          const r = parseReference(m.includes('/') || m.includes('.') ? m : `${ref.domain}/${m}`);
-          return r.domain === ref.domain ? r.path : m;
-        });
-        const res = await push(client, ref, local.desc, store, {
-          mountFrom,
-          onProgress: (p) => {
-            if (p.status === 'exists') out(`${short(p.digest)}: Layer already exists`);
-            else if (p.status === 'mounted') out(`${short(p.digest)}: Mounted from ${mountFrom.join(', ')}`);
-            else if (p.status === 'uploaded') out(`${short(p.digest)}: Pushed`);
-          },
-        });
-        if (opts.quiet) process.stdout.write(`${res.digest}\n`);
-        else out(`${ref.tag ?? 'latest'}: digest: ${res.digest} size: ${res.descriptor.size}`);
-      } finally {
-        client.close();
-      }
+      const res = await pushImage(store, local.desc, target ?? name, {
+        ...opts,
+        out: (s) => {
+          if (!opts.quiet) process.stdout.write(s + '\n');
+        },
+      });
+      if (opts.quiet) process.stdout.write(`${res.digest}\n`);
     });
 
   program

@@ -7,6 +7,7 @@ import { Store, gc, resolveManifest, resolveStoreRoot, verify, type RefEntry } f
 import { cacheBlobRoots } from '../../build/index.js';
 import { pruneBuildCache, type CachePruneFlags } from './cache.js';
 import { join } from 'node:path';
+import { displayName, lookupNames, storeName } from '../names.js';
 
 export function openStore(env: NodeJS.ProcessEnv = process.env): Store {
   return Store.open(resolveStoreRoot(env));
@@ -92,8 +93,10 @@ async function describe(store: Store, entry: RefEntry): Promise<ImageRow> {
 /** A name, or an image ID (config digest, possibly shortened) → the matching refs. */
 export async function findImage(store: Store, arg: string): Promise<{ refs: RefEntry[]; byId: boolean }> {
   const refs = store.refs();
-  const exact = refs.find((r) => r.name === arg);
-  if (exact) return { refs: [exact], byId: false };
+  for (const name of lookupNames(arg)) {
+    const exact = refs.find((r) => r.name === name);
+    if (exact) return { refs: [exact], byId: false };
+  }
   const m = /^(?:sha256:)?([0-9a-f]{4,64})$/.exec(arg);
   if (m) {
     const rows = await Promise.all(refs.map((r) => describe(store, r)));
@@ -132,8 +135,8 @@ export function registerStore(program: Command): void {
       }
       const now = Date.now();
       const out = [['REPOSITORY', 'TAG', 'IMAGE ID', 'CREATED', 'SIZE']];
-      for (const r of rows) out.push([...splitName(r.entry.name), id(r.id), humanAgo(r.created, now), humanSize(r.size)]);
-      for (const r of broken) out.push([...splitName(r.name), '<invalid>', 'N/A', 'N/A']);
+      for (const r of rows) out.push([...splitName(displayName(r.entry.name)), id(r.id), humanAgo(r.created, now), humanSize(r.size)]);
+      for (const r of broken) out.push([...splitName(displayName(r.name)), '<invalid>', 'N/A', 'N/A']);
       process.stdout.write(table(out));
     });
 
@@ -145,7 +148,7 @@ export function registerStore(program: Command): void {
     .action(async (source: string, target: string) => {
       const store = openStore();
       const { refs } = await findImage(store, source);
-      await store.tag({ name: target, descriptor: refs[0]!.descriptor });
+      await store.tag({ name: storeName(target), descriptor: refs[0]!.descriptor });
     });
 
   program
