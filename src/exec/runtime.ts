@@ -7,7 +7,7 @@ import { constants } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { KilnError } from '../errors.js';
-import { output, removeTree, runSync, spawn, type SpawnResult } from '../support/index.js';
+import { output, pidAlive, removeTree, runSync, spawn, type SpawnResult } from '../support/index.js';
 import { buildOciConfig, hostsFile, resolvConfFile, type ProcessSpec } from './spec.js';
 import { recordMountStubs } from './stubs.js';
 
@@ -202,15 +202,6 @@ export class RuncRuntime implements Runtime {
   }
 }
 
-function pidAlive(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 function signalNumber(sig: NodeJS.Signals | null): number {
   return sig ? (constants.signals[sig] ?? 0) : 0;

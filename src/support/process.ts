@@ -211,3 +211,14 @@ export function runSync(cmd: string, argv: readonly string[], opts: { cwd?: stri
   const r = spawnSync(cmd, argv as string[], { cwd: opts.cwd, stdio: 'ignore', timeout: opts.timeoutMs ?? 10_000, shell: false });
   return r.error ? null : r.status;
 }
+
+/** Whether a process with this pid exists (EPERM: it exists but is not ours). */
+export function pidAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -5,7 +5,8 @@
 import { posix } from 'node:path';
 import { KilnError } from '../../errors.js';
 import { ShellLex, expandInstruction, parse, parseInstruction, type Instruction, type CommandLine } from '../../dockerfile/index.js';
-import type { ContainerConfig, HealthConfig } from '../../image/index.js';
+import type { ContainerConfig } from '../../image/index.js';
+import { toDockerHealth } from '../../plan/index.js';
 
 export const CHANGE_INSTRUCTIONS = ['CMD', 'ENTRYPOINT', 'ENV', 'EXPOSE', 'HEALTHCHECK', 'LABEL', 'ONBUILD', 'STOPSIGNAL', 'USER', 'VOLUME', 'WORKDIR'] as const;
 
@@ -41,16 +42,6 @@ export function exposedPorts(spec: string): string[] {
   return out;
 }
 
-function health(h: { test: readonly string[]; interval?: number; timeout?: number; startPeriod?: number; startInterval?: number; retries?: number }): HealthConfig {
-  return {
-    Test: [...h.test],
-    ...(h.interval ? { Interval: h.interval } : {}),
-    ...(h.timeout ? { Timeout: h.timeout } : {}),
-    ...(h.startPeriod ? { StartPeriod: h.startPeriod } : {}),
-    ...(h.startInterval ? { StartInterval: h.startInterval } : {}),
-    ...(h.retries ? { Retries: h.retries } : {}),
-  };
-}
 
 /** Parses the `--change` values into typed instructions (errors point at the value). */
 export function parseChanges(values: readonly string[]): Instruction[] {
@@ -134,7 +125,7 @@ export function applyChanges(base: ContainerConfig, values: readonly string[]): 
         c.StopSignal = ins.signal;
         break;
       case 'HEALTHCHECK':
-        c.Healthcheck = health(ins.health);
+        c.Healthcheck = toDockerHealth(ins.health);
         break;
       case 'ONBUILD':
         c.OnBuild = [...(c.OnBuild ?? []), ins.expression];
