@@ -72,26 +72,7 @@ export async function assembleImage(
       history.push(stamp(entry, opts.created, true));
       continue;
     }
-    // A step's layer depends on how it is written (mtime clamp, compression): cache it per variant.
-    // The snapshot is part of it: a step re-run (--no-cache) under the same key makes a new layer.
-    const layerKey = `layer-${cacheKey({ step: p.cacheKey, snapshot: p.snapshot, sde: opts.sourceDateEpoch ?? null, compression: opts.compression })}`;
-    const rec = deps.cache.get(layerKey);
-    let layer: LayerRecord | { empty: true } | undefined = rec?.layer;
-    if (layer && !('empty' in layer) && !(await deps.store.has(layer.digest))) layer = undefined;
-    let uncompressedSize: number | undefined;
-    if (!layer) {
-      onLayer?.(p.history.created_by ?? '');
-      const diff = await deps.snapshotter.diff(p.snapshot);
-      if (diff.changes.length === 0) {
-        layer = { empty: true };
-      } else {
-        const tar = writeChanges(diff.root, diff.changes, opts.sourceDateEpoch === undefined ? {} : { sourceDateEpoch: opts.sourceDateEpoch });
-        const blob = await layerFromTar(tar, { compression: opts.compression, signal: opts.signal }, (s: Readable) => deps.store.ingest(s, undefined, opts.signal));
-        layer = { digest: blob.digest, diffId: blob.diffId, size: blob.size, mediaType: blob.mediaType };
-        uncompressedSize = blob.uncompressedSize;
-      }
-      deps.cache.put(layerKey, { snapshot: p.snapshot, layer, created: new Date().toISOString() });
-    }
+    const { layer, uncompressedSize } = await stepLayer(p, deps, opts, onLayer);
     if ('empty' in layer) {
       history.push(stamp(entry, opts.created, true));
       continue;
@@ -121,6 +102,44 @@ export async function assembleImage(
   const manifestDigest = sha256(manifestBytes);
   await deps.store.ingestBytes(manifestBytes, { digest: manifestDigest, size: manifestBytes.length });
   return { manifestDigest, manifestSize: manifestBytes.length, configDigest, manifest: manifestBytes, config: configBytes, layers: report };
+}
+
+/** The name of the cache record holding a step's layer, per way of writing it (see stepLayer). */
+export function layerRecordName(stepKey: string, snapshot: string, sourceDateEpoch: number | undefined, compression: 'gzip' | 'zstd'): string {
+  return `layer-${cacheKey({ step: stepKey, snapshot, sde: sourceDateEpoch ?? null, compression })}`;
+}
+
+/**
+ * A step's layer blob (in the store) from its snapshot diff, written once and remembered in the
+ * cache; `{ empty: true }` when the step changed nothing. Also used by the cache export
+ * (remote-cache.ts) for steps of intermediate stages, which never go into an image.
+ */
+export async function stepLayer(
+  p: { readonly cacheKey: string; readonly snapshot: string; readonly history?: History },
+  deps: { store: BlobStore; snapshotter: Snapshotter; cache: BuildCache },
+  opts: { compression: 'gzip' | 'zstd'; sourceDateEpoch?: number; signal: AbortSignal },
+  onLayer?: (createdBy: string) => void,
+): Promise<{ layer: LayerRecord | { empty: true }; uncompressedSize?: number }> {
+  // A step's layer depends on how it is written (mtime clamp, compression): cache it per variant.
+  // The snapshot is part of it: a step re-run (--no-cache) under the same key makes a new layer.
+  const layerKey = layerRecordName(p.cacheKey, p.snapshot, opts.sourceDateEpoch, opts.compression);
+  const rec = deps.cache.get(layerKey);
+  let layer: LayerRecord | { empty: true } | undefined = rec?.layer;
+  if (layer && !('empty' in layer) && !(await deps.store.has(layer.digest))) layer = undefined;
+  if (layer) return { layer };
+  let uncompressedSize: number | undefined;
+  onLayer?.(p.history?.created_by ?? '');
+  const diff = await deps.snapshotter.diff(p.snapshot);
+  if (diff.changes.length === 0) {
+    layer = { empty: true };
+  } else {
+    const tar = writeChanges(diff.root, diff.changes, opts.sourceDateEpoch === undefined ? {} : { sourceDateEpoch: opts.sourceDateEpoch });
+    const blob = await layerFromTar(tar, { compression: opts.compression, signal: opts.signal }, (s: Readable) => deps.store.ingest(s, undefined, opts.signal));
+    layer = { digest: blob.digest, diffId: blob.diffId, size: blob.size, mediaType: blob.mediaType };
+    uncompressedSize = blob.uncompressedSize;
+  }
+  deps.cache.put(layerKey, { snapshot: p.snapshot, layer, created: new Date().toISOString() });
+  return uncompressedSize === undefined ? { layer } : { layer, uncompressedSize };
 }
 
 /** A history entry with its time (the step's own when it has one, else the image's) and layer flag. */

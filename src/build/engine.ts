@@ -316,6 +316,22 @@ export async function build(plan: BuildPlan, deps: BuildDeps, opts: BuildOptions
           stepResults.push({ snapshot: parent, key, created: rec.created });
           continue;
         }
+        // --- shared cache (--cache-from, remote-cache.ts): a local miss may be in an imported cache
+        const remote = opts.noCache || filtered || !deps.remoteCache ? undefined : await deps.remoteCache.restore(stepKey, parent, signal);
+        if (remote) {
+          if (rec?.snapshot && rec.snapshot !== remote.snapshot) cache.put(`orphan-${rec.snapshot}`, { snapshot: rec.snapshot, created: remote.created });
+          cache.put(stepKey, { snapshot: remote.snapshot, created: remote.created, inputs, meta: { stage: ps.name, pos, display: step.display } });
+          cache.putSlot(slot, stepKey);
+          deps.progress.log(id, 'stdout', `${remote.from}\n`);
+          deps.progress.cached(id);
+          decide(true, remote.from);
+          parent = remote.snapshot;
+          key = stepKey;
+          cached++;
+          stepResults.push({ snapshot: parent, key, created: remote.created });
+          continue;
+        }
+        // --- end shared cache
         let reason: string;
         if (opts.noCache) reason = '--no-cache';
         else if (filtered) reason = `--no-cache-filter ${ps.name}`;

@@ -10,7 +10,7 @@ export interface StepDecision {
   readonly display: string;
   readonly key: string;
   readonly cached: boolean;
-  /** Why it ran (absent when cached). */
+  /** Why it ran; for a hit, only where it came from when not the local cache (`from the registry cache …`). */
   readonly reason?: string;
   readonly inputs: KeyInputs;
   /** Context files hashed for this step, and how many of them had to be read (stat cache misses). */
@@ -74,7 +74,7 @@ export function formatDecisions(decisions: readonly StepDecision[]): string {
   const out: string[] = ['cache decisions:'];
   for (const d of decisions) {
     out.push(`[${d.stage} ${d.pos}] ${d.display}`);
-    out.push(`  ${d.cached ? 'CACHED' : `ran: ${d.reason ?? ''}`}`);
+    out.push(`  ${d.cached ? `CACHED${d.reason !== undefined ? ` ${d.reason}` : ''}` : `ran: ${d.reason ?? ''}`}`);
     out.push(`  key ${d.key.slice(0, 16)}  parent ${d.inputs.parent.slice(0, 16)}  definition ${d.inputs.definition.slice(0, 16)}`);
     if (d.inputs.base !== undefined) out.push(`  base image ${d.inputs.base}`);
     const args = Object.entries(d.inputs.buildArgs ?? {});

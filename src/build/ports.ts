@@ -2,7 +2,7 @@
 // concrete Store, snapshotter, runc runtime and image source; tests may pass their own).
 import type { Digest, Manifest } from '../image/index.js';
 import type { ResolvedImage } from '../plan/index.js';
-import type { Snapshotter } from '../snapshot/index.js';
+import type { SnapshotId, Snapshotter } from '../snapshot/index.js';
 import type { Runtime } from '../exec/index.js';
 import type { IgnoreMatcher } from '../context/index.js';
 import type { ProgressEmitter } from '../progress/index.js';
@@ -32,6 +32,18 @@ export interface BuildDeps {
   readonly contextDir: string;
   readonly ignore?: IgnoreMatcher;
   readonly progress: ProgressEmitter;
+  /** Caches imported with `--cache-from` (remote-cache.ts): consulted on a local cache miss. */
+  readonly remoteCache?: RemoteStepSource;
+}
+
+/** A shared cache (registry / OCI layout) that can supply a step's result on a local miss. */
+export interface RemoteStepSource {
+  /**
+   * When an imported cache has a record for step `key`, its layer applied on `parent` as a new
+   * committed snapshot (blob downloaded and verified, layer record written for the image export),
+   * with the record's time and where it came from; undefined when no imported cache has the key.
+   */
+  restore(key: string, parent: SnapshotId | null, signal: AbortSignal): Promise<{ readonly snapshot: SnapshotId; readonly created: string; readonly from: string } | undefined>;
 }
 
 export interface BuildOptions {

@@ -18,6 +18,8 @@ import { ProgressEmitter } from '../../progress/index.js';
 import { killChildrenOnExit } from '../../support/index.js';
 import { makeRenderer, parseProgressMode } from '../render/index.js';
 import { openStore } from './store.js';
+import { exportCaches, importCaches, registryClients } from './build-cache.js';
+import { parseCacheFrom, parseCacheTo } from './cache-spec.js';
 import { clientOptions, resolveLocal } from './registry.js';
 
 interface BuildFlags {
@@ -241,7 +243,8 @@ async function runBuild(path: string, flags: BuildFlags): Promise<void> {
   // Flags kiln accepts but does not implement yet fail loudly, never silently.
   const secrets = parseSecrets(flags.secret, process.env);
   const ssh = parseSsh(flags.ssh, process.env);
-  if (flags.cacheTo.length || flags.cacheFrom.length) notImplemented('--cache-to/--cache-from', 'the local cache is used automatically; shared caches are planned');
+  const cacheTo = flags.cacheTo.map(parseCacheTo);
+  const cacheFrom = flags.cacheFrom.map(parseCacheFrom);
   if (flags.buildContext.length) notImplemented('--build-context', 'use COPY --from=<stage> or an image reference instead');
   if (flags.push) notImplemented('--push', 'build, then run `kiln push NAME`');
   const progressMode = parseProgressMode(flags.progress);
@@ -351,7 +354,10 @@ async function runBuild(path: string, flags: BuildFlags): Promise<void> {
   }
   const t0 = Date.now();
   let result: BuildResult;
+  const clients = registryClients(clientOptions({}));
+  const cacheDeps = { store, snapshotter, stateDir, client: clients.get, progress, compression: 'gzip' as const, ...(sourceDateEpoch !== undefined ? { sourceDateEpoch } : {}) };
   try {
+    const remoteCache = await importCaches(cacheFrom, cacheDeps, ac.signal);
     result = await build(
       plan,
       {
@@ -367,6 +373,7 @@ async function runBuild(path: string, flags: BuildFlags): Promise<void> {
         contextDir,
         ...(ignore ? { ignore } : {}),
         progress,
+        ...(remoteCache ? { remoteCache } : {}),
       },
       {
         jobs: flags.jobs !== undefined ? Number(flags.jobs) : availableParallelism(),
@@ -379,7 +386,9 @@ async function runBuild(path: string, flags: BuildFlags): Promise<void> {
         mounts: { secrets, ssh },
       },
     );
+    await exportCaches(cacheTo, plan, result, cacheDeps, ac.signal);
   } finally {
+    clients.close();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     renderer.close();
