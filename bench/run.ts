@@ -6,8 +6,9 @@
 //   npm run bench -- --micro-only          only the micro-benchmarks (parse, layer, registry)
 //   npm run bench -- parse layer           (positional names) the named micro-benchmarks, one
 //                                          JSON line each, as before
-//   npm run bench -- --report FILE.json    regenerate the report from a results file
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+//   npm run bench -- --report FILE.json    regenerate the report from a results file (FILE.findings.md,
+//                                          when present, goes into it after the chart)
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { REPO, runBench, type Results } from './peers/main.js';
@@ -54,9 +55,12 @@ function publish(r: Results, jsonPath: string, full: boolean): void {
   const svg = jsonPath.replace(/\.json$/, '.svg');
   writeFileSync(svg, chartSvg(r));
   const rel = (p: string) => relative(REPO, p);
-  writeFileSync(jsonPath.replace(/\.json$/, '.md'), markdown(r, basename(svg), basename(jsonPath)));
+  // hand-written findings for this run (what the numbers mean, bugs hit), if someone wrote them
+  const notes = jsonPath.replace(/\.json$/, '.findings.md');
+  const findings = existsSync(notes) ? readFileSync(notes, 'utf8') : undefined;
+  writeFileSync(jsonPath.replace(/\.json$/, '.md'), markdown(r, basename(svg), basename(jsonPath), findings));
   if (full) {
-    writeFileSync(join(REPO, 'BENCHMARKS.md'), markdown(r, rel(svg), rel(jsonPath)));
+    writeFileSync(join(REPO, 'BENCHMARKS.md'), markdown(r, rel(svg), rel(jsonPath), findings));
     process.stderr.write(`wrote ${svg}, ${jsonPath.replace(/\.json$/, '.md')} and BENCHMARKS.md\n`);
   } else process.stderr.write(`wrote ${svg} and ${jsonPath.replace(/\.json$/, '.md')} (BENCHMARKS.md only for a run of every case: --publish forces it)\n`);
 }

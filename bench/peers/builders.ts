@@ -6,8 +6,9 @@
 //   kiln            a fresh KILN_ROOT per cold build (base images `kiln load`ed, untimed)
 //   buildkit+legacy one bench-owned dockerd (own data-root/exec-root/socket under STATE);
 //                   buildkit's cold reset = rmi its result + `docker builder prune -af`,
-//                   legacy's = rmi its result (its intermediate images go with it) + container
-//                   prune: neither builder reads the other's cache
+//                   legacy's = rmi of every image that is neither a base image nor a BuildKit
+//                   result (= its intermediate-image cache) + container prune: neither builder
+//                   reads or wipes the other's cache
 //   buildah, podman a containers-storage root each (--root/--runroot under STATE)
 // Base images (busybox:latest, debian:bookworm-slim, node:20-slim, gcc:12) come from one OCI
 // layout (scripts/make-base-images.sh --oci-layout) and are stored under their docker.io/library
@@ -208,7 +209,20 @@ function dockerBuilder(env: BenchEnv, d: Dockerd, kind: 'buildkit' | 'legacy'): 
       const tag = `kiln-bench/${caseName}:${buildkit ? 'buildkit' : 'docker-legacy'}`;
       await runAny(DOCKER, ['-H', d.host, 'rmi', '-f', tag], { env: d.cliEnv() });
       if (buildkit) await d.docker(['builder', 'prune', '-af']);
-      else await runAny(DOCKER, ['-H', d.host, 'image', 'prune', '-f'], { env: d.cliEnv() });
+      else {
+        // the legacy cache = untagged intermediate images: remove every image that is neither a
+        // base image nor a BuildKit result (BuildKit's own cache lives apart from the image list)
+        const keep = new Set<string>();
+        const all = new Set<string>();
+        for (const line of (await d.docker(['images', '-a', '--no-trunc', '--format', '{{.ID}} {{.Repository}}:{{.Tag}}'])).split('\n')) {
+          const [id, ref] = line.trim().split(' ');
+          if (!id || !ref) continue;
+          all.add(id);
+          if (BASE_IMAGES.some((b) => ref === b || ref === `docker.io/library/${b}`) || ref.endsWith(':buildkit')) keep.add(id);
+        }
+        const drop = [...all].filter((id) => !keep.has(id));
+        if (drop.length > 0) await runAny(DOCKER, ['-H', d.host, 'rmi', '-f', ...drop], { env: d.cliEnv() });
+      }
     },
     build(ctx, tag, log) {
       const args = buildkit
@@ -261,13 +275,20 @@ function containersBuilder(env: BenchEnv, tool: 'buildah' | 'podman'): Builder {
     },
     async prune() {
       await runAny('buildah', [...g, 'rm', '--all']);
-      const list = await podman(['images', '--format', '{{.Repository}}:{{.Tag}}']);
-      const mine = list.split('\n').filter((r) => r.includes('/kiln-bench/'));
-      if (mine.length > 0) await runAny('podman', [...g, 'rmi', '-f', ...mine]);
-      for (let i = 0; i < 6; i++) {
-        const dangling = (await podman(['images', '-q', '--filter', 'dangling=true'])).trim();
-        if (dangling === '') break;
-        await runAny('podman', [...g, 'image', 'prune', '-f']);
+      // this root holds only the base images and what the bench built: drop every other image
+      // (results and the --layers cache of intermediate images), repeating while any is left
+      for (let i = 0; i < 5; i++) {
+        const keep = new Set<string>();
+        const all = new Set<string>();
+        for (const line of (await podman(['images', '-a', '--no-trunc', '--format', '{{.ID}} {{.Repository}}:{{.Tag}}'])).split('\n')) {
+          const [id, ref] = line.trim().split(' ');
+          if (!id || !ref) continue;
+          all.add(id);
+          if (BASE_IMAGES.some((b) => ref === `docker.io/library/${b}`)) keep.add(id);
+        }
+        const drop = [...all].filter((id) => !keep.has(id));
+        if (drop.length === 0) break;
+        await runAny('podman', [...g, 'rmi', '-f', ...drop]);
       }
     },
     build(ctx, tag, log) {

@@ -7,8 +7,9 @@
 // "$@"' ARGV` with the step's environment, /proc mounted and /dev bound, the host network (as
 // every builder gets with --network host). Only the RUN processes are timed.
 //
-//   criticalPathS = the longest chain of RUN time through stage dependencies (FROM stage,
-//                   COPY --from): what an ideal builder with unlimited cores waits for
+//   criticalPathS = the longest chain of RUN time through the step graph: a stage's steps run
+//                   in order after its base (FROM stage) is done, and a COPY --from waits for
+//                   that stage; what an ideal builder with unlimited cores waits for
 //   totalRunS     = all RUN time of the needed stages (the runs are made one at a time)
 //   limitS        = max(criticalPathS, totalRunS / nproc): no builder on this machine can finish
 //                   the RUN work sooner (CPU-bound RUNs on `nproc` cores)
@@ -152,7 +153,6 @@ export async function measureLimit(caseDir: string, name: string, env: LimitEnv)
     if (!need.has(st.index)) continue;
     const dir = join(root, `s${st.index}`);
     let baseEnv: string[] = [];
-    let deps: number[] = [];
     if (st.base.kind === 'image') {
       const ref = st.base.image!.ref.replace(/^unresolved:/, '');
       const b = await imageRoot(ref);
@@ -161,19 +161,21 @@ export async function measureLimit(caseDir: string, name: string, env: LimitEnv)
     } else if (st.base.kind === 'stage') {
       await runOk('cp', ['-a', join(root, `s${st.base.stage}`), dir]);
       baseEnv = stageEnv.get(st.base.stage!) ?? [];
-      deps.push(st.base.stage!);
     } else {
       mkdirSync(dir, { recursive: true });
     }
     let lastEnv = baseEnv;
     let mounted = false;
     let sum = 0;
+    // step-level critical path: a stage starts when its base is done; a COPY --from waits
+    // for that stage (steps before it need not)
+    let t = st.base.kind === 'stage' ? (crit.get(st.base.stage!) ?? 0) : 0;
     try {
       for (const step of st.steps) {
         if (step.kind === 'workdir' && step.path !== undefined) mkdirSync(join(dir, step.path), { recursive: true });
         else if (step.kind === 'copy' && step.sources !== undefined && step.dest !== undefined) {
           if (step.from?.kind === 'stage') {
-            deps.push(step.from.stage!);
+            t = Math.max(t, crit.get(step.from.stage!) ?? 0);
             copyInto(join(root, `s${step.from.stage}`), step.sources, dir, step.dest);
           } else if (step.from === undefined || step.from.kind === 'context') {
             copyInto(caseDir, step.sources, dir, step.dest);
@@ -193,6 +195,7 @@ export async function measureLimit(caseDir: string, name: string, env: LimitEnv)
           const m = await runMeasured('chroot', [dir, '/bin/sh', '-c', 'cd "$0" && exec "$@"', cwd, ...step.argv], { env: e, log: join(root, `s${st.index}-run${runs.length}.log`) });
           runs.push({ stage: st.name, step: step.display, seconds: m.seconds, code: m.code });
           sum += m.seconds;
+          t += m.seconds;
           if (m.code !== 0) throw new Error(`${st.name}: ${step.display} exited ${m.code} in the chroot: ${m.output.trim().split('\n').slice(-3).join(' | ')}`);
         }
       }
@@ -206,8 +209,7 @@ export async function measureLimit(caseDir: string, name: string, env: LimitEnv)
     }
     stageEnv.set(st.index, lastEnv);
     own.set(st.index, sum);
-    deps = [...new Set(deps)];
-    crit.set(st.index, sum + Math.max(0, ...deps.map((d) => crit.get(d) ?? 0)));
+    crit.set(st.index, t);
     if (error !== undefined) break;
   }
   const criticalPathS = crit.get(plan.target) ?? 0;

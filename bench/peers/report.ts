@@ -226,7 +226,7 @@ function breakdown(c: CaseResult, p: Phase): string[] {
   return o;
 }
 
-export function markdown(r: Results, svgPath: string, jsonPath: string): string {
+export function markdown(r: Results, svgPath: string, jsonPath: string, findings?: string): string {
   const ok = r.builders.filter((b) => b.status === 'ok').map((b) => b.name);
   const has = (b: string) => ok.includes(b);
   const o: string[] = [];
@@ -244,6 +244,10 @@ export function markdown(r: Results, svgPath: string, jsonPath: string): string 
   o.push('');
   o.push(`![build times per case: cold, warm, incremental; one bar per builder](${svgPath})`);
   o.push('');
+  if (findings !== undefined && findings.trim() !== '') {
+    o.push(findings.trim());
+    o.push('');
+  }
   const tg = targets(r);
   if (tg.length > 0) {
     o.push('## Targets');
@@ -258,7 +262,7 @@ export function markdown(r: Results, svgPath: string, jsonPath: string): string 
   for (const p of PHASES) {
     o.push(`## ${PHASE_NAME[p][0]!.toUpperCase()}${PHASE_NAME[p].slice(1)} build (s)`);
     o.push('');
-    o.push(p === 'cold' ? 'Every cache emptied before each build (kiln: a fresh store with the base images loaded; docker: result removed + `docker builder prune -af`; buildah/podman: result and intermediate images removed). Base images stay loaded for every builder.' : p === 'warm' ? 'Rebuild with nothing changed.' : 'Rebuild after appending one line to the case\'s `MODIFY_FILE` (bench.conf), a new line each time.');
+    o.push(p === 'cold' ? 'Every cache emptied before each build (kiln: a fresh store with the base images loaded; BuildKit: result removed + `docker builder prune -af`; legacy, buildah, podman: result and intermediate images removed). Base images stay loaded for every builder. *RUN alone* = the physical limit (below).' : p === 'warm' ? 'Rebuild with nothing changed.' : 'Rebuild after appending one line to the case\'s `MODIFY_FILE` (bench.conf), a new line each time.');
     o.push('');
     const extra = p === 'cold' ? ' RUN alone |' : '';
     o.push(`| case |${extra} ${ok.join(' | ')} |${has('kiln') && has('buildkit') ? ' kiln/BuildKit |' : ''}`);
