@@ -17,7 +17,7 @@ import { makeBusyboxRootfs } from './busybox-rootfs.js';
 import { addRootfsImage } from './kiln-image.js';
 
 /** Files of a case directory that are not part of its build context. */
-export const CASE_META_FILES = new Set(['args', 'setup.sh', 'expected.json']);
+export const CASE_META_FILES = new Set(['args', 'setup.sh', 'expected.json', 'expect-error']);
 
 export interface ConformanceCase {
   readonly name: string;
@@ -25,6 +25,11 @@ export interface ConformanceCase {
   readonly dir: string;
   /** Extra `build` arguments from the case's `args` file (one argument per line, # comments). */
   readonly args: string[];
+  /**
+   * From an `expect-error` file: the build must fail, BuildKit's output must match this regular
+   * expression (a check of the case itself), and kiln must fail cleanly at the same line.
+   */
+  readonly expectError?: RegExp;
 }
 
 /** The cases under test/conformance/<group>/, sorted by name. */
@@ -40,7 +45,9 @@ export function listCases(group: string): ConformanceCase[] {
       const args = existsSync(argsFile)
         ? readFileSync(argsFile, 'utf8').split('\n').filter((l) => l !== '' && !l.startsWith('#'))
         : [];
-      return { name, dir, args };
+      const errFile = join(dir, 'expect-error');
+      const expectError = existsSync(errFile) ? new RegExp(readFileSync(errFile, 'utf8').trim()) : undefined;
+      return { name, dir, args, ...(expectError ? { expectError } : {}) };
     });
 }
 
@@ -63,6 +70,12 @@ export function prepareContext(c: ConformanceCase, dest: string): string {
 /** The second base image: files with owners, modes, links, for `COPY --from=<image>`. */
 export const FIXTURE_IMAGE = 'docker.io/kiln-test/fixture:1';
 export const BUSYBOX_IMAGE = 'docker.io/library/busybox:latest';
+/**
+ * The third base image: busybox's rootfs with every config field set (a user, a workdir, an
+ * entrypoint, ONBUILD triggers, ...), for what FROM <image> inherits.
+ */
+export const CONFIGURED_IMAGE = 'docker.io/kiln-test/configured:1';
+export const ALL_BASE_IMAGES = [BUSYBOX_IMAGE, FIXTURE_IMAGE, CONFIGURED_IMAGE] as const;
 
 function makeFixtureRootfs(dir: string): string {
   mkdirSync(join(dir, 'files', 'sub'), { recursive: true });
@@ -88,6 +101,20 @@ export async function seedKilnStore(root: string, work: string): Promise<Store> 
   const store = Store.open(root);
   await addRootfsImage(store, BUSYBOX_IMAGE, makeBusyboxRootfs(join(work, 'rootfs-busybox')), { Cmd: ['sh'] });
   await addRootfsImage(store, FIXTURE_IMAGE, makeFixtureRootfs(join(work, 'rootfs-fixture')));
+  await addRootfsImage(store, CONFIGURED_IMAGE, join(work, 'rootfs-busybox'), {
+    Env: ['PATH=/usr/local/bin:/usr/bin:/bin', 'FROM_IMAGE=yes', 'SHARED=image'],
+    Cmd: ['--help'],
+    Entrypoint: ['/bin/echo', 'image-entrypoint'],
+    User: 'app',
+    WorkingDir: '/home/app',
+    ExposedPorts: { '7777/tcp': {} },
+    Volumes: { '/image-volume': {} },
+    Labels: { 'image.label': 'from-image', 'shared.label': 'image' },
+    StopSignal: 'SIGUSR1',
+    Healthcheck: { Test: ['CMD-SHELL', 'true'], Interval: 10_000_000_000, Retries: 2 },
+    Shell: ['/bin/sh', '-e', '-c'],
+    OnBuild: ['RUN echo "onbuild as $(id -un) in $(pwd)" > /tmp/onbuild-from-image.txt', 'ENV FROM_ONBUILD=image-trigger', 'LABEL onbuild.label=1'],
+  });
   return store;
 }
 
