@@ -6,5 +6,6 @@ export { BuildCache, cacheKey } from './cache.js';
 export { runImage, containerArgv, type RunImageOptions } from './run-image.js';
 export { formatDecisions, type StepDecision } from './explain.js';
 export { cacheBlobRoots, cacheUsage, listCache, pruneCache, type CacheItem, type CacheUsage, type PruneOptions, type PruneResult } from './cache-admin.js';
+export { computeSizeReport, measureSnapshot, type SizeReport, type LayerSizeLine, type StageSizeLine, type SnapshotSize } from './sizes.js';
 export { CACHE_CONFIG_MEDIA_TYPE, ImportedCaches, collectCache, parseCacheConfig, type CacheArtifact, type LoadedCache, type RemoteCacheConfig, type RemoteCacheRecord } from './remote-cache.js';
 export { cacheName, loadCache, saveCache, type CacheLocation, type CacheIoDeps } from './remote-cache-io.js';

@@ -8,7 +8,7 @@ import { parse, toStages } from '../../dockerfile/index.js';
 import { parseDockerignore, IgnoreMatcher } from '../../context/index.js';
 import { formatPlatform, hostPlatform, parseConfig, parseManifest, parsePlatform, type Descriptor, type Manifest, type Platform } from '../../image/index.js';
 import { planBuild, type ResolvedImage } from '../../plan/index.js';
-import { build, formatDecisions, type BuildResult, type SecretSource } from '../../build/index.js';
+import { build, computeSizeReport, formatDecisions, type BuildResult, type SecretSource } from '../../build/index.js';
 import { createSnapshotter } from '../../snapshot/index.js';
 import { RuncRuntime, findRuntime } from '../../exec/index.js';
 import { resolveManifest, resolveStoreRoot, type Store } from '../../store/index.js';
@@ -16,11 +16,11 @@ import { RegistryClient, formatReference, parseNormalizedReference, pull } from 
 import { writeDockerArchive, writeOciArchive } from '../../export/index.js';
 import { ProgressEmitter } from '../../progress/index.js';
 import { killChildrenOnExit } from '../../support/index.js';
-import { makeRenderer, parseProgressMode } from '../render/index.js';
+import { makeRenderer, parseProgressMode, renderSizeReport } from '../render/index.js';
 import { openStore } from './store.js';
 import { exportCaches, importCaches, registryClients } from './build-cache.js';
 import { parseCacheFrom, parseCacheTo } from './cache-spec.js';
-import { clientOptions, resolveLocal } from './registry.js';
+import { clientOptions, pushImage, resolveLocal } from './registry.js';
 
 interface BuildFlags {
   tag: string[];
@@ -47,6 +47,7 @@ interface BuildFlags {
   explain?: boolean;
   buildContext: string[];
   push?: boolean;
+  sizeReport?: boolean;
 }
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
@@ -233,6 +234,8 @@ export function registerBuild(program: Command): void {
     .option('--cache-from <spec>', 'external cache sources (repeatable)', collect, [])
     .option('--build-context <name=value>', 'additional build contexts (repeatable)', collect, [])
     .option('--push', 'push the image to its registry after the build')
+    .option('--size-report', 'print the image and stage sizes at the end even when stderr is not a terminal')
+    .option('--no-size-report', 'do not print the image and stage sizes at the end')
     .addOption(noCacheFilterOption())
     .action(async (path: string, flags: BuildFlags) => {
       await runBuild(path, flags);
@@ -246,7 +249,7 @@ async function runBuild(path: string, flags: BuildFlags): Promise<void> {
   const cacheTo = flags.cacheTo.map(parseCacheTo);
   const cacheFrom = flags.cacheFrom.map(parseCacheFrom);
   if (flags.buildContext.length) notImplemented('--build-context', 'use COPY --from=<stage> or an image reference instead');
-  if (flags.push) notImplemented('--push', 'build, then run `kiln push NAME`');
+  if (flags.push && flags.tag.length === 0) throw new KilnError('USAGE', '--push needs a name to push to', { hint: 'add -t REGISTRY/NAME:TAG, e.g. -t 127.0.0.1:5000/app:1 --push' });
   const progressMode = parseProgressMode(flags.progress);
   for (const t of flags.tag) storeName(t); // a bad -t is a usage error before any work, like docker
   const pullMode = flags.pull === undefined ? 'missing' : flags.pull === true ? 'always' : String(flags.pull);
@@ -411,13 +414,29 @@ async function runBuild(path: string, flags: BuildFlags): Promise<void> {
       JSON.stringify({ 'containerimage.config.digest': imageId, 'containerimage.digest': result.image.manifestDigest, ...(names.length ? { 'image.name': names.join(',') } : {}) }, null, 2) + '\n',
     );
   }
+  if (!quiet) {
+    process.stderr.write(`writing image ${imageId} done\n`);
+    for (const n of names) process.stderr.write(`naming to ${n} done\n`);
+  }
+  if (flags.push) {
+    for (const t of flags.tag) {
+      if (!quiet) process.stderr.write(`pushing ${t}\n`);
+      const res = await pushImage(store, desc, t, { out: (line) => { if (!quiet) process.stderr.write(`  ${line}\n`); } });
+      if (!quiet) process.stderr.write(`pushed ${formatReference(res.ref)}@${res.digest}\n`);
+    }
+  }
   if (quiet) {
     process.stdout.write(`${imageId}\n`);
     return;
   }
   if (flags.explain) process.stderr.write(formatDecisions(result.decisions) + `context files hashed: ${result.contextHash.read + result.contextHash.statHits} (${result.contextHash.read} read, ${result.contextHash.statHits} from the stat cache)\n`);
-  process.stderr.write(`writing image ${imageId} done\n`);
-  for (const n of names) process.stderr.write(`naming to ${n} done\n`);
+  // Measuring a new base image's snapshots costs ~1 s once (sizes are remembered per snapshot):
+  // by default only for a person watching; --size-report / --no-size-report decide explicitly.
+  if (flags.sizeReport === true || (flags.sizeReport !== false && (process.stderr.isTTY === true || process.stdout.isTTY === true))) {
+    const report = await computeSizeReport(result, plan, snapshotter, stateDir);
+    process.stderr.write(renderSizeReport(report, { imageName: flags.tag[0] ?? imageId.slice(0, 'sha256:'.length + 12), ...(process.stderr.isTTY ? { width: process.stderr.columns } : {}) }));
+    if (process.env['KILN_DEBUG_SIZE_COST']) process.stderr.write(`size report: ${report.cost.ms.toFixed(0)} ms, ${report.cost.measured} snapshots measured\n`);
+  }
   const ran = result.stages.reduce((a, s) => a + s.ran, 0);
   const cached = result.stages.reduce((a, s) => a + s.cached, 0);
   process.stderr.write(`built in ${((Date.now() - t0) / 1000).toFixed(1)}s: ${ran} steps ran, ${cached} cached; stages built: ${result.stages.map((s) => s.name).join(', ')}${plan.pruned.length ? `; skipped (unused): ${plan.pruned.length}` : ''}\n`);

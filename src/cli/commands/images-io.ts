@@ -10,6 +10,7 @@ import {
 import { familiarString, formatReference, parseNormalizedReference } from '../../registry/index.js';
 import { resolveManifest, type RefEntry, type Store } from '../../store/index.js';
 import { findImage, openStore } from './store.js';
+import { imageHistory, withSizes } from './history.js';
 
 /** A name as typed, its fully qualified form, or an image ID → the store's entries. */
 export async function lookup(store: Store, arg: string): Promise<{ refs: RefEntry[]; byId: boolean }> {
@@ -36,7 +37,7 @@ export function familiar(name: string): string {
   }
 }
 
-async function inspectOne(store: Store, entry: RefEntry): Promise<Record<string, unknown>> {
+async function inspectOne(store: Store, entry: RefEntry, sizes: boolean): Promise<Record<string, unknown>> {
   const mdesc = await resolveManifest(store, entry.descriptor);
   const parsed = parseManifest(await store.readBytes(mdesc.digest), mdesc.mediaType);
   if (parsed.kind !== 'manifest') throw new KilnError('INTERNAL', 'expected a manifest');
@@ -77,8 +78,31 @@ async function inspectOne(store: Store, entry: RefEntry): Promise<Record<string,
     Size: m.layers.reduce((a, l) => a + l.size, 0),
     RootFS: { Type: 'layers', Layers: config.rootfs.diff_ids },
     Manifest: { Digest: mdesc.digest, MediaType: mdesc.mediaType, Size: mdesc.size, ...(mdesc.digest !== entry.descriptor.digest ? { Index: entry.descriptor.digest } : {}) },
-    Layers: m.layers.map((l, i) => ({ Digest: l.digest, DiffID: config.rootfs.diff_ids[i] ?? '', MediaType: l.mediaType, Size: l.size })),
+    Layers: await layersWithHistory(store, entry, sizes),
   };
+}
+
+/**
+ * Per layer: digest, diff id, media type, compressed size, and the history entry that made it
+ * (what `kiln history` shows); with `sizes`, also its uncompressed size (kiln history's SIZE).
+ */
+async function layersWithHistory(store: Store, entry: RefEntry, sizes: boolean): Promise<Record<string, unknown>[]> {
+  const { rows } = await imageHistory(store, entry);
+  if (sizes) await withSizes(store, rows);
+  return rows.flatMap((r) =>
+    r.layer
+      ? [{
+          Digest: r.layer.descriptor.digest,
+          DiffID: r.layer.diffId,
+          MediaType: r.layer.descriptor.mediaType,
+          Size: r.layer.descriptor.size,
+          ...(sizes ? { UncompressedSize: r.size ?? 0 } : {}),
+          Created: r.created ?? '',
+          CreatedBy: r.createdBy,
+          Comment: r.comment,
+        }]
+      : [],
+  );
 }
 
 function images(store: Store, args: readonly string[]): Promise<NamedImage[]> {
@@ -98,14 +122,15 @@ export function registerImagesIo(program: Command): void {
     .command('inspect')
     .description('Show details of one or more images as JSON (like docker image inspect, plus the manifest and layers)')
     .argument('<image...>', 'names or image IDs')
-    .action(async (args: string[]) => {
+    .option('-s, --size', "add each layer's uncompressed size (UncompressedSize, as kiln history's SIZE; reads a layer once)")
+    .action(async (args: string[], opts: { size?: boolean }) => {
       const store = openStore();
       const out: Record<string, unknown>[] = [];
       const missing: string[] = [];
       for (const a of args) {
         try {
           const { refs } = await lookup(store, a);
-          out.push(await inspectOne(store, refs[0]!));
+          out.push(await inspectOne(store, refs[0]!, opts.size === true));
         } catch (e: unknown) {
           if (!(e instanceof KilnError && e.code === 'IMAGE_NOT_FOUND')) throw e;
           missing.push(a);

@@ -10,6 +10,7 @@ import { registerStore } from './store.js';
 import { registerImport } from './import.js';
 import { registerImagesIo } from './images-io.js';
 import { registerCache } from './cache.js';
+import { registerHistory } from './history.js';
 
 export function registerCommands(program: Command): void {
   registerVersion(program);
@@ -22,4 +23,5 @@ export function registerCommands(program: Command): void {
   registerImport(program);
   registerImagesIo(program);
   registerCache(program);
+  registerHistory(program);
 }

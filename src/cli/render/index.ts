@@ -62,3 +62,4 @@ export function makeRenderer(mode: ProgressMode, stream: RenderTarget, opts: Ren
   }
 }
 export { stageGraph, toDot, toMermaid, type StageGraph, type GraphStage, type GraphEdge, type EdgeKind } from './graph.js';
+export { renderSizeReport, humanSize } from './size-report.js';
