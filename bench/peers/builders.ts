@@ -42,7 +42,7 @@ export interface Builder {
   readonly command: string;
   setup(): Promise<void>;
   /** Drops every cache and built image of this builder for `caseName` (base images stay). */
-  prune(caseName: string): Promise<void>;
+  prune(caseName: string, caseDir: string): Promise<void>;
   build(ctx: string, tag: string, log: string): Promise<Measured>;
   /** Writes the image as a docker-archive tar (uncompressed layers). */
   save(tag: string, out: string): Promise<void>;
@@ -54,13 +54,20 @@ export interface Builder {
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 // ------------------------------------------------------------------------------------ kiln
-export function kilnBuilder(env: BenchEnv): Builder {
+/**
+ * kiln, or with `primed` the variant "kiln-primed": its cold state additionally has the case's
+ * base images unpacked into snapshots (untimed), as `docker load` / containers-storage keep them
+ * unpacked — `kiln load` stores only the blobs, so plain kiln's cold build pays the unpacking.
+ */
+export function kilnBuilder(env: BenchEnv, primed = false): Builder {
   let root = '';
   const kenv = () => ({ ...process.env, KILN_ROOT: root });
   const kiln = (args: string[]) => runOk(process.execPath, [env.kilnBin, ...args], { env: kenv() });
   return {
-    name: 'kiln',
-    command: 'kiln build --progress plain --network host -t TAG DIR',
+    name: primed ? 'kiln-primed' : 'kiln',
+    command: primed
+      ? 'kiln build --progress plain --network host -t TAG DIR (cold: base images already unpacked)'
+      : 'kiln build --progress plain --network host -t TAG DIR',
     async check() {
       return existsSync(env.kilnBin) ? undefined : `${env.kilnBin} not found (compile first: npx tsc -p .)`;
     },
@@ -70,12 +77,24 @@ export function kilnBuilder(env: BenchEnv): Builder {
       return `${v.out.trim().split('\n')[0] ?? 'kiln ?'}${/^[0-9a-f]{7,}$/.test(sha) ? ` (commit ${sha})` : ''}, Node ${process.version}`;
     },
     async setup() {},
-    async prune(caseName) {
+    async prune(caseName, caseDir) {
       if (root !== '') rmSync(root, { recursive: true, force: true });
-      root = join(env.work, 'kiln-root', caseName);
+      root = join(env.work, primed ? 'kiln-primed-root' : 'kiln-root', caseName);
       rmSync(root, { recursive: true, force: true });
       mkdirSync(root, { recursive: true });
       await kiln(['load', '-q', '-i', env.layout]);
+      if (primed) {
+        // unpack each base image the case uses: a throwaway `FROM base` + `RUN true` build
+        const plan = JSON.parse(await kiln(['debug', 'plan', join(caseDir, 'Dockerfile')])) as { stages: Array<{ base: { kind: string; image?: { ref: string } } }> };
+        const refs = new Set(plan.stages.filter((st) => st.base.kind === 'image').map((st) => st.base.image!.ref.replace(/^unresolved:/, '')));
+        for (const ref of refs) {
+          const ctx = join(root, '..', `prime-${caseName}`);
+          mkdirSync(ctx, { recursive: true });
+          writeFileSync(join(ctx, 'Dockerfile'), `FROM ${ref}\nRUN true\n`);
+          await kiln(['build', '--progress', 'quiet', '--network', 'none', ctx]);
+          rmSync(ctx, { recursive: true, force: true });
+        }
+      }
     },
     build(ctx, tag, log) {
       return runMeasured(process.execPath, [env.kilnBin, 'build', '--progress', 'plain', '--network', 'host', '-t', tag, ctx], { env: kenv(), log });
@@ -304,12 +323,13 @@ function containersBuilder(env: BenchEnv, tool: 'buildah' | 'podman'): Builder {
   };
 }
 
-export const BUILDER_NAMES = ['kiln', 'buildkit', 'docker-legacy', 'buildah', 'podman'] as const;
+export const BUILDER_NAMES = ['kiln', 'kiln-primed', 'buildkit', 'docker-legacy', 'buildah', 'podman'] as const;
 
 export function makeBuilders(env: BenchEnv, names: readonly string[]): Builder[] {
   const d = new Dockerd(env);
   const all: Record<string, () => Builder> = {
     kiln: () => kilnBuilder(env),
+    'kiln-primed': () => kilnBuilder(env, true),
     buildkit: () => dockerBuilder(env, d, 'buildkit'),
     'docker-legacy': () => dockerBuilder(env, d, 'legacy'),
     buildah: () => containersBuilder(env, 'buildah'),

@@ -125,7 +125,7 @@ export async function runBench(opts: Options): Promise<Results> {
   allCases.sort((a, b) => (order.indexOf(a) + 1 || 99) - (order.indexOf(b) + 1 || 99));
   const cases = opts.cases ?? allCases;
   for (const c of cases) if (!allCases.includes(c)) throw new Error(`unknown case ${c} (known: ${allCases.join(', ')})`);
-  const names = opts.builders ?? ['kiln', 'buildkit', 'docker-legacy', 'buildah', 'podman'];
+  const names = opts.builders ?? ['kiln', 'kiln-primed', 'buildkit', 'docker-legacy', 'buildah', 'podman'];
   const resultsDir = join(REPO, 'bench', 'results');
   mkdirSync(resultsDir, { recursive: true });
   const out = opts.out ?? join(resultsDir, `${now.toISOString().slice(0, 10)}.json`);
@@ -205,7 +205,7 @@ export async function runBench(opts: Options): Promise<Results> {
         }
         const machineCpuS = (cpuTicks() - c0) / 100;
         const ok = m.code === 0;
-        const steps = b.name === 'kiln' || b.name === 'buildkit' ? parseSteps(m.output) : undefined;
+        const steps = b.name.startsWith('kiln') || b.name === 'buildkit' ? parseSteps(m.output) : undefined;
         const s: Sample = {
           builder: b.name, phase, rep, seconds: Math.round(m.seconds * 1000) / 1000, ok, code: m.code, peakRssBytes: m.peakRssBytes,
           loadBefore, machineCpuS: Math.round(machineCpuS * 100) / 100,
@@ -221,7 +221,7 @@ export async function runBench(opts: Options): Promise<Results> {
       for (let r = 1; r <= opts.coldReps; r++) {
         for (const b of rotate(ready, r - 1)) {
           try {
-            await b.prune(c);
+            await b.prune(c, src);
           } catch (e) {
             log(`   ${b.name}: prune failed: ${e instanceof Error ? e.message : String(e)}`);
           }
