@@ -419,9 +419,14 @@ async function runBuild(path: string, flags: BuildFlags): Promise<void> {
     for (const n of names) process.stderr.write(`naming to ${n} done\n`);
   }
   if (flags.push) {
+    // a later name on the same registry mounts the blobs the earlier ones uploaded
+    const pushed: { domain: string; path: string }[] = [];
     for (const t of flags.tag) {
       if (!quiet) process.stderr.write(`pushing ${t}\n`);
-      const res = await pushImage(store, desc, t, { out: (line) => { if (!quiet) process.stderr.write(`  ${line}\n`); } });
+      const domain = parseNormalizedReference(t).domain;
+      const mountFrom = [...new Set(pushed.filter((p) => p.domain === domain).map((p) => `${p.domain}/${p.path}`))];
+      const res = await pushImage(store, desc, t, { mountFrom, signal: ac.signal, out: (line) => { if (!quiet) process.stderr.write(`  ${line}\n`); } });
+      pushed.push({ domain: res.ref.domain, path: res.ref.path });
       if (!quiet) process.stderr.write(`pushed ${formatReference(res.ref)}@${res.digest}\n`);
     }
   }
