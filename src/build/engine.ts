@@ -3,6 +3,8 @@
 // target stage turned into an image (intermediate stages are never tarred or compressed).
 import { mkdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { createHash } from 'node:crypto';
+import { getAttributeSync, listAttributesSync } from 'fs-xattr';
 import { KilnError, isKilnError } from '../errors.js';
 import type { History, ImageConfig } from '../image/index.js';
 import { resolveInRoot } from '../exec/index.js';
@@ -52,6 +54,24 @@ function argsRecord(list: readonly string[]): Record<string, string> {
   }
   return out;
 }
+
+/**
+ * Content digest plus extended attributes (security.capability, user.*): COPY --from copies them,
+ * so a stage that only changed a file's capabilities must not look unchanged.
+ */
+const digestWithXattrs: FileDigester = (abs, st) => {
+  const d = digestFile(abs, st);
+  let names: string[];
+  try {
+    names = listAttributesSync(abs).filter((n) => !n.startsWith('trusted.overlay.')).sort();
+  } catch {
+    return d;
+  }
+  if (names.length === 0) return d;
+  const h = createHash('sha256').update(d);
+  for (const n of names) h.update(`\0${n}\0`).update(getAttributeSync(abs, n));
+  return `${d}+xattrs:${h.digest('hex')}`;
+};
 
 /** Wraps a digester so every regular file read is recorded as path (relative to root) → mode:digest. */
 function recording(root: string, inner: FileDigester, seen: Map<string, string>): FileDigester {
@@ -152,7 +172,7 @@ export async function build(plan: BuildPlan, deps: BuildDeps, opts: BuildOptions
     if (src.kind === 'context') throw new KilnError('INTERNAL', 'context sources are hashed with the stat cache');
     const o = outcomes.get(src.stage);
     if (!o) throw new KilnError('INTERNAL', `stage ${src.stage} has not been built`);
-    const memo = `srcd-${cacheKey({ snapshot: o.snapshot, req })}`;
+    const memo = `srcd-${cacheKey({ v: 2, snapshot: o.snapshot, req })}`;
     const known = cache.getValue(memo);
     if (known !== undefined) {
       try {
@@ -163,7 +183,7 @@ export async function build(plan: BuildPlan, deps: BuildDeps, opts: BuildOptions
     }
     const root = await openSource(src, views, signal);
     const seen = new Map<string, string>();
-    const d = await computeCopyDigest({ ...req, srcRoot: root }, recording(root, digestFile, seen), signal).catch((e: unknown) => {
+    const d = await computeCopyDigest({ ...req, srcRoot: root }, recording(root, digestWithXattrs, seen), signal).catch((e: unknown) => {
       throw asHashError(e);
     });
     const out = { digest: d.digest, files: Object.fromEntries(seen) };
@@ -317,7 +337,8 @@ export async function build(plan: BuildPlan, deps: BuildDeps, opts: BuildOptions
           continue;
         }
         // --- shared cache (--cache-from, remote-cache.ts): a local miss may be in an imported cache
-        const remote = opts.noCache || filtered || !deps.remoteCache ? undefined : await deps.remoteCache.restore(stepKey, parent, signal);
+        // (never on top of a step that re-ran in this build: as locally, its children run again)
+        const remote = opts.noCache || filtered || !deps.remoteCache || ranKeys.has(inputs.parent) ? undefined : await deps.remoteCache.restore(stepKey, parent, signal);
         if (remote) {
           if (rec?.snapshot && rec.snapshot !== remote.snapshot) cache.put(`orphan-${rec.snapshot}`, { snapshot: rec.snapshot, created: remote.created });
           cache.put(stepKey, { snapshot: remote.snapshot, created: remote.created, inputs, meta: { stage: ps.name, pos, display: step.display } });

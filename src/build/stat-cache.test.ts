@@ -1,0 +1,50 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { lstatSync, mkdtempSync, rmSync, utimesSync, writeFileSync, chmodSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { ContextStatCache } from './stat-cache.js';
+
+const sha = (s: string): string => createHash('sha256').update(s).digest('hex');
+
+test('stat cache: unchanged files are not read again; a stat change (size, mode, mtime) re-reads; fresh files are not trusted', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kiln-statcache-'));
+  try {
+    const state = join(dir, 'state');
+    const ctx = join(dir, 'ctx');
+    const f = join(dir, 'ctx-a');
+    writeFileSync(f, 'hello');
+    const old = new Date(Date.now() - 60_000);
+    utimesSync(f, old, old);
+    // ctime is "now" after utimes: the entry is racy until a second has passed, so fake an older clock
+    const c1 = new ContextStatCache(state, ctx);
+    const realNow = Date.now;
+    Date.now = () => realNow() + 5_000;
+    try {
+      const d1 = c1.digester();
+      assert.equal(d1(f, lstatSync(f, { bigint: true })), sha('hello'));
+      assert.deepEqual(c1.counters, { reads: 1, hits: 0 });
+      c1.save();
+      const c2 = new ContextStatCache(state, ctx);
+      assert.equal(c2.digester()(f, lstatSync(f, { bigint: true })), sha('hello'));
+      assert.deepEqual(c2.counters, { reads: 0, hits: 1 });
+      chmodSync(f, 0o600);
+      assert.equal(c2.digester()(f, lstatSync(f, { bigint: true })), sha('hello'));
+      assert.deepEqual(c2.counters, { reads: 1, hits: 1 }, 'a mode change re-reads');
+      writeFileSync(f, 'HELLO');
+      assert.equal(c2.digester()(f, lstatSync(f, { bigint: true })), sha('HELLO'));
+      assert.equal(c2.counters.reads, 2);
+    } finally {
+      Date.now = realNow;
+    }
+    // without the clock shift the file just written is "racy": read every time, never remembered
+    const c3 = new ContextStatCache(join(dir, 'state2'), ctx);
+    writeFileSync(f, 'fresh');
+    c3.digester()(f, lstatSync(f, { bigint: true }));
+    c3.digester()(f, lstatSync(f, { bigint: true }));
+    assert.deepEqual(c3.counters, { reads: 2, hits: 0 });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
