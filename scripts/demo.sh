@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The README's first command (`npm run demo`): on a fresh machine with no container registry,
 # installs what kiln needs, makes the node:20 and node:20-slim base images locally if the store
-# lacks them, builds examples/node-app (a two-stage Dockerfile), shows how much smaller the
-# final image is than the builder, runs it and shows its HTTP answer. Idempotent: a second run
-# reuses the base images and the build cache and takes seconds.
+# lacks them, builds examples/node-app (a two-stage Dockerfile) — the build ends with its size
+# report: the final image layer by layer, and the builder stage it did not ship — runs it and
+# shows its HTTP answer, then stops it (nothing is left running). Idempotent: a second run
+# reuses the base images and the build cache and takes seconds. test/demo.test.ts runs it twice
+# in a fresh clone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export KILN_ROOT=${KILN_ROOT:-/var/lib/kiln}
@@ -23,14 +25,10 @@ if ! kiln inspect node:20 >/dev/null 2>&1 || ! kiln inspect node:20-slim >/dev/n
   kiln load -i "$layout"
 fi
 
-say "kiln build -t $TAG examples/node-app"
+say "kiln build -t $TAG examples/node-app  (ends with what the multi-stage build saved: final image vs builder)"
 t0=$(date +%s.%N)
-kiln build --progress plain -t "$TAG" examples/node-app
+kiln build --progress plain --size-report -t "$TAG" examples/node-app
 t1=$(date +%s.%N)
-
-say "what the multi-stage build saved"
-kiln images
-node scripts/demo-sizes.mjs "$TAG" node:20 || true
 
 say "kiln run $TAG  (serves HTTP on port $PORT)"
 if curl -fsS -o /dev/null "http://127.0.0.1:$PORT/" 2>/dev/null; then
@@ -49,4 +47,15 @@ done
 [ -n "${answer:-}" ] || { cat "$log" >&2; echo "no HTTP answer on port $PORT" >&2; exit 1; }
 echo "GET http://127.0.0.1:$PORT/ -> $answer"
 echo "GET /healthz -> $(curl -fsS "http://127.0.0.1:$PORT/healthz")"
+
+# stop the container (kiln run stops and deletes it on SIGTERM) and make sure the port is free
+kill "$pid" 2>/dev/null || true
+wait "$pid" 2>/dev/null || true
+trap 'rm -f "$log"' EXIT
+for _ in $(seq 1 50); do
+  curl -fsS -o /dev/null "http://127.0.0.1:$PORT/" 2>/dev/null || break
+  sleep 0.1
+done
+if curl -fsS -o /dev/null "http://127.0.0.1:$PORT/" 2>/dev/null; then echo "the app still answers on port $PORT after kiln run was stopped" >&2; exit 1; fi
+echo "stopped the container; port $PORT is free again"
 printf '\nbuild took %.1fs (run `npm run demo` again: everything comes from the cache)\n' "$(echo "$t1 - $t0" | bc)"
