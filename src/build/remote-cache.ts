@@ -5,6 +5,7 @@
 // digests, never paths or snapshot ids), so a runner that computes key K locally and misses can
 // take K's layer from an imported cache, apply it on its own parent snapshot and go on as a hit.
 // Moving the artifact to/from a registry or an OCI layout is remote-cache-io.ts.
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { KilnError } from '../errors.js';
 import { MediaType, canonicalJson, sha256, type Descriptor, type Digest } from '../image/index.js';
@@ -185,16 +186,34 @@ export class ImportedCaches implements RemoteStepSource {
       this.deps.warn(`${src.name}: cannot fetch the layer of ${rec.display} (${e instanceof Error ? e.message : String(e)}); running the step`);
       return undefined;
     }
-    const snapshot = await this.deps.snapshotter.importLayer(
-      parent,
-      async (dir, whiteoutMode, sig) => {
-        if (!layer) return;
-        const blob = await this.deps.store.open(layer.digest, sig);
-        const tar = await decompressLayer(Readable.from(blob as AsyncIterable<Buffer>), layer.mediaType);
-        await applyLayer(tar, dir, { whiteouts: whiteoutMode, signal: sig });
-      },
-      signal,
-    );
+    let snapshot: SnapshotId;
+    try {
+      snapshot = await this.deps.snapshotter.importLayer(
+        parent,
+        async (dir, whiteoutMode, sig) => {
+          if (!layer) return;
+          const blob = await this.deps.store.open(layer.digest, sig);
+          const tar = await decompressLayer(Readable.from(blob as AsyncIterable<Buffer>), layer.mediaType);
+          // the record's diffId goes into image configs: it must be what the blob holds
+          const h = createHash('sha256');
+          const hashed = Readable.from((async function* () {
+            for await (const c of tar as AsyncIterable<Buffer>) {
+              h.update(c);
+              yield c;
+            }
+          })(), { objectMode: false });
+          await applyLayer(hashed, dir, { whiteouts: whiteoutMode, signal: sig });
+          const diffId = `sha256:${h.digest('hex')}`;
+          if (diffId !== layer.diffId) throw new KilnError('DIGEST_MISMATCH', `layer ${layer.digest} uncompresses to ${diffId}, but the cache record says ${layer.diffId}`);
+        },
+        signal,
+      );
+    } catch (e: unknown) {
+      if (signal.aborted || (e instanceof KilnError && e.code === 'ABORTED')) throw e;
+      this.index.delete(key);
+      this.deps.warn(`${src.name}: cannot apply the layer of ${rec.display} (${e instanceof Error ? e.message : String(e)}); running the step`);
+      return undefined;
+    }
     // The blob is what this build would write only if it was written the same way.
     const compression = layer?.mediaType.endsWith('+zstd') ? 'zstd' : 'gzip';
     if (src.config.sourceDateEpoch === (this.opts.sourceDateEpoch ?? null) && (!layer || compression === this.opts.compression)) {

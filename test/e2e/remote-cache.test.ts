@@ -4,7 +4,8 @@
 // bytes, so a step that re-ran on machine B would change the image digest.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
@@ -21,7 +22,6 @@ const SDE = '1700000000';
 
 let work = '';
 let rootfs = '';
-let ctx = '';
 let registry: TestRegistry | undefined;
 let machine = 0;
 let baseDigest = '';
@@ -48,10 +48,6 @@ before(async () => {
   if (!ready) return;
   work = mkdtempSync(join(tmpdir(), 'kiln-remote-cache-'));
   rootfs = makeBusyboxRootfs(join(work, 'busybox'));
-  ctx = join(work, 'ctx');
-  mkdirSync(ctx);
-  writeFileSync(join(ctx, 'Dockerfile'), DOCKERFILE);
-  writeFileSync(join(ctx, 'input.txt'), 'input from the context\n');
   registry = await startRegistry();
 });
 
@@ -60,20 +56,33 @@ after(async () => {
   if (work) execFileSync('rm', ['-rf', work]);
 });
 
+interface Machine {
+  readonly root: string;
+  /** Its checkout of the build context (another path on every machine, as on CI runners). */
+  readonly ctx: string;
+  kiln(args: string[]): Promise<CliResult>;
+}
+
 /** A fresh machine: its own KILN_ROOT with the busybox image written in (the same bytes every time). */
-async function newMachine(): Promise<{ root: string; kiln: (args: string[]) => Promise<CliResult> }> {
-  const root = join(work, `machine-${++machine}`);
+async function newMachine(opts: { sde?: boolean } = {}): Promise<Machine> {
+  const home = join(work, `machine-${++machine}`);
+  const root = join(home, 'kiln-root');
   const desc = await addRootfsImage(Store.open(root), 'docker.io/library/busybox:latest', rootfs, { Cmd: ['sh'] });
   if (baseDigest === '') baseDigest = desc.digest;
   assert.equal(desc.digest, baseDigest, 'every machine has the same base image');
-  const kiln = (args: string[]) => runKiln(args, { env: { KILN_ROOT: root, SOURCE_DATE_EPOCH: SDE }, timeoutMs: 120_000 });
-  return { root, kiln };
+  const ctx = join(home, 'checkout', 'app');
+  mkdirSync(ctx, { recursive: true });
+  writeFileSync(join(ctx, 'Dockerfile'), DOCKERFILE);
+  writeFileSync(join(ctx, 'input.txt'), 'input from the context\n');
+  const env = { KILN_ROOT: root, SOURCE_DATE_EPOCH: opts.sde === false ? undefined : SDE };
+  const kiln = (args: string[]) => runKiln(args, { env, timeoutMs: 120_000 });
+  return { root, ctx, kiln };
 }
 
-/** Builds `ctx` with plain progress; returns the output and the image (manifest) digest. */
-async function build(m: { root: string; kiln: (args: string[]) => Promise<CliResult> }, extra: string[]): Promise<{ out: string; digest: string }> {
+/** Builds the machine's context with plain progress; returns the output and the image (manifest) digest. */
+async function build(m: Machine, extra: string[]): Promise<{ out: string; digest: string }> {
   const meta = join(m.root, `meta-${Math.random().toString(36).slice(2)}.json`);
-  const r = await m.kiln(['build', '--progress', 'plain', '--metadata-file', meta, ...extra, ctx]);
+  const r = await m.kiln(['build', '--progress', 'plain', '--metadata-file', meta, ...extra, m.ctx]);
   assert.equal(r.code, 0, r.stderr);
   const digest = (JSON.parse(readFileSync(meta, 'utf8')) as Record<string, string>)['containerimage.digest']!;
   return { out: r.stderr, digest };
@@ -146,20 +155,49 @@ test('mode=min exports only the target image chain: another --target re-runs its
   assert.match(other.out, /cache miss: no previous build/);
 });
 
-test('type=local: an OCI layout directory carries the cache between two roots', async (t) => {
+test('type=local: an OCI layout directory carries the cache between two roots (no SOURCE_DATE_EPOCH), and a damaged cache only re-runs what it cannot supply', async (t) => {
   if (!prereq(t, ready, WHAT)) return;
   const dir = join(work, 'cache-dir');
-  const a = await newMachine();
+  const a = await newMachine({ sde: false });
   const built = await build(a, ['--cache-to', `type=local,dest=${dir},mode=max`]);
-  const layout = JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8')) as { manifests: { annotations?: Record<string, string> }[] };
+  const layout = JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8')) as { manifests: { digest: string; annotations?: Record<string, string> }[] };
+  assert.equal(layout.manifests.length, 1);
   assert.equal(layout.manifests[0]?.annotations?.['org.opencontainers.image.ref.name'], 'latest');
   assert.deepEqual(JSON.parse(readFileSync(join(dir, 'oci-layout'), 'utf8')), { imageLayoutVersion: '1.0.0' });
 
-  const b = await newMachine();
+  // without SOURCE_DATE_EPOCH the times come from the cache records: still the same image
+  const b = await newMachine({ sde: false });
   const hit = await build(b, ['--cache-from', `type=local,src=${dir}`]);
   assertNothingRan(hit.out, ALL_STEPS);
   assert.match(hit.out, /from the local cache /);
   assert.equal(hit.digest, built.digest);
+
+  // Damage a copy: the final RUN's blob is garbage, the builder's last RUN claims a wrong diffId.
+  const bad = join(work, 'cache-dir-damaged');
+  execFileSync('cp', ['-a', dir, bad]);
+  const blob = (d: string): string => join(bad, 'blobs', 'sha256', d.slice('sha256:'.length));
+  const manifest = JSON.parse(readFileSync(blob(layout.manifests[0]!.digest), 'utf8')) as { config: { digest: string; size: number }; layers: unknown[] };
+  const config = JSON.parse(readFileSync(blob(manifest.config.digest), 'utf8')) as { records: { stage: string; step: number; layer?: { digest: string; diffId: string } }[] };
+  const finalRun = config.records.find((r) => r.stage === 'final' && r.step === 1)!.layer!;
+  const lastBuilderRun = config.records.find((r) => r.stage === 'builder' && r.step === 4)!.layer!;
+  writeFileSync(blob(finalRun.digest), Buffer.alloc(statSync(blob(finalRun.digest)).size, 7));
+  lastBuilderRun.diffId = `sha256:${'0'.repeat(64)}`;
+  const put = (bytes: Buffer): { digest: string; size: number } => {
+    const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+    writeFileSync(blob(digest), bytes);
+    return { digest, size: bytes.length };
+  };
+  manifest.config = { ...manifest.config, ...put(Buffer.from(JSON.stringify(config))) };
+  const m = put(Buffer.from(JSON.stringify(manifest)));
+  writeFileSync(join(bad, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', ...m, annotations: { 'org.opencontainers.image.ref.name': 'latest' } }] }));
+
+  const c = await newMachine({ sde: false });
+  const partial = await build(c, ['--cache-from', `type=local,src=${bad}`]);
+  assert.match(partial.out, /cannot apply the layer of RUN echo done.*uncompresses to sha256:\w+, but the cache record says sha256:0{64}/);
+  assert.match(partial.out, /cannot fetch the layer of RUN ls -l \/app/);
+  // the builder's last RUN ran again (same output), COPY --from still came from the cache, the final RUN ran
+  assert.deepEqual(ranAndCached(partial.out), { ran: 2, cached: ALL_STEPS - 2 }, partial.out);
+  assert.match(partial.out, /\[final 2\/3\] COPY --from=builder \/out \/app\n#\d+ [\d.]+ from the local cache/);
 });
 
 test('cache specs: unknown types and keys are usage errors, inline/gha/s3 are not implemented', async (t) => {
@@ -175,7 +213,7 @@ test('cache specs: unknown types and keys are usage errors, inline/gha/s3 are no
     [['--cache-from', 'type=local'], /type=local needs src=/],
   ];
   for (const [args, re] of cases) {
-    const r = await m.kiln(['build', '--progress', 'plain', ...args, ctx]);
+    const r = await m.kiln(['build', '--progress', 'plain', ...args, m.ctx]);
     assert.notEqual(r.code, 0, args.join(' '));
     assert.match(r.stderr, re, args.join(' '));
     assert.doesNotMatch(r.stderr, /^\s+at /m, 'no stack trace');
