@@ -91,7 +91,7 @@ export function kilnBuilder(env: BenchEnv, primed = false): Builder {
           const ctx = join(root, '..', `prime-${caseName}`);
           mkdirSync(ctx, { recursive: true });
           writeFileSync(join(ctx, 'Dockerfile'), `FROM ${ref}\nRUN true\n`);
-          await kiln(['build', '--progress', 'quiet', '--network', 'none', ctx]);
+          await kiln(['build', '--progress', 'quiet', '--network', 'host', ctx]);
           rmSync(ctx, { recursive: true, force: true });
         }
       }
