@@ -64,7 +64,7 @@ interface Machine {
 }
 
 /** A fresh machine: its own KILN_ROOT with the busybox image written in (the same bytes every time). */
-async function newMachine(opts: { sde?: boolean } = {}): Promise<Machine> {
+async function newMachine(opts: { sde?: boolean; dockerConfig?: string } = {}): Promise<Machine> {
   const home = join(work, `machine-${++machine}`);
   const root = join(home, 'kiln-root');
   const desc = await addRootfsImage(Store.open(root), 'docker.io/library/busybox:latest', rootfs, { Cmd: ['sh'] });
@@ -74,7 +74,10 @@ async function newMachine(opts: { sde?: boolean } = {}): Promise<Machine> {
   mkdirSync(ctx, { recursive: true });
   writeFileSync(join(ctx, 'Dockerfile'), DOCKERFILE);
   writeFileSync(join(ctx, 'input.txt'), 'input from the context\n');
-  const env = { KILN_ROOT: root, SOURCE_DATE_EPOCH: opts.sde === false ? undefined : SDE };
+  // no credentials unless given: an empty Docker config dir
+  const dockerConfig = opts.dockerConfig ?? join(home, 'docker');
+  mkdirSync(dockerConfig, { recursive: true });
+  const env = { KILN_ROOT: root, SOURCE_DATE_EPOCH: opts.sde === false ? undefined : SDE, DOCKER_CONFIG: dockerConfig };
   const kiln = (args: string[]) => runKiln(args, { env, timeoutMs: 120_000 });
   return { root, ctx, kiln };
 }
@@ -198,6 +201,38 @@ test('type=local: an OCI layout directory carries the cache between two roots (n
   // the builder's last RUN ran again (same output), COPY --from still came from the cache, the final RUN ran
   assert.deepEqual(ranAndCached(partial.out), { ran: 2, cached: ALL_STEPS - 2 }, partial.out);
   assert.match(partial.out, /\[final 2\/3\] COPY --from=builder \/out \/app\n#\d+ [\d.]+ from the local cache/);
+});
+
+test('a registry with basic auth: credentials from the Docker config; without them import warns and export fails (or warns with ignore-error=true)', async (t) => {
+  if (!prereq(t, ready && which('htpasswd') !== undefined, `${WHAT} and htpasswd`)) return;
+  const user = { username: 'ci', password: 'runner-secret' };
+  const secured = await startRegistry({ basicAuth: [user] });
+  try {
+    const creds = join(work, 'docker-with-creds');
+    mkdirSync(creds, { recursive: true });
+    writeFileSync(join(creds, 'config.json'), JSON.stringify({ auths: { [secured.host]: { auth: Buffer.from(`${user.username}:${user.password}`).toString('base64') } } }));
+    const ref = `${secured.host}/team/cache:main`;
+    const a = await newMachine({ dockerConfig: creds });
+    const built = await build(a, ['--cache-to', `type=registry,ref=${ref},mode=max`]);
+    const b = await newMachine({ dockerConfig: creds });
+    const hit = await build(b, ['--cache-from', ref]);
+    assertNothingRan(hit.out, ALL_STEPS);
+    assert.equal(hit.digest, built.digest);
+
+    // no credentials: the import is a warning (everything runs), the export an error naming the registry
+    const anon = await newMachine();
+    const cold = await build(anon, ['--cache-from', ref]);
+    assert.match(cold.out, /failed to import the registry cache .*authentication required by 127\.0\.0\.1/);
+    assert.equal(ranAndCached(cold.out).ran, ALL_STEPS);
+    const denied = await anon.kiln(['build', '--progress', 'plain', '--cache-to', `type=registry,ref=${ref}`, anon.ctx]);
+    assert.notEqual(denied.code, 0);
+    assert.match(denied.stderr, /exporting the registry cache .* failed: authentication required by 127\.0\.0\.1/);
+    assert.doesNotMatch(denied.stderr, /runner-secret/);
+    const ignored = await build(anon, ['--cache-to', `type=registry,ref=${ref},ignore-error=true`]);
+    assert.match(ignored.out, /exporting the registry cache .* failed \(ignored\)/);
+  } finally {
+    await secured.stop();
+  }
 });
 
 test('cache specs: unknown types and keys are usage errors, inline/gha/s3 are not implemented', async (t) => {
