@@ -16,7 +16,12 @@ kiln() { node bin/kiln.js "$@"; }
 
 say "dependencies (npm, Debian packages) and kiln itself"
 bash scripts/ensure-deps.sh
-npx tsc -p tsconfig.build.json
+# compile only when a source changed since the last compile (a second run needs no compiler)
+stamp=dist/.kiln-build-stamp
+if [ ! -f "$stamp" ] || [ ! -f dist/src/cli/main.js ] || [ -n "$(find src bin tsconfig.json tsconfig.build.json package-lock.json -newer "$stamp" -print -quit)" ]; then
+  npx tsc -p tsconfig.build.json
+  touch "$stamp"
+fi
 
 if ! kiln inspect node:20 >/dev/null 2>&1 || ! kiln inspect node:20-slim >/dev/null 2>&1; then
   say "base images node:20 and node:20-slim (built locally: no registry is reachable)"
