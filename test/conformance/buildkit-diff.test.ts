@@ -21,7 +21,7 @@ import { isRoot, prereq, which } from '../helpers/prereq.js';
 import { haveBusybox } from '../helpers/busybox-rootfs.js';
 import { diffTrees, summarise, walkTree, type Tree } from '../helpers/tree-compare.js';
 import {
-  ALL_BASE_IMAGES, diffConfigs, dockerArchiveFromStore, flattenKilnImage, flattenLayerFiles, kilnImageConfig, listCases,
+  ALL_BASE_IMAGES, diffConfigs, kilnImageHistory, listKilnLayers, listLayerFiles, dockerArchiveFromStore, flattenKilnImage, flattenLayerFiles, kilnImageConfig, listCases,
   prepareContext, readDockerSave, seedKilnStore, assertConforms, type ConformanceCase, type KnownFailure,
 } from '../helpers/conformance-cases.js';
 
@@ -48,6 +48,25 @@ const KNOWN_FAILURES = new Map<string, KnownFailure>([
     },
   ],
   [
+    'add-tar-chmod',
+    {
+      reason: 'ADD --chown applies to the files extracted from a local archive (BuildKit keeps the archive owners; --chmod is ignored by both)',
+      diffs: [
+        '/both/tree: owner docker "1234:5678", kiln "1000:1000"',
+        '/both/tree/one.txt: owner docker "1234:5678", kiln "1000:1000"',
+        '/both/tree/sub: owner docker "1234:5678", kiln "1000:1000"',
+        '/both/tree/sub/run.sh: owner docker "1234:5678", kiln "1000:1000"',
+      ],
+    },
+  ],
+  [
+    'add-tar-hostile',
+    {
+      reason: 'kiln refuses an archive with ../ or absolute names; BuildKit extracts it confined to the destination (../../escape.txt -> /into/escape.txt, /abs-inside.txt -> /into/abs-inside.txt, evil/tmp/x through a symlink to / -> /into/tmp/x)',
+      diffs: ['kiln build exited 1: Dockerfile:4: cannot extract "hostile.tar": entry "../../escape.txt" points outside the destination'],
+    },
+  ],
+  [
     'copy-chmod',
     {
       reason: 'COPY --chmod of a directory source also chmods the destination directory itself; BuildKit leaves it 0755 and chmods only what is copied into it',
@@ -56,6 +75,20 @@ const KNOWN_FAILURES = new Map<string, KnownFailure>([
         '/sticky-dir: mode docker "0755", kiln "0777"',
         '/tree: mode docker "0755", kiln "0700"',
       ],
+    },
+  ],
+  [
+    'err-copy-exclude-without-labs',
+    {
+      reason: 'kiln accepts COPY --exclude without `# syntax=docker/dockerfile:1.7-labs`; BuildKit v0.13: "dockerfile parse error on line 3: unknown flag: exclude" (perhaps intended)',
+      diffs: ['kiln built the image; BuildKit fails: ERROR: failed to solve: dockerfile parse error on line 3: unknown flag: exclude'],
+    },
+  ],
+  [
+    'err-copy-parents-without-labs',
+    {
+      reason: 'kiln accepts COPY --parents without `# syntax=docker/dockerfile:1.7-labs`; BuildKit v0.13: "dockerfile parse error on line 3: unknown flag: parents" (perhaps intended)',
+      diffs: ['kiln built the image; BuildKit fails: ERROR: failed to solve: dockerfile parse error on line 3: unknown flag: parents'],
     },
   ],
   [
@@ -115,13 +148,16 @@ const KNOWN_FAILURES = new Map<string, KnownFailure>([
 
 const CASES = listCases('cases');
 const THIS_FILE = 'test/conformance/buildkit-diff.test.ts';
-/** When set, each case's configs and trees are written there as JSON (docker-<case>.json, kiln-<case>.json). */
+/**
+ * When set, each case's config, tree, history and layer entry lists are written there as JSON
+ * (docker-<case>.json, kiln-<case>.json), for looking into a difference.
+ */
 const DUMP_DIR = process.env['KILN_CONFORMANCE_DUMP'];
 
 function dump(side: string, c: ConformanceCase, r: Result): void {
   if (DUMP_DIR === undefined || r.error !== undefined) return;
   mkdirSync(DUMP_DIR, { recursive: true });
-  writeFileSync(join(DUMP_DIR, `${side}-${c.name}.json`), JSON.stringify({ config: r.config, tree: r.tree }, null, 1));
+  writeFileSync(join(DUMP_DIR, `${side}-${c.name}.json`), JSON.stringify({ config: r.config, tree: r.tree, ...r.layers }, null, 1));
 }
 
 interface Result {
@@ -129,6 +165,8 @@ interface Result {
   readonly error?: string;
   /** The end of the build's output when it failed. */
   readonly log?: string;
+  /** Only with KILN_CONFORMANCE_DUMP: the config's history and each layer's entries. */
+  readonly layers?: { history: unknown[]; layers: string[][] };
   readonly config?: Record<string, unknown>;
   readonly tree?: Tree;
   readonly ms: number;
@@ -178,14 +216,15 @@ async function dockerBuild(d: Dockerd, c: ConformanceCase): Promise<Result> {
   await d.dockerOk(['save', '-o', `${saved}.tar`, imageName(c)]);
   const x = spawnSync('tar', ['-xf', `${saved}.tar`, '-C', saved], { encoding: 'utf8' });
   if (x.status !== 0) throw new Error(`extracting docker save of ${c.name}: ${x.stderr}`);
-  const { config, layers } = readDockerSave(saved);
+  const { config, layers, history } = readDockerSave(saved);
   const rootfs = join(work, 'rootfs-docker', c.name);
   await flattenLayerFiles(layers, rootfs);
   const tree = walkTree(rootfs);
+  const extra = DUMP_DIR === undefined ? {} : { layers: { history, layers: await listLayerFiles(layers) } };
   rmSync(saved, { recursive: true, force: true });
   rmSync(`${saved}.tar`, { force: true });
   rmSync(rootfs, { recursive: true, force: true });
-  return { config, tree, ms: Date.now() - t0 };
+  return { config, tree, ms: Date.now() - t0, ...extra };
 }
 
 async function kilnBuild(s: Store, c: ConformanceCase): Promise<Result> {
@@ -208,7 +247,8 @@ async function kilnBuild(s: Store, c: ConformanceCase): Promise<Result> {
     await flattenKilnImage(s, name, rootfs);
     const tree = walkTree(rootfs);
     rmSync(rootfs, { recursive: true, force: true });
-    return { config, tree, ms: Date.now() - t0 };
+    const extra = DUMP_DIR === undefined ? {} : { layers: { history: await kilnImageHistory(s, name), layers: await listKilnLayers(s, name) } };
+    return { config, tree, ms: Date.now() - t0, ...extra };
   } catch (e) {
     return { error: `reading kiln's image ${name}: ${e instanceof Error ? e.message : String(e)}`, ms: Date.now() - t0 };
   }

@@ -11,7 +11,7 @@ import { pipeline } from 'node:stream/promises';
 import { createWriteStream } from 'node:fs';
 import { Store, resolveManifest } from '../../src/store/index.js';
 import { parseManifest, type Digest } from '../../src/image/index.js';
-import { applyLayer, decompressLayer } from '../../src/layer/index.js';
+import { applyLayer, decompressLayer, readTar } from '../../src/layer/index.js';
 import { PROJECT_ROOT } from './cli.js';
 import { makeBusyboxRootfs } from './busybox-rootfs.js';
 import { addRootfsImage } from './kiln-image.js';
@@ -143,6 +143,36 @@ export async function kilnImageConfig(store: Store, name: string): Promise<Recor
   return ((JSON.parse(img.rawConfig.toString('utf8')) as { config?: Record<string, unknown> }).config ?? {});
 }
 
+/** The history of a kiln store image's config. */
+export async function kilnImageHistory(store: Store, name: string): Promise<unknown[]> {
+  const img = await storedImage(store, name);
+  return (JSON.parse(img.rawConfig.toString('utf8')) as { history?: unknown[] }).history ?? [];
+}
+
+/** One line per tar entry of an uncompressed layer: "path type mode uid:gid [-> link]" (no mtimes). */
+export async function listLayer(tar: AsyncIterable<unknown>): Promise<string[]> {
+  const out: string[] = [];
+  for await (const e of readTar(tar)) {
+    const h = e.header;
+    out.push(`${h.name} ${h.type} ${h.mode.toString(8).padStart(4, '0')} ${h.uid}:${h.gid}${h.linkname ? ` -> ${h.linkname}` : ''}`);
+  }
+  return out;
+}
+
+/** listLayer() of each layer of a kiln store image, bottom first. */
+export async function listKilnLayers(store: Store, name: string): Promise<string[][]> {
+  const out: string[][] = [];
+  for (const l of (await storedImage(store, name)).layers) out.push(await listLayer(await uncompressedLayer(store, l)));
+  return out;
+}
+
+/** listLayer() of uncompressed layer files. */
+export async function listLayerFiles(layers: readonly string[]): Promise<string[][]> {
+  const out: string[][] = [];
+  for (const l of layers) out.push(await listLayer(createReadStream(l, { highWaterMark: 1 << 20 })));
+  return out;
+}
+
 /** Applies a kiln store image's layers, bottom first, onto the empty directory `dest`. */
 export async function flattenKilnImage(store: Store, name: string, dest: string): Promise<void> {
   mkdirSync(dest, { recursive: true });
@@ -181,12 +211,12 @@ export async function dockerArchiveFromStore(store: Store, names: readonly strin
  * Reads a `docker save` archive of one image, extracted in `savedDir`: its image config (`config`
  * of the config blob) and the layer files, bottom first.
  */
-export function readDockerSave(savedDir: string): { config: Record<string, unknown>; layers: string[] } {
+export function readDockerSave(savedDir: string): { config: Record<string, unknown>; layers: string[]; history: unknown[] } {
   const m = JSON.parse(readFileSync(join(savedDir, 'manifest.json'), 'utf8')) as { Config: string; Layers: string[] }[];
   const entry = m[0];
   if (!entry || m.length !== 1) throw new Error(`${savedDir}/manifest.json: expected one image, found ${m.length}`);
-  const cfg = JSON.parse(readFileSync(join(savedDir, entry.Config), 'utf8')) as { config?: Record<string, unknown> };
-  return { config: cfg.config ?? {}, layers: entry.Layers.map((l) => join(savedDir, l)) };
+  const cfg = JSON.parse(readFileSync(join(savedDir, entry.Config), 'utf8')) as { config?: Record<string, unknown>; history?: unknown[] };
+  return { config: cfg.config ?? {}, layers: entry.Layers.map((l) => join(savedDir, l)), history: cfg.history ?? [] };
 }
 
 /** Applies uncompressed layer tar files, bottom first, onto the empty directory `dest`. */
