@@ -338,7 +338,7 @@ export async function build(plan: BuildPlan, deps: BuildDeps, opts: BuildOptions
         }
         // --- shared cache (--cache-from, remote-cache.ts): a local miss may be in an imported cache
         // (never on top of a step that re-ran in this build: as locally, its children run again)
-        const remote = opts.noCache || filtered || !deps.remoteCache || ranKeys.has(inputs.parent) ? undefined : await deps.remoteCache.restore(stepKey, parent, signal);
+        const remote = opts.noCache || filtered || !deps.remoteCache || ranKeys.has(inputs.parent) ? undefined : await deps.remoteCache.restore(stepKey, parent, signal, (d, done, total) => deps.progress.blob(id, d, done, total));
         if (remote) {
           if (rec?.snapshot && rec.snapshot !== remote.snapshot) cache.put(`orphan-${rec.snapshot}`, { snapshot: rec.snapshot, created: remote.created });
           cache.put(stepKey, { snapshot: remote.snapshot, created: remote.created, inputs, meta: { stage: ps.name, pos, display: step.display } });
@@ -378,6 +378,7 @@ export async function build(plan: BuildPlan, deps: BuildDeps, opts: BuildOptions
               ...(opts.sourceLines ? { sourceLines: opts.sourceLines } : {}),
               sourceRoot: (src) => openSource(src, views, signal),
               sourceId,
+              ...(deps.ignore ? { ignore: deps.ignore } : {}),
               ...(opts.mounts ? { mountSources: opts.mounts } : {}),
             }, signal);
           } else if (step.kind === 'copy') {

@@ -11,6 +11,8 @@ import type { RunMountPlan, RunStep, Source } from '../plan/index.js';
 import { makeTempDir, output, removeTree } from '../support/index.js';
 import type { ProgressEmitter } from '../progress/index.js';
 import type { MountSources } from './ports.js';
+import type { IgnoreMatcher } from '../context/index.js';
+import { executeCopy } from './copy/index.js';
 import { acquireCacheDir, readSecret, secretFile, sshProxy } from './mounts.js';
 
 export interface RunContext {
@@ -25,6 +27,8 @@ export interface RunContext {
   readonly sourceRoot: (src: Source) => Promise<string>;
   /** Identity of a source's content (for cache mounts seeded with from=). */
   readonly sourceId?: (src: Source) => string;
+  /** The context's .dockerignore: context bind mounts hide what it excludes. */
+  readonly ignore?: IgnoreMatcher;
   /** `--secret` / `--ssh` of the build. */
   readonly mountSources?: MountSources;
 }
@@ -56,7 +60,18 @@ export async function executeRun(step: RunStep, rootfs: string, ctx: RunContext,
           if (!existsSync(src)) {
             throw new KilnError('CONTEXT_PATH_NOT_FOUND', `RUN --mount=type=bind: source ${m.source ?? '/'} not found`, { location: [step.location] });
           }
-          if (m.readOnly) {
+          const fromContext = m.from === undefined || m.from.kind === 'context';
+          if (fromContext && ctx.ignore) {
+            // the step sees the context as a COPY would (no .dockerignored files, owned by root),
+            // which is also exactly what its cache key covers
+            const tmp = makeTempDir('kiln-ctxbind-', join(ctx.stateDir, 'tmp'));
+            cleanups.push(() => removeTree(tmp));
+            chmodSync(tmp, 0o755);
+            const isDir = statSync(src).isDirectory();
+            const name = posix.basename(posix.normalize('/' + (m.source ?? '/'))) || 'file';
+            await executeCopy({ srcRoot: ctx.contextDir, srcKind: 'context', ignore: ctx.ignore, sources: [m.source ?? '/'], inline: [], dest: isDir ? '/' : `/${name}`, destRoot: tmp, parents: false, excludes: [], link: false }, signal);
+            mounts.push({ type: 'bind', source: isDir ? tmp : join(tmp, name), target: m.target, readonly: m.readOnly });
+          } else if (m.readOnly) {
             mounts.push({ type: 'bind', source: src, target: m.target, readonly: true });
           } else {
             // rw bind mounts are writable for the step, but their changes are discarded: mount a scratch copy.

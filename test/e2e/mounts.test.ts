@@ -264,3 +264,22 @@ test('type=ssh forwards a real ssh-agent through a socket owned by the step\'s u
     agent.kill();
   }
 });
+
+test('a bind mount of the context hides .dockerignored files, and only what it shows is a key input', async (t) => {
+  if (!prereq(t, ready, 'root, runc and busybox-static')) return;
+  const dir = context('ctxbind', 'FROM busybox\nRUN --mount=type=bind,target=/c ls -a /c > /listing && cat /c/keep.txt > /kept\n', {
+    '.dockerignore': 'ignored.txt\n',
+    'ignored.txt': 'hidden\n',
+    'keep.txt': 'kept\n',
+  });
+  const out = join(work, 'ctxbind-out');
+  const r = await kiln(['build', '--progress', 'plain', '--output', `type=local,dest=${out}`, dir]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(readFileSync(join(out, 'listing'), 'utf8').split('\n').filter(Boolean), ['.', '..', '.dockerignore', 'Dockerfile', 'keep.txt']);
+  writeFileSync(join(dir, 'ignored.txt'), 'hidden, changed\n');
+  const same = await kiln(['build', '--progress', 'plain', dir]);
+  assert.match(same.stderr, /0 steps ran/);
+  writeFileSync(join(dir, 'keep.txt'), 'kept, changed\n');
+  const changed = await kiln(['build', '--progress', 'plain', dir]);
+  assert.match(changed.stderr, /#2 cache miss: keep\.txt changed/);
+});
