@@ -42,8 +42,9 @@ export interface RemoteStepSource {
    * When an imported cache has a record for step `key`, its layer applied on `parent` as a new
    * committed snapshot (blob downloaded and verified, layer record written for the image export),
    * with the record's time and where it came from; undefined when no imported cache has the key.
+   * `onBytes` reports a blob download's progress.
    */
-  restore(key: string, parent: SnapshotId | null, signal: AbortSignal): Promise<{ readonly snapshot: SnapshotId; readonly created: string; readonly from: string } | undefined>;
+  restore(key: string, parent: SnapshotId | null, signal: AbortSignal, onBytes?: (digest: string, done: number, total: number) => void): Promise<{ readonly snapshot: SnapshotId; readonly created: string; readonly from: string } | undefined>;
 }
 
 export interface BuildOptions {

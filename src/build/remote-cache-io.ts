@@ -75,7 +75,7 @@ export async function loadCache(loc: CacheLocation, deps: CacheIoDeps, signal: A
     const { config: cd } = checkManifest(m.bytes, name);
     if (cd.size > SMALL_LIMIT) throw new KilnError('IMAGE_INVALID', `${name}: config of ${cd.size} bytes is too large`);
     const config = parseCacheConfig(await readAll(downloadBlob(client, ref.path, cd, { signal }), cd.size, `${name} config`), name);
-    return { name, config, fetch: async (desc, sig) => downloadBlob(client, ref.path, desc, { signal: sig, verify: false }) };
+    return { name, config, fetch: async (desc, sig, onBytes) => downloadBlob(client, ref.path, desc, { signal: sig, verify: false, ...(onBytes ? { onBytes } : {}) }) };
   }
   const blobPath = (d: Digest): string => join(loc.dir, 'blobs', 'sha256', digestHex(d));
   const index = join(loc.dir, 'index.json');

@@ -61,7 +61,7 @@ export interface LoadedCache {
   /** How users name it: `registry cache 127.0.0.1:5000/cache:main`, `local cache /tmp/cache`. */
   readonly name: string;
   readonly config: RemoteCacheConfig;
-  fetch(desc: Descriptor, signal: AbortSignal): Promise<NodeJS.ReadableStream>;
+  fetch(desc: Descriptor, signal: AbortSignal, onBytes?: (done: number, total: number) => void): Promise<NodeJS.ReadableStream>;
 }
 
 const KEY_RE = /^[0-9a-f]{64}$/;
@@ -170,14 +170,14 @@ export class ImportedCaches implements RemoteStepSource {
     return this.index.size;
   }
 
-  async restore(key: string, parent: SnapshotId | null, signal: AbortSignal): Promise<{ snapshot: SnapshotId; created: string; from: string } | undefined> {
+  async restore(key: string, parent: SnapshotId | null, signal: AbortSignal, onBytes?: (digest: string, done: number, total: number) => void): Promise<{ snapshot: SnapshotId; created: string; from: string } | undefined> {
     const hit = this.index.get(key);
     if (!hit) return undefined;
     const { rec, src } = hit;
     const layer = rec.layer;
     try {
       if (layer && !(await this.deps.store.has(layer.digest))) {
-        await this.deps.store.ingest(await src.fetch({ mediaType: layer.mediaType, digest: layer.digest, size: layer.size }, signal), { digest: layer.digest, size: layer.size }, signal);
+        await this.deps.store.ingest(await src.fetch({ mediaType: layer.mediaType, digest: layer.digest, size: layer.size }, signal, onBytes && ((done, total) => onBytes(layer.digest, done, total))), { digest: layer.digest, size: layer.size }, signal);
       }
     } catch (e: unknown) {
       if (signal.aborted || (e instanceof KilnError && e.code === 'ABORTED')) throw e;

@@ -47,6 +47,8 @@ export function registryClients(opts: RegistryClientOptions): { get: (domain: st
   };
 }
 
+const plural = (n: number, what: string): string => `${n} ${what}${n === 1 ? '' : 's'}`;
+
 const isAbort = (e: unknown): boolean => e instanceof KilnError && e.code === 'ABORTED';
 
 /** Loads every --cache-from (in parallel); undefined when none could be read. */
@@ -88,7 +90,7 @@ export async function exportCaches(specs: readonly CacheToSpec[], plan: BuildPla
         ...(deps.sourceDateEpoch !== undefined ? { sourceDateEpoch: deps.sourceDateEpoch } : {}),
       });
       const r = await saveCache(spec.location, art, { store: deps.store, client: deps.client }, signal);
-      deps.progress.log(id, 'stdout', `${art.records} steps, ${art.layers.length} layers (${r.written} blobs written, ${r.existing} already there), manifest ${art.manifestDigest}\n`);
+      deps.progress.log(id, 'stdout', `${plural(art.records, 'step')}, ${plural(art.layers.length, 'layer')} (${plural(r.written, 'blob')} written, ${r.existing} already there), manifest ${art.manifestDigest}\n`);
       deps.progress.done(id, performance.now() - t0);
     } catch (e: unknown) {
       if (isAbort(e) || signal.aborted || !spec.ignoreError) {
