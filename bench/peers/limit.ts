@@ -122,7 +122,8 @@ export async function measureLimit(caseDir: string, name: string, env: LimitEnv)
   const visit = (i: number) => {
     if (need.has(i)) return;
     need.add(i);
-    const st = plan.stages[i]!;
+    const st = plan.stages.find((s) => s.index === i);
+    if (st === undefined) throw new Error(`stage ${i} is not in kiln's plan`);
     if (st.base.kind === 'stage') visit(st.base.stage!);
     for (const s of st.steps) if (s.from?.kind === 'stage') visit(s.from.stage!);
   };
