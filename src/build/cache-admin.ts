@@ -11,6 +11,7 @@ import type { SnapshotId, Snapshotter } from '../snapshot/index.js';
 import { BuildCache, type CacheRecord } from './cache.js';
 import { snapshotExists } from './base.js';
 import { removeTree } from '../support/index.js';
+import { beginPrune } from './activity.js';
 
 export interface CacheItem {
   /** Record name (a step key, `layer-…`, `chain-…`). */
@@ -146,6 +147,15 @@ function closure(snapshotter: Snapshotter, ids: Iterable<SnapshotId | null>): Se
 }
 
 export async function pruneCache(stateDir: string, snapshotter: Snapshotter, opts: PruneOptions): Promise<PruneResult> {
+  const end = beginPrune(stateDir);
+  try {
+    return await pruneLocked(stateDir, snapshotter, opts);
+  } finally {
+    end();
+  }
+}
+
+async function pruneLocked(stateDir: string, snapshotter: Snapshotter, opts: PruneOptions): Promise<PruneResult> {
   const cache = new BuildCache(stateDir);
   const items = listCache(stateDir);
   const sz = await sizes(snapshotter, items);

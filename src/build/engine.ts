@@ -17,6 +17,7 @@ import { materialiseImage, snapshotExists, type MaterialisedImage } from './base
 import { executeRun, executeWorkdir } from './run-step.js';
 import { computeCopyDigest, digestFile, executeCopy, type CopyRequest, type FileDigester } from './copy/index.js';
 import { ContextStatCache } from './stat-cache.js';
+import { beginBuild } from './activity.js';
 import { missReason, shortRef, type StepDecision } from './explain.js';
 import { assembleImage, type AssembledImage, type ImagePart } from './assemble.js';
 import type { BuildDeps, BuildOptions } from './ports.js';
@@ -129,6 +130,7 @@ export async function build(plan: BuildPlan, deps: BuildDeps, opts: BuildOptions
   const noCacheStages = new Set(opts.cache?.noCacheFilter ?? []);
   const dockerfile = opts.cache?.dockerfile ?? join(deps.contextDir, 'Dockerfile');
   mkdirSync(join(deps.stateDir, 'tmp'), { recursive: true });
+  const endBuild = await beginBuild(deps.stateDir, opts.signal);
   const byIndex = new Map<number, PlannedStage>(plan.stages.map((s) => [s.index, s]));
   const outcomes = new Map<number, StageOutcome>();
   const images = new Map<string, Promise<MaterialisedImage>>();
@@ -479,6 +481,7 @@ export async function build(plan: BuildPlan, deps: BuildDeps, opts: BuildOptions
       contextHash: { read: statCache.counters.reads, statHits: statCache.counters.hits },
     };
   } finally {
+    endBuild();
     try {
       statCache.save();
     } catch {

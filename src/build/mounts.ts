@@ -7,17 +7,8 @@ import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { KilnError } from '../errors.js';
 import type { RunMountPlan } from '../plan/index.js';
-import { output, removeTree } from '../support/index.js';
+import { output, pidAlive, removeTree } from '../support/index.js';
 import type { SecretSource } from './ports.js';
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e: unknown) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** Takes `<path>.lock` (a file holding the owner's pid); stale locks of dead processes are broken. */
 function tryLock(path: string): (() => void) | undefined {
