@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { lstatSync, mkdtempSync, rmSync, utimesSync, writeFileSync, chmodSync } from 'node:fs';
+import { lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, utimesSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
@@ -45,6 +45,30 @@ test('stat cache: unchanged files are not read again; a stat change (size, mode,
     c3.digester()(f, lstatSync(f, { bigint: true }));
     assert.deepEqual(c3.counters, { reads: 2, hits: 0 });
   } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('stat cache: entries of deleted files are dropped on save, entries of files another build read are kept', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kiln-statcache-'));
+  const realNow = Date.now;
+  Date.now = () => realNow() + 5_000;
+  try {
+    const ctx = join(dir, 'ctx');
+    mkdirSync(ctx);
+    for (const n of ['a', 'b', 'c']) writeFileSync(join(ctx, n), n);
+    const c1 = new ContextStatCache(join(dir, 'state'), ctx);
+    for (const n of ['a', 'b', 'c']) c1.digester()(join(ctx, n), lstatSync(join(ctx, n), { bigint: true }));
+    c1.save();
+    rmSync(join(ctx, 'b'));
+    const c2 = new ContextStatCache(join(dir, 'state'), ctx);
+    c2.digester()(join(ctx, 'a'), lstatSync(join(ctx, 'a'), { bigint: true }));
+    c2.save();
+    const file = readdirSync(join(dir, 'state', 'context-hash'))[0]!;
+    const table = JSON.parse(readFileSync(join(dir, 'state', 'context-hash', file), 'utf8')) as { files: Record<string, unknown> };
+    assert.deepEqual(Object.keys(table.files).sort(), ['a', 'c']);
+  } finally {
+    Date.now = realNow;
     rmSync(dir, { recursive: true, force: true });
   }
 });

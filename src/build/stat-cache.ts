@@ -3,7 +3,7 @@
 // rebuild re-reads only the files whose stat changed. A file changed within the last second
 // before it was hashed is not remembered ("racily clean": a later write in the same timestamp
 // tick would leave its stat unchanged).
-import { mkdirSync, readFileSync, renameSync, writeFileSync, type BigIntStats } from 'node:fs';
+import { lstatSync, mkdirSync, readFileSync, renameSync, writeFileSync, type BigIntStats } from 'node:fs';
 import { join, relative } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import { digestFile, type FileDigester } from './copy/index.js';
@@ -32,6 +32,7 @@ export class ContextStatCache {
   private readonly file: string;
   private entries: Map<string, Entry> | undefined;
   private dirty = false;
+  private readonly seen = new Set<string>();
   readonly counters: HashCounters = { reads: 0, hits: 0 };
 
   constructor(stateDir: string, private readonly contextDir: string) {
@@ -59,6 +60,7 @@ export class ContextStatCache {
       const table = this.load();
       const sig = statSig(st);
       const e = table.get(rel);
+      this.seen.add(rel);
       let d: string;
       if (e && e.s === sig) {
         this.counters.hits++;
@@ -82,7 +84,18 @@ export class ContextStatCache {
 
   /** Writes the table back (atomically) when it changed. */
   save(): void {
-    if (!this.dirty || !this.entries) return;
+    if (!this.entries) return;
+    // forget files that are gone (entries of files this build did not read may serve another Dockerfile)
+    for (const rel of this.entries.keys()) {
+      if (this.seen.has(rel)) continue;
+      try {
+        lstatSync(join(this.contextDir, rel));
+      } catch {
+        this.entries.delete(rel);
+        this.dirty = true;
+      }
+    }
+    if (!this.dirty) return;
     const files: Record<string, Entry> = {};
     for (const [k, v] of this.entries) files[k] = v;
     const tmp = `${this.file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
