@@ -149,15 +149,6 @@ export async function build(plan: BuildPlan, deps: BuildDeps, opts: BuildOptions
     return p;
   };
 
-  /** Identity of a source's content: a stage's output key, an image digest. */
-  const sourceId = (src: Source): string => {
-    if (src.kind === 'context') return 'context';
-    if (src.kind === 'image') return `image:${src.image.digest}`;
-    const o = outcomes.get(src.stage);
-    if (!o) throw new KilnError('INTERNAL', `stage ${src.stage} has not been built`);
-    return `stage:${o.snapshot ?? 'empty'}`;
-  };
-
   const sourceName = (src: Source): string => {
     if (src.kind === 'context') return 'context';
     if (src.kind === 'image') return `image ${shortRef(src.image.ref)}`;
@@ -299,7 +290,12 @@ export async function build(plan: BuildPlan, deps: BuildDeps, opts: BuildOptions
           else addSource(sourceName(step.from), await sourceDigest(step.from, req, views, signal));
         } else if (step.kind === 'run') {
           for (const m of step.mounts) {
-            if (m.type !== 'bind') continue; // cache mounts are not inputs (BuildKit); secrets count by id only
+            // a cache mount's content is not an input (BuildKit), but what seeds it (from=) is; secrets count by id only
+            if (m.type === 'cache' && m.from !== undefined && m.from.kind !== 'context') {
+              addSource(`${sourceName(m.from)} (cache seed)`, await sourceDigest(m.from, wholePath(m.source), views, signal));
+              continue;
+            }
+            if (m.type !== 'bind') continue;
             if (m.from === undefined || m.from.kind === 'context') {
               const req = { ...wholePath(m.source), srcKind: 'context' as const, srcRoot: deps.contextDir, ...(deps.ignore ? { ignore: deps.ignore } : {}) };
               contentParts.push(await contextDigest(req, signal, files));
@@ -379,7 +375,8 @@ export async function build(plan: BuildPlan, deps: BuildDeps, opts: BuildOptions
               stage: ps.name,
               ...(opts.sourceLines ? { sourceLines: opts.sourceLines } : {}),
               sourceRoot: (src) => openSource(src, views, signal),
-              sourceId,
+              // a seeded cache dir is per seed content (stage files under source=, image digest)
+              sourceId: async (src, source) => (src.kind === 'context' ? 'context' : (await sourceDigest(src, wholePath(source), views, signal)).digest),
               ...(deps.ignore ? { ignore: deps.ignore } : {}),
               ...(opts.mounts ? { mountSources: opts.mounts } : {}),
             }, signal);

@@ -25,8 +25,8 @@ export interface RunContext {
   readonly sourceLines?: readonly string[];
   /** A read-only host path of a source's root filesystem (stage or image) for bind mounts. */
   readonly sourceRoot: (src: Source) => Promise<string>;
-  /** Identity of a source's content (for cache mounts seeded with from=). */
-  readonly sourceId?: (src: Source) => string;
+  /** Identity of the content at `source` in a source (for cache mounts seeded with from=). */
+  readonly sourceId?: (src: Source, source: string | undefined) => Promise<string>;
   /** The context's .dockerignore: context bind mounts hide what it excludes. */
   readonly ignore?: IgnoreMatcher;
   /** `--secret` / `--ssh` of the build. */
@@ -91,7 +91,7 @@ export async function executeRun(step: RunStep, rootfs: string, ctx: RunContext,
           let seed: { path: string; id: string } | undefined;
           if (m.from !== undefined) {
             const root = m.from.kind === 'context' ? ctx.contextDir : await ctx.sourceRoot(m.from);
-            const id = ctx.sourceId ? ctx.sourceId(m.from) : m.from.kind;
+            const id = ctx.sourceId ? await ctx.sourceId(m.from, m.source) : m.from.kind;
             seed = { path: resolveInRoot(root, m.source ?? '/'), id: `${id}:${posix.normalize('/' + (m.source ?? '/'))}` };
           }
           const { dir, release } = await acquireCacheDir(ctx.stateDir, m, seed, signal);
