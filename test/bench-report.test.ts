@@ -1,0 +1,98 @@
+// The side-by-side bench's pure parts (bench/peers): plain-progress step parsing, pairwise
+// ratios, the Markdown report (targets, ABSENT builders) and the SVG chart.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { CaseResult, Results, Sample } from '../bench/peers/main.js';
+import { chartSvg, markdown, pairRatio, targets } from '../bench/peers/report.js';
+import { parseSteps, stepKind } from '../bench/peers/steps.js';
+
+test('parseSteps reads kiln/BuildKit plain progress with the harness clock', () => {
+  const out = [
+    '0.100 #1 [builder 1/3] FROM docker.io/library/busybox:latest@sha256:d3c3...',
+    '2.200 #1 DONE 2.1s',
+    '2.300 #2 [builder 2/3] RUN ./gen.sh',
+    '2.400 #2 0.05 some output',
+    '5.400 #2 DONE 3.1s',
+    '5.500 #3 [builder 3/3] COPY a b',
+    '5.500 #3 CACHED',
+    '5.600 #4 exporting to image',
+    '5.700 #4 DONE 0.1s',
+    'not a step line',
+  ].join('\n');
+  const steps = parseSteps(out);
+  assert.deepEqual(steps.map((s) => [s.id, s.secs, s.cached]), [[1, 2.1, false], [2, 3.1, false], [3, 0, true], [4, 0.1, false]]);
+  assert.equal(steps[1]!.start, 2.3);
+  assert.equal(steps[1]!.end, 5.4);
+  assert.deepEqual(steps.map((s) => stepKind(s.name)), ['FROM', 'RUN', 'COPY', 'export']);
+  assert.equal(stepKind('[internal] load build definition from Dockerfile'), 'context/def');
+});
+
+const sample = (builder: string, phase: Sample['phase'], rep: number, seconds: number, ok = true): Sample => ({
+  builder, phase, rep, seconds, ok, code: ok ? 0 : 1, peakRssBytes: 100 * 2 ** 20, loadBefore: 0.1, machineCpuS: seconds,
+  ...(ok ? {} : { errorTail: 'boom' }),
+});
+
+function fixture(): Results {
+  const c: CaseResult = {
+    name: 'parallel',
+    modifyFile: 'input-a.txt',
+    limit: { criticalPathS: 5, totalRunS: 15, limitS: 7.5, stages: ['a', 'b', 'c', 'final'], runs: [] },
+    samples: [
+      sample('kiln', 'cold', 1, 8), sample('buildkit', 'cold', 1, 7.5), sample('kiln', 'cold', 2, 9), sample('buildkit', 'cold', 2, 7.4),
+      sample('kiln', 'warm', 1, 0.2), sample('buildkit', 'warm', 1, 0.4), sample('kiln', 'warm', 2, 0.3), sample('buildkit', 'warm', 2, 0.2),
+      sample('kiln', 'warm', 3, 0.2), sample('buildkit', 'warm', 3, 0.3), sample('kiln', 'incr', 1, 5, false),
+    ],
+    sizes: { kiln: { layers: 2, uncompressedBytes: 2_000_000, compressedBytes: 1_000_000 }, buildkit: { layers: 2, uncompressedBytes: 2_000_000, compressedBytes: 999_999 } },
+  };
+  return {
+    date: '2026-11-27T14:00:00.000Z', runId: 'r', machine: { nproc: 2, memGiB: 24, kernel: 'k', os: 'Debian', cpu: 'cpu' },
+    options: { cases: ['parallel'], builders: ['kiln', 'buildkit', 'podman'], reps: 3, coldReps: 2, limit: true, micro: true },
+    conditions: { loadavgStart: '0.1', note: 'quiet' },
+    builders: [
+      { name: 'kiln', status: 'ok', version: 'kiln 0.1.0', command: 'kiln build' },
+      { name: 'buildkit', status: 'ok', version: 'Docker 26', command: 'docker build' },
+      { name: 'podman', status: 'ABSENT', reason: 'podman not installed', command: 'podman build' },
+    ],
+    cases: [c],
+    micro: [{ bench: 'parse', medianMs: 50 }, { bench: 'registry', push: { ratio: 1.3 }, pull: { ratio: 0.9 } }],
+  };
+}
+
+test('pairRatio takes the median of rep-by-rep ratios', () => {
+  const c = fixture().cases[0]!;
+  // cold: 8/7.5 = 1.067, 9/7.4 = 1.216 -> median of two = mean
+  assert.ok(Math.abs(pairRatio(c, 'kiln', 'buildkit', 'cold') - (8 / 7.5 + 9 / 7.4) / 2) < 1e-9);
+  // warm: 0.5, 1.5, 0.667 -> 0.667
+  assert.ok(Math.abs(pairRatio(c, 'kiln', 'buildkit', 'warm') - 0.2 / 0.3) < 1e-9);
+  assert.ok(Number.isNaN(pairRatio(c, 'kiln', 'buildkit', 'incr')));
+});
+
+test('targets judge each goal and say which ones are not met', () => {
+  const t = targets(fixture());
+  const by = (s: string) => t.find((x) => x.what.includes(s));
+  assert.equal(by('warm rebuild')?.met, true);
+  assert.equal(by('cold `parallel`')?.met, false); // 1.14x > 1.10
+  assert.equal(by('no bigger')?.met, true); // +1 byte of gzip is inside the 0.1% tolerance
+  assert.equal(by('parse 10k')?.met, true);
+  assert.equal(by('registry push')?.met, false);
+  assert.equal(by('registry pull')?.met, true);
+});
+
+test('the report lists ABSENT builders, failed builds, and embeds the chart', () => {
+  const md = markdown(fixture(), 'bench/results/x.svg', 'bench/results/x.json', '## Findings\n\nsomething');
+  assert.match(md, /\| podman \| \*\*ABSENT\*\*: podman not installed \|/);
+  assert.match(md, /!\[[^\]]*\]\(bench\/results\/x\.svg\)/);
+  assert.match(md, /## Findings/);
+  assert.match(md, /\*\*parallel \/ kiln \/ incr\*\* \(exit 1\)/);
+  assert.match(md, /\| parallel \| 7\.50 \| 8\.50 \[8\.00–9\.00\] \| 7\.45 \[7\.40–7\.50\] \|/);
+});
+
+test('the chart is one SVG with a bar per builder and phase', () => {
+  const svg = chartSvg(fixture());
+  assert.match(svg, /^<svg [^>]*xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
+  assert.ok(svg.trimEnd().endsWith('</svg>'));
+  // 2 builders x (cold, warm) bars; incr has only a failed kiln sample -> a cross, no bar
+  assert.equal((svg.match(/<rect [^>]*><title>/g) ?? []).length, 4);
+  assert.match(svg, /✗/);
+  assert.match(svg, /stroke-dasharray="4,3"/);
+});
