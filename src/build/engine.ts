@@ -318,8 +318,8 @@ export async function build(plan: BuildPlan, deps: BuildDeps, opts: BuildOptions
         const slot = BuildCache.slot(dockerfile, ps.name, i);
         const filtered = noCacheStages.has(ps.name) || noCacheStages.has(String(ps.index));
         const rec = opts.noCache || filtered ? undefined : cache.get(stepKey);
-        const decide = (cachedHit: boolean, reason?: string): void => {
-          const d: StepDecision = { stage: ps.name, pos, display: step.display, key: stepKey, cached: cachedHit, ...(reason !== undefined ? { reason } : {}), inputs, ...(contextFiles ? { contextFiles } : {}) };
+        const decide = (cachedHit: boolean, reason?: string, resultFrom?: string): void => {
+          const d: StepDecision = { stage: ps.name, pos, display: step.display, key: stepKey, cached: cachedHit, ...(reason !== undefined ? { reason } : {}), ...(resultFrom !== undefined ? { resultFrom } : {}), inputs, ...(contextFiles ? { contextFiles } : {}) };
           decisions.push({ order: [plan.stages.indexOf(ps), i], d });
         };
         const fits = rec !== undefined && snapshotExists(deps.snapshotter, rec.snapshot) && (rec.snapshot === null || deps.snapshotter.parent(rec.snapshot) === parent);
@@ -327,7 +327,7 @@ export async function build(plan: BuildPlan, deps: BuildDeps, opts: BuildOptions
           deps.progress.cached(id);
           cache.touch(stepKey);
           cache.putSlot(slot, stepKey);
-          decide(true);
+          decide(true, undefined, rec.created);
           parent = rec.snapshot;
           key = stepKey;
           cached++;

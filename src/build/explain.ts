@@ -13,6 +13,8 @@ export interface StepDecision {
   /** Why it ran; for a hit, only where it came from when not the local cache (`from the registry cache …`). */
   readonly reason?: string;
   readonly inputs: KeyInputs;
+  /** For a local hit: when the reused result was made (the matched record's time). */
+  readonly resultFrom?: string;
   /** Context files hashed for this step, and how many of them had to be read (stat cache misses). */
   readonly contextFiles?: { readonly hashed: number; readonly read: number };
 }
@@ -74,7 +76,7 @@ export function formatDecisions(decisions: readonly StepDecision[]): string {
   const out: string[] = ['cache decisions:'];
   for (const d of decisions) {
     out.push(`[${d.stage} ${d.pos}] ${d.display}`);
-    out.push(`  ${d.cached ? `CACHED${d.reason !== undefined ? ` ${d.reason}` : ''}` : `ran: ${d.reason ?? ''}`}`);
+    out.push(`  ${d.cached ? `CACHED${d.reason !== undefined ? ` ${d.reason}` : ''}${d.resultFrom !== undefined ? ` (matched the result made ${d.resultFrom})` : ''}` : `ran: ${d.reason ?? ''}`}`);
     out.push(`  key ${d.key.slice(0, 16)}  parent ${d.inputs.parent.slice(0, 16)}  definition ${d.inputs.definition.slice(0, 16)}`);
     if (d.inputs.base !== undefined) out.push(`  base image ${d.inputs.base}`);
     const args = Object.entries(d.inputs.buildArgs ?? {});
