@@ -13,6 +13,7 @@ import { makeBuilders, type BenchEnv, type Builder } from './builders.js';
 import { measureLimit, type LimitResult } from './limit.js';
 import { archiveSize, type ImageSize } from './sizes.js';
 import { parseSteps, type Step } from './steps.js';
+import { runAny } from './proc.js';
 
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
@@ -56,6 +57,8 @@ export interface Results {
   readonly machine: { nproc: number; memGiB: number; kernel: string; os: string; cpu: string };
   readonly options: { cases: string[]; builders: string[]; reps: number; coldReps: number; limit: boolean; micro: boolean };
   readonly conditions: { loadavgStart: string; loadavgEnd?: string; note: string };
+  /** Versions of the other tools the numbers depend on (runtime, micro-benchmark references). */
+  readonly tools?: Record<string, string>;
   readonly builders: BuilderInfo[];
   readonly cases: CaseResult[];
   micro?: unknown[];
@@ -130,7 +133,20 @@ export async function runBench(opts: Options): Promise<Results> {
   mkdirSync(resultsDir, { recursive: true });
   const out = opts.out ?? join(resultsDir, `${now.toISOString().slice(0, 10)}.json`);
 
+  const firstLine = async (cmd: string, args: string[]) => {
+    const r = await runAny(cmd, args);
+    return r.code === 0 ? (r.out.trim().split('\n')[0] ?? '') : 'absent';
+  };
+  const tools: Record<string, string> = {
+    node: process.version,
+    runc: await firstLine('runc', ['--version']),
+    skopeo: await firstLine('skopeo', ['--version']),
+    'GNU tar': await firstLine('tar', ['--version']),
+    gzip: await firstLine('gzip', ['--version']),
+    'fuse-overlayfs': await firstLine('fuse-overlayfs', ['--version']),
+  };
   const results: Results = {
+    tools,
     date: now.toISOString(),
     runId,
     machine: machine(),
