@@ -4,7 +4,7 @@
 // engine, test/helpers/dockerd.ts) and by the real `kiln build` CLI from the same busybox base
 // bytes, and the results must agree:
 //   (1) the image config (Env, Cmd, Entrypoint, WorkingDir, User, ExposedPorts, Labels,
-//       Volumes, StopSignal, Healthcheck, OnBuild, Shell);
+//       Volumes, StopSignal, Healthcheck, OnBuild, Shell; and author (MAINTAINER), os, architecture);
 //   (2) the flattened root filesystem: every path's type, mode (setuid/setgid/sticky too),
 //       owner, symlink target, content, hardlink group and xattrs (mtimes ignored).
 // All docker builds share one dockerd; docker and kiln builds run concurrently in before().

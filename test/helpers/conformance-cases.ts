@@ -137,10 +137,20 @@ async function uncompressedLayer(store: Store, l: { digest: Digest; mediaType: s
   return decompressLayer(Readable.from((await store.open(l.digest)) as AsyncIterable<Buffer>), l.mediaType);
 }
 
-/** The image config (`config` of the config blob, raw JSON) of a kiln store image. */
+/** Top-level fields of the config blob compared too, kept in configFields() under these keys. */
+const TOP_FIELDS = ['author', 'os', 'architecture', 'variant'] as const;
+
+/** `config` of a config blob, plus its TOP_FIELDS as ".author", ".os", ... */
+function configFields(raw: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...((raw['config'] as Record<string, unknown> | undefined) ?? {}) };
+  for (const f of TOP_FIELDS) out[`.${f}`] = raw[f];
+  return out;
+}
+
+/** The image config (`config` of the config blob, raw JSON; see configFields) of a kiln store image. */
 export async function kilnImageConfig(store: Store, name: string): Promise<Record<string, unknown>> {
   const img = await storedImage(store, name);
-  return ((JSON.parse(img.rawConfig.toString('utf8')) as { config?: Record<string, unknown> }).config ?? {});
+  return configFields(JSON.parse(img.rawConfig.toString('utf8')) as Record<string, unknown>);
 }
 
 /** The history of a kiln store image's config. */
@@ -215,8 +225,8 @@ export function readDockerSave(savedDir: string): { config: Record<string, unkno
   const m = JSON.parse(readFileSync(join(savedDir, 'manifest.json'), 'utf8')) as { Config: string; Layers: string[] }[];
   const entry = m[0];
   if (!entry || m.length !== 1) throw new Error(`${savedDir}/manifest.json: expected one image, found ${m.length}`);
-  const cfg = JSON.parse(readFileSync(join(savedDir, entry.Config), 'utf8')) as { config?: Record<string, unknown>; history?: unknown[] };
-  return { config: cfg.config ?? {}, layers: entry.Layers.map((l) => join(savedDir, l)), history: cfg.history ?? [] };
+  const cfg = JSON.parse(readFileSync(join(savedDir, entry.Config), 'utf8')) as Record<string, unknown>;
+  return { config: configFields(cfg), layers: entry.Layers.map((l) => join(savedDir, l)), history: (cfg['history'] as unknown[] | undefined) ?? [] };
 }
 
 /** Applies uncompressed layer tar files, bottom first, onto the empty directory `dest`. */
@@ -228,6 +238,7 @@ export async function flattenLayerFiles(layers: readonly string[], dest: string)
 /** The image config fields the conformance tests compare. */
 export const CONFIG_FIELDS = [
   'Env', 'Cmd', 'Entrypoint', 'WorkingDir', 'User', 'ExposedPorts', 'Labels', 'Volumes', 'StopSignal', 'Healthcheck', 'OnBuild', 'Shell',
+  ...TOP_FIELDS.map((f) => `.${f}` as const),
 ] as const;
 
 /** JSON with object keys sorted (map key order is not meaning: Go's encoder sorts, kiln keeps insertion order). */
@@ -246,7 +257,8 @@ export function diffConfigs(a: Record<string, unknown>, b: Record<string, unknow
   for (const f of CONFIG_FIELDS) {
     const x = norm(a[f]);
     const y = norm(b[f]);
-    if (x !== y) out.push(`config.${f}: ${labels[0]} ${x ?? '(unset)'}, ${labels[1]} ${y ?? '(unset)'}`);
+    const what = f.startsWith('.') ? `image${f}` : `config.${f}`;
+    if (x !== y) out.push(`${what}: ${labels[0]} ${x ?? '(unset)'}, ${labels[1]} ${y ?? '(unset)'}`);
   }
   return out;
 }
