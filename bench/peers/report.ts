@@ -318,14 +318,14 @@ export function markdown(r: Results, svgPath: string, jsonPath: string, findings
   o.push('');
   o.push('## Physical limit: the RUN steps alone');
   o.push('');
-  o.push('Each needed stage is replayed in a plain directory (base image rootfs exported with `kiln build -o type=local`, COPY = `cp -a`), and each RUN runs as `chroot DIR /bin/sh -c \'cd CWD && exec "$@"\' ARGV` with the step\'s environment; only the RUN processes are timed. *critical path* = longest chain of RUN time through stage dependencies; *limit* = max(critical path, all RUN time / nproc). Overhead = builder\'s cold median − limit.');
+  o.push('Each needed stage is replayed in a plain directory (base image rootfs exported with `kiln build -o type=local`, COPY = `cp -a`), and each RUN runs as `unshare --mount --mount-proc=/proc --root=DIR --wd=CWD ARGV` (a chroot in a private mount namespace) with the step\'s environment; only the RUN processes are timed. *critical path* = longest chain of RUN time through the step graph (a stage follows its base; a `COPY --from` waits for its stage); *limit* = max(critical path, all RUN time / nproc), measured once per cold rep right before that rep\'s cold builds (median; each rep in brackets). Overhead = builder\'s cold median − limit.');
   o.push('');
   o.push(`| case | stages needed | RUNs | all RUN s | critical path s | limit s | ${ok.map((b) => `${b} overhead s`).join(' | ')} |`);
   o.push(`|---|---|---:|---:|---:|---:|${ok.map(() => '---:').join('|')}|`);
   for (const c of r.cases) {
     const l = c.limit;
     if (!l) continue;
-    o.push(`| ${c.name} | ${l.stages.join(', ')} | ${l.runs.length} | ${f2(l.totalRunS)} | ${f2(l.criticalPathS)} | ${f2(l.limitS)}${l.error ? ` (error: ${l.error})` : ''} | ${ok.map((b) => f2(med(c, b, 'cold') - l.limitS)).join(' | ')} |`);
+    o.push(`| ${c.name} | ${l.stages.join(', ')} | ${l.runs.length} | ${f2(l.totalRunS)} | ${f2(l.criticalPathS)} | ${f2(l.limitS)}${l.reps && l.reps.length > 1 ? ` [${l.reps.map(f2).join(', ')}]` : ''}${l.error ? ` (error: ${l.error})` : ''} | ${ok.map((b) => f2(med(c, b, 'cold') - l.limitS)).join(' | ')} |`);
   }
   o.push('');
   if (has('kiln')) {
