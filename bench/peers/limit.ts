@@ -119,7 +119,7 @@ async function prepareRootfs(dir: string): Promise<void> {
 function safeRemove(dir: string): void {
   const left = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4] ?? '').filter((p) => p === dir || p.startsWith(dir + '/'));
   if (left.length > 0) throw new Error(`still mounted below ${dir}: ${left.join(', ')} (not removing it)`);
-  rmSync(dir, { recursive: true, force: true });
+  rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
 }
 
 export async function measureLimit(caseDir: string, name: string, env: LimitEnv): Promise<LimitResult> {
@@ -129,6 +129,8 @@ export async function measureLimit(caseDir: string, name: string, env: LimitEnv)
   const kiln = (args: string[]) => runOk(process.execPath, [env.kilnBin, ...args], { env: kenv });
   safeRemove(root);
   mkdirSync(root, { recursive: true });
+  const logs = join(env.work, 'logs', `limit-${name}`);
+  mkdirSync(logs, { recursive: true });
   if (!existsSync(join(kilnRoot, 'index.json'))) {
     mkdirSync(kilnRoot, { recursive: true });
     await kiln(['load', '-q', '-i', env.layout]);
@@ -209,7 +211,7 @@ export async function measureLimit(caseDir: string, name: string, env: LimitEnv)
           lastEnv = Object.entries(e).map(([k, v]) => `${k}=${v}`);
           // a private mount namespace: /proc is mounted inside it and vanishes with it, so no
           // mount can outlive the bench (nothing from the host is bound into DIR)
-          const m = await runMeasured('unshare', ['--mount', '--propagation', 'private', '--mount-proc=/proc', `--root=${dir}`, `--wd=${cwd}`, ...step.argv], { env: e, log: join(root, `s${st.index}-run${runs.length}.log`) });
+          const m = await runMeasured('unshare', ['--mount', '--propagation', 'private', '--mount-proc=/proc', `--root=${dir}`, `--wd=${cwd}`, ...step.argv], { env: e, log: join(logs, `s${st.index}-run${runs.length}.log`) });
           runs.push({ stage: st.name, step: step.display, seconds: m.seconds, code: m.code });
           sum += m.seconds;
           t += m.seconds;

@@ -138,8 +138,10 @@ export function runMeasured(cmd: string, args: readonly string[], opts: MeasureO
       clearInterval(timer);
       clearTimeout(killer);
       if (partial !== '') onData(Buffer.from('\n'));
-      log?.end();
-      resolve({ seconds, code, peakRssBytes: peak, output });
+      const result = { seconds, code, peakRssBytes: peak, output };
+      // resolve once the log file is complete (callers may read or remove its directory next)
+      if (log) log.end(() => resolve(result));
+      else resolve(result);
     });
   });
 }
