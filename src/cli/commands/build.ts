@@ -438,9 +438,14 @@ async function runBuild(path: string, flags: BuildFlags): Promise<void> {
   // Measuring a new base image's snapshots costs ~1 s once (sizes are remembered per snapshot):
   // by default only for a person watching; --size-report / --no-size-report decide explicitly.
   if (flags.sizeReport === true || (flags.sizeReport !== false && (process.stderr.isTTY === true || process.stdout.isTTY === true))) {
-    const report = await computeSizeReport(result, plan, snapshotter, stateDir);
-    process.stderr.write(renderSizeReport(report, { imageName: flags.tag[0] ?? imageId.slice(0, 'sha256:'.length + 12), ...(process.stderr.isTTY ? { width: process.stderr.columns } : {}) }));
-    if (process.env['KILN_DEBUG_SIZE_COST']) process.stderr.write(`size report: ${report.cost.ms.toFixed(0)} ms, ${report.cost.measured} snapshots measured\n`);
+    // the image is built and named: a report that cannot be made must not fail the build
+    try {
+      const report = await computeSizeReport(result, plan, snapshotter, stateDir);
+      process.stderr.write(renderSizeReport(report, { imageName: flags.tag[0] ?? imageId.slice(0, 'sha256:'.length + 12), ...(process.stderr.isTTY ? { width: process.stderr.columns } : {}) }));
+      if (process.env['KILN_DEBUG_SIZE_COST']) process.stderr.write(`size report: ${report.cost.ms.toFixed(0)} ms, ${report.cost.measured} snapshots measured\n`);
+    } catch (e: unknown) {
+      process.stderr.write(`WARNING: no size report: ${e instanceof Error ? e.message : String(e)}\n`);
+    }
   }
   const ran = result.stages.reduce((a, s) => a + s.ran, 0);
   const cached = result.stages.reduce((a, s) => a + s.cached, 0);
