@@ -67,6 +67,13 @@ const KNOWN_FAILURES = new Map<string, KnownFailure>([
     },
   ],
   [
+    'chmod-copy-symlink',
+    {
+      reason: 'COPY --chmod of a directory source also chmods the destination directory itself (as in copy-chmod, also with --link)',
+      diffs: ['/chmodded: mode docker "0755", kiln "0600"', '/linked: mode docker "0755", kiln "0640"'],
+    },
+  ],
+  [
     'copy-chmod',
     {
       reason: 'COPY --chmod of a directory source also chmods the destination directory itself; BuildKit leaves it 0755 and chmods only what is copied into it',
@@ -106,10 +113,24 @@ const KNOWN_FAILURES = new Map<string, KnownFailure>([
     },
   ],
   [
+    'copy-names',
+    {
+      reason: 'kiln keeps user.* xattrs of context files; in the image BuildKit (Docker 26) makes they are gone',
+      diffs: ['/xattr.txt: xattrs docker (none), kiln {"user.kiln":"636f6e666f726d616e6365"}'],
+    },
+  ],
+  [
     'copy-multi-no-slash',
     {
       reason: 'kiln rejects several COPY sources with a destination not ending in / (the legacy builder rule); BuildKit copies each onto the same path (last wins: /not-a-dir holds b.txt)',
       diffs: ['kiln build exited 1: Dockerfile:3: When using COPY with more than one source file, the destination must be a directory and end with a /'],
+    },
+  ],
+  [
+    'stage-duplicate-name',
+    {
+      reason: 'kiln rejects a repeated stage name; BuildKit builds (the later stage wins: /which = "second"; newer BuildKit only warns, lint rule DuplicateStageName)',
+      diffs: ['kiln build exited 1: Dockerfile:5: duplicate stage name "same"'],
     },
   ],
   [
