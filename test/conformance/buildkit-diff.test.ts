@@ -35,7 +35,7 @@ const KNOWN_FAILURES = new Map<string, KnownFailure>([
   [
     'add-tar',
     {
-      reason: 'ADD --chown applies to the files extracted from a local archive; BuildKit keeps the archive owners',
+      reason: 'ADD --chown applies to the files extracted from a local archive; BuildKit v0.13 keeps the archive owners (kiln follows newer BuildKit: moby/buildkit 46e52f472, 2025, "file: add chown to archive unpack from copy")',
       diffs: [
         '/chowned/tree: owner docker "1234:5678", kiln "1000:1000"',
         '/chowned/tree/link: owner docker "1234:5678", kiln "1000:1000"',
@@ -50,7 +50,7 @@ const KNOWN_FAILURES = new Map<string, KnownFailure>([
   [
     'add-tar-chmod',
     {
-      reason: 'ADD --chown applies to the files extracted from a local archive (BuildKit keeps the archive owners; --chmod is ignored by both)',
+      reason: 'ADD --chown applies to the files extracted from a local archive; BuildKit v0.13 keeps the archive owners (newer BuildKit chowns, 46e52f472); --chmod is ignored by both',
       diffs: [
         '/both/tree: owner docker "1234:5678", kiln "1000:1000"',
         '/both/tree/one.txt: owner docker "1234:5678", kiln "1000:1000"',
@@ -69,14 +69,14 @@ const KNOWN_FAILURES = new Map<string, KnownFailure>([
   [
     'chmod-copy-symlink',
     {
-      reason: 'COPY --chmod of a directory source also chmods the destination directory itself (as in copy-chmod, also with --link)',
+      reason: 'COPY --chmod gives the destination directory it creates the --chmod bits (as in copy-chmod, also with --link: newer fsutil semantics)',
       diffs: ['/chmodded: mode docker "0755", kiln "0600"', '/linked: mode docker "0755", kiln "0640"'],
     },
   ],
   [
     'copy-chmod',
     {
-      reason: 'COPY --chmod of a directory source also chmods the destination directory itself; BuildKit leaves it 0755 and chmods only what is copied into it',
+      reason: 'COPY --chmod gives the destination directory it creates the --chmod bits; BuildKit v0.13 makes it 0755 (kiln follows newer fsutil: 183e7fb, 2025, "copy: fix custom chmod for parent directories")',
       diffs: [
         '/both: mode docker "0755", kiln "0640"',
         '/sticky-dir: mode docker "0755", kiln "0777"',
@@ -101,7 +101,7 @@ const KNOWN_FAILURES = new Map<string, KnownFailure>([
   [
     'copy-from-image-flags',
     {
-      reason: 'COPY --chmod of a directory source also chmods the destination directory itself (as in copy-chmod)',
+      reason: 'COPY --chmod gives the destination directory it creates the --chmod bits (as in copy-chmod: newer fsutil semantics)',
       diffs: ['/chmodded: mode docker "0755", kiln "0640"'],
     },
   ],
@@ -143,7 +143,7 @@ const KNOWN_FAILURES = new Map<string, KnownFailure>([
   [
     'run-env',
     {
-      reason: "RUN's supplementary groups lack the user's primary gid (BuildKit lists it: groups=0(root),...)",
+      reason: "RUN's supplementary groups lack the user's primary gid (BuildKit always lists it first: executor/oci/user.go ensureAdditionalGids)",
       diffs: ['/id.txt: content docker "uid=0(root) gid=0(root) groups=0(root),50(staff)\\n", kiln "uid=0(root) gid=0(root) groups=50(staff)\\n"'],
     },
   ],
