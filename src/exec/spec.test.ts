@@ -24,7 +24,7 @@ test('config: process, capabilities, mounts', () => {
   assert.equal(c.process.noNewPrivileges, false); // like BuildKit: setuid programs keep working
   assert.equal(buildOciConfig({ ...base, noNewPrivileges: true }, '/r', FILES).process.noNewPrivileges, true);
   assert.equal(c.process.rlimits, undefined);
-  assert.deepEqual(c.process.user, { uid: 1000, gid: 1000, additionalGids: [10], umask: 0o022 });
+  assert.deepEqual(c.process.user, { uid: 1000, gid: 1000, additionalGids: [1000, 10], umask: 0o022 });
   assert.deepEqual(c.process.env, ['A=1', 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'HOME=/home/u']);
   assert.deepEqual(c.process.capabilities.bounding, DEFAULT_CAPABILITIES);
   assert.deepEqual(c.process.capabilities.effective, []); // non-root

@@ -178,7 +178,9 @@ export function buildOciConfig(p: ProcessSpec, rootfs: string, files: GeneratedF
       user: {
         uid: p.user.uid,
         gid: p.user.gid,
-        ...(p.user.additionalGids && p.user.additionalGids.length > 0 ? { additionalGids: [...p.user.additionalGids] } : {}),
+        // Like containerd's WithAdditionalGIDs (what BuildKit uses): the primary gid comes first in the
+        // supplementary groups, so `id` in a RUN shows groups=<gid>,... as under docker build.
+        additionalGids: [...new Set([p.user.gid, ...(p.user.additionalGids ?? [])])],
         umask: 0o022,
       },
       args: [...p.args],

@@ -101,7 +101,9 @@ export class Copier {
       if (e.kind === 'close') {
         const s = stack.pop()!;
         if (e.parentOnly) continue;
-        if (overwrite || s.created) this.fileInfo(e.st, e.abs, dst);
+        // The destination directory of a directory source keeps the source's mode: like BuildKit,
+        // --chmod applies only to what is copied into it.
+        if (overwrite || s.created) this.fileInfo(e.st, e.abs, dst, e.rel !== '');
         else if (s.existed) lutimesSync(dst, seconds(e.st.atimeNs), seconds(e.st.mtimeNs));
         continue;
       }
@@ -170,13 +172,13 @@ export class Copier {
   }
 
   /** Owner, mode, times and xattrs of `dst` from the source (fsutil copyFileInfo + copyXAttrs). */
-  fileInfo(st: BigIntStats, src: string, dst: string): void {
+  fileInfo(st: BigIntStats, src: string, dst: string, applyChmod = true): void {
     const owner = this.opts.chown ?? (this.opts.keepSourceOwner ? { uid: Number(st.uid), gid: Number(st.gid) } : { uid: 0, gid: 0 });
     if (IS_ROOT) lchownSync(dst, owner.uid, owner.gid);
     const link = st.isSymbolicLink();
     if (!link) {
       const mode = Number(st.mode) & 0o7777;
-      chmodSync(dst, this.opts.chmod ? this.opts.chmod.apply(mode, st.isDirectory()) : mode);
+      chmodSync(dst, this.opts.chmod && applyChmod ? this.opts.chmod.apply(mode, st.isDirectory()) : mode);
     }
     lutimesSync(dst, seconds(st.atimeNs), seconds(st.mtimeNs));
     if (!link && this.opts.xattrs) copyXattrs(src, dst);

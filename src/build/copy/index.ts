@@ -70,7 +70,8 @@ async function copyAll(req: CopyRequest, signal?: AbortSignal): Promise<void> {
   const destAbs = (): string => resolveInRoot(destRoot, dest.clean);
   checkMultipleSources(inputs, dest.dirSyntax, destAbs(), req.dest);
 
-  const copier = new Copier({ destRoot, chown, keepSourceOwner: req.srcKind === 'rootfs', chmod, signal, xattrs: true });
+  // Extended attributes travel from stage/image sources only: BuildKit's context transfer drops them.
+  const copier = new Copier({ destRoot, chown, keepSourceOwner: req.srcKind === 'rootfs', chmod, signal, xattrs: req.srcKind === 'rootfs' });
   const generated = new Copier({ destRoot, chown, keepSourceOwner: false, chmod, signal, xattrs: false });
   const unpackLocal = req.add !== undefined && req.add.unpack !== false;
   const unpackUrl = req.add?.unpack === true;
@@ -88,7 +89,9 @@ async function copyAll(req: CopyRequest, signal?: AbortSignal): Promise<void> {
   const extract = async (archive: string): Promise<void> => {
     const dir = destAbs();
     copier.mkdirAll(dir, 0o755);
-    await extractArchive(archive, dir, chown, signal);
+    // BuildKit (Docker 26) keeps the archive's owners for extracted entries, --chown or not
+    // (test/conformance add-tar); only the destination it creates gets --chown.
+    await extractArchive(archive, dir, undefined, signal);
   };
 
   let tmp: string | undefined;
