@@ -82,6 +82,13 @@ test('kiln history --no-trunc --format json: one object per line with docker key
   assert.equal(sizes[2], `1000000|${DD.slice(0, 44)}…`);
   assert.equal(sizes[1], `61|${`RUN /bin/sh -c ${LONG}`.slice(0, 44)}…`); // 60 a's and a newline
 
+  const bareH = await kiln(['history', '-H', 'hist/app:1']); // docker's -H is a boolean flag
+  assert.equal(bareH.code, 0, bareH.stderr);
+  assert.match(bareH.stdout, /^IMAGE /);
+  const none = await kiln(['history']);
+  assert.equal(none.code, 125);
+  assert.match(none.stderr, /requires exactly 1 argument/);
+
   const bad = await kiln(['history', '--format', '{{.Nope}}', 'hist/app:1']);
   assert.equal(bad.code, 125, bad.stderr); // a usage error, like docker
   assert.match(bad.stderr, /no field Nope/);

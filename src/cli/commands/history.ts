@@ -165,13 +165,20 @@ export function registerHistory(program: Command): void {
   program
     .command('history')
     .description('Show the history of an image: one row per instruction, newest first, with the size of the layer it made')
-    .argument('<image>', 'name or image ID')
+    .argument('[image]', 'name or image ID')
     .option('-H, --human [bool]', 'print sizes and dates in human readable format', 'true')
     .option('--no-trunc', "don't truncate output")
     .option('-q, --quiet', 'only show image IDs')
     .option('--format <format>', "'table', 'table TEMPLATE', 'json' (one object per line) or a Go-style TEMPLATE ({{.ID}} {{.CreatedSince}} {{.CreatedAt}} {{.CreatedBy}} {{.Size}} {{.Comment}})")
-    .action(async (arg: string, opts: { human: string | boolean; trunc: boolean; quiet?: boolean; format?: string }) => {
-      const human = String(opts.human).toLowerCase().replace(/^=/, ''); // -H=false
+    .action(async (image: string | undefined, opts: { human: string | boolean; trunc: boolean; quiet?: boolean; format?: string }) => {
+      let human = String(opts.human).toLowerCase().replace(/^=/, ''); // -H=false
+      let arg = image;
+      // `-H IMAGE` (a bare boolean flag, as docker takes it): the parser gave IMAGE to -H
+      if (arg === undefined && !['true', 'false', '1', '0'].includes(human)) {
+        arg = String(opts.human);
+        human = 'true';
+      }
+      if (arg === undefined) throw new KilnError('USAGE', '"kiln history" requires exactly 1 argument', { hint: 'kiln history [OPTIONS] IMAGE' });
       if (!['true', 'false', '1', '0'].includes(human)) throw new KilnError('USAGE', `invalid --human ${JSON.stringify(opts.human)}: use true or false`);
       const store = openStore();
       const { refs } = await lookup(store, arg);
