@@ -33,33 +33,6 @@ import {
  */
 const KNOWN_FAILURES = new Map<string, KnownFailure>([
   [
-    'add-tar',
-    {
-      reason: 'ADD --chown applies to the files extracted from a local archive; BuildKit v0.13 keeps the archive owners (kiln follows newer BuildKit: moby/buildkit 46e52f472, 2025, "file: add chown to archive unpack from copy")',
-      diffs: [
-        '/chowned/tree: owner docker "1234:5678", kiln "1000:1000"',
-        '/chowned/tree/link: owner docker "1234:5678", kiln "1000:1000"',
-        '/chowned/tree/one-hardlink: owner docker "1234:5678", kiln "1000:1000"',
-        '/chowned/tree/one.txt: owner docker "1234:5678", kiln "1000:1000"',
-        '/chowned/tree/sub: owner docker "1234:5678", kiln "1000:1000"',
-        '/chowned/tree/sub/run.sh: owner docker "1234:5678", kiln "1000:1000"',
-        '/chowned/tree/sub/two.txt: owner docker "1234:5678", kiln "1000:1000"',
-      ],
-    },
-  ],
-  [
-    'add-tar-chmod',
-    {
-      reason: 'ADD --chown applies to the files extracted from a local archive; BuildKit v0.13 keeps the archive owners (newer BuildKit chowns, 46e52f472); --chmod is ignored by both',
-      diffs: [
-        '/both/tree: owner docker "1234:5678", kiln "1000:1000"',
-        '/both/tree/one.txt: owner docker "1234:5678", kiln "1000:1000"',
-        '/both/tree/sub: owner docker "1234:5678", kiln "1000:1000"',
-        '/both/tree/sub/run.sh: owner docker "1234:5678", kiln "1000:1000"',
-      ],
-    },
-  ],
-  [
     'add-tar-hostile',
     {
       reason: 'kiln refuses an archive with ../ or absolute names; BuildKit extracts it confined to the destination (../../escape.txt -> /into/escape.txt, /abs-inside.txt -> /into/abs-inside.txt, evil/tmp/x through a symlink to / -> /into/tmp/x)',
@@ -106,20 +79,6 @@ const KNOWN_FAILURES = new Map<string, KnownFailure>([
     },
   ],
   [
-    'from-image-config',
-    {
-      reason: "RUN's supplementary groups lack the user's primary gid (USER app from the base image's config)",
-      diffs: ['/tmp/id.txt: content docker "uid=1000(app) gid=1000(app) groups=10(wheel),50(staff),1000(app)\\n", kiln "uid=1000(app) gid=1000(app) groups=10(wheel),50(staff)\\n"'],
-    },
-  ],
-  [
-    'copy-names',
-    {
-      reason: 'kiln keeps user.* xattrs of context files; in the image BuildKit (Docker 26) makes they are gone',
-      diffs: ['/xattr.txt: xattrs docker (none), kiln {"user.kiln":"636f6e666f726d616e6365"}'],
-    },
-  ],
-  [
     'copy-multi-no-slash',
     {
       reason: 'kiln rejects several COPY sources with a destination not ending in / (the legacy builder rule); BuildKit copies each onto the same path (last wins: /not-a-dir holds b.txt)',
@@ -138,31 +97,6 @@ const KNOWN_FAILURES = new Map<string, KnownFailure>([
     {
       reason: 'BuildKit keeps the empty /dev, /proc, /sys dirs runc creates in a RUN layer; kiln removes them as mount stubs',
       diffs: ['/dev: only in docker (dir 0755 0:0)', '/proc: only in docker (dir 0755 0:0)', '/sys: only in docker (dir 0755 0:0)'],
-    },
-  ],
-  [
-    'run-env',
-    {
-      reason: "RUN's supplementary groups lack the user's primary gid (BuildKit always lists it first: executor/oci/user.go ensureAdditionalGids)",
-      diffs: ['/id.txt: content docker "uid=0(root) gid=0(root) groups=0(root),50(staff)\\n", kiln "uid=0(root) gid=0(root) groups=50(staff)\\n"'],
-    },
-  ],
-  [
-    'user-numeric',
-    {
-      reason: "RUN's supplementary groups lack the primary gid for a uid without a passwd entry (BuildKit: groups=0(root))",
-      diffs: ['/tmp/id-4242.txt: content docker "uid=4242 gid=0(root) groups=0(root)\\n", kiln "uid=4242 gid=0(root)\\n"'],
-    },
-  ],
-  [
-    'volume-user-workdir',
-    {
-      reason: "RUN's supplementary groups lack the user's primary gid",
-      diffs: [
-        '/home/app/made-by-workdir/deeper/id.txt: content docker "uid=1000(app) gid=1000(app) groups=10(wheel),50(staff),1000(app)\\n", kiln "uid=1000(app) gid=1000(app) groups=10(wheel),50(staff)\\n"',
-        '/root-id.txt: content docker "uid=0(root) gid=0(root) groups=0(root),50(staff)\\n", kiln "uid=0(root) gid=0(root) groups=50(staff)\\n"',
-        '/tmp/id-group.txt: content docker "uid=1000(app) gid=50(staff) groups=50(staff)\\n", kiln "uid=1000(app) gid=50(staff)\\n"',
-      ],
     },
   ],
 ]);
