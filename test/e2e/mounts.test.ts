@@ -207,7 +207,8 @@ test('type=bind,from=builder reads the builder\'s files without copying them int
   assert.equal(r.code, 0, r.stderr);
   const img = await imageBytes('docker.io/e2e/bindfrom:1');
   const last = img.layers[img.layers.length - 1]!;
-  const listing = execFileSync('tar', ['-tf', '-'], { input: last }).toString().split('\n').filter(Boolean).sort();
+  // (the top-level /dev, /proc, /sys runc creates stay in a RUN layer, as in BuildKit)
+  const listing = execFileSync('tar', ['-tf', '-'], { input: last }).toString().split('\n').filter((l) => l !== '' && !['dev/', 'proc/', 'sys/'].includes(l)).sort();
   assert.deepEqual(listing, ['result', 'size']);
   assert.equal(execFileSync('tar', ['-xOf', '-', 'size'], { input: last }).toString(), '300000\n');
   assert.equal(execFileSync('tar', ['-xOf', '-', 'result'], { input: last }).toString(), 'tool-output\n');
