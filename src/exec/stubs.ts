@@ -1,10 +1,13 @@
 // Mount stubs: runc creates a missing mount destination (an empty file for /etc/hosts, empty
 // dirs for /proc, /dev, ...) in the rootfs. Those are not the RUN step's changes, so they are
 // recorded before the run and removed after it, and their parent directory's times restored,
-// so the snapshot diff does not see them (BuildKit's MountStubsCleaner does the same).
+// so the snapshot diff does not see them (BuildKit's MountStubsCleaner does the same) — except
+// the top-level /dev, /proc and /sys directories, which BuildKit's layers keep.
 import { lstatSync, readdirSync, rmSync, type BigIntStats, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { runSync } from '../support/index.js';
+
+const KEPT_MOUNT_DIRS = new Set(['dev', 'proc', 'sys']);
 
 interface Stub {
   readonly path: string;
@@ -51,6 +54,9 @@ export function recordMountStubs(rootfs: string, destinations: readonly string[]
         st = undefined;
       }
       if (st === undefined) {
+        // BuildKit (Docker 26) keeps the top-level /dev, /proc and /sys that runc creates in the
+        // step's layer (test/conformance run-mount-points): only other stubs are cleaned.
+        if (cur === rootfs && KEPT_MOUNT_DIRS.has(part)) break;
         if (!seen.has(next)) {
           seen.add(next);
           stubs.push({ path: next, parent: cur, parentStat: lstatSync(cur, { bigint: true }) });

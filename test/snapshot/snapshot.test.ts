@@ -36,6 +36,8 @@ function sh(script: string): ProcessSpec {
 /** The base image: busybox plus some files to change. */
 function fillBase(dir: string): void {
   makeBusyboxRootfs(dir);
+  // Like every real base image: the mount point dirs exist (RUN keeps the ones runc creates).
+  for (const d of ['dev', 'proc', 'sys']) mkdirSync(join(dir, d), { recursive: true });
   mkdirSync(join(dir, 'data', 'sub'), { recursive: true });
   writeFileSync(join(dir, 'data', 'a'), 'a');
   writeFileSync(join(dir, 'data', 'b'), 'b');
