@@ -86,6 +86,13 @@ function recording(root: string, inner: FileDigester, seen: Map<string, string>)
 /** The parts of a step definition that go into its cache key (not how it's displayed). */
 function stepDefinition(step: Step): Record<string, unknown> {
   const { display: _d, location: _l, createdBy: _c, ...def } = step;
+  if (def.kind === 'run' && def.proxyEnv) {
+    // Proxy build args reach the step but not its key (BuildKit): machines behind different
+    // proxies share a cache.
+    const { proxyEnv, env, ...rest } = def;
+    const proxy = new Set(proxyEnv);
+    return { ...rest, env: env.filter((e) => !proxy.has(e)) };
+  }
   return def;
 }
 

@@ -148,6 +148,7 @@ function dispatchRun(s: StageState, c: RunInstruction, cmd: Command, ctx: Dispat
     argv,
     files,
     env: [...s.env.toArray(), ...ctx.proxyEnv],
+    ...(ctx.proxyEnv.length > 0 ? { proxyEnv: ctx.proxyEnv } : {}),
     cwd: s.dir,
     user: s.image.config.User ?? '',
     network: c.network,

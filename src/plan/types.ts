@@ -87,6 +87,11 @@ export interface RunStep extends StepBase {
   readonly files: readonly { readonly path: string; readonly content: string; readonly mode: number }[];
   /** KEY=VALUE: image ENV + ARGs in scope (+ proxy build args), in order, later wins. */
   readonly env: readonly string[];
+  /**
+   * The predefined proxy build args appended to `env` (HTTP_PROXY=…), when any: like BuildKit,
+   * they reach the step but stay out of its cache key and history.
+   */
+  readonly proxyEnv?: readonly string[];
   /** Absolute working directory. */
   readonly cwd: string;
   /** `USER` as written after expansion (`name`, `uid`, `name:group`); '' = root. Resolved in the rootfs by build/. */

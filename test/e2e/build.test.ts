@@ -178,6 +178,18 @@ test('--output type=oci writes an archive skopeo reads, --iidfile the image id',
   assert.match(readFileSync(iid, 'utf8'), /^sha256:[0-9a-f]{64}$/);
 });
 
+test('proxy build args reach RUN but not its cache key (as BuildKit)', async (t) => {
+  if (!prereq(t, ready, 'root, runc and busybox-static')) return;
+  const dir = context('proxy', ['FROM busybox', 'RUN echo "proxy=$HTTP_PROXY" > /proxy.txt', ''].join('\n'));
+  const out = join(work, 'proxy-out');
+  const a = await kiln(['build', '--progress', 'plain', '--build-arg', 'HTTP_PROXY=http://proxy-a:3128', '--output', `type=local,dest=${out}`, dir]);
+  assert.equal(a.code, 0, a.stderr);
+  assert.equal(readFileSync(join(out, 'proxy.txt'), 'utf8'), 'proxy=http://proxy-a:3128\n');
+  const b = await kiln(['build', '--progress', 'plain', '--build-arg', 'HTTP_PROXY=http://proxy-b:3128', dir]);
+  assert.equal(b.code, 0, b.stderr);
+  assert.match(b.stderr, /0 steps ran/, 'another proxy is not another build');
+});
+
 async function streamToBuffer(s: NodeJS.ReadableStream): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const c of s as AsyncIterable<Buffer>) chunks.push(c);
