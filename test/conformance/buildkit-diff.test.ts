@@ -92,13 +92,6 @@ const KNOWN_FAILURES = new Map<string, KnownFailure>([
       diffs: ['kiln build exited 1: Dockerfile:5: duplicate stage name "same"'],
     },
   ],
-  [
-    'run-mount-points',
-    {
-      reason: 'BuildKit keeps the empty /dev, /proc, /sys dirs runc creates in a RUN layer; kiln removes them as mount stubs',
-      diffs: ['/dev: only in docker (dir 0755 0:0)', '/proc: only in docker (dir 0755 0:0)', '/sys: only in docker (dir 0755 0:0)'],
-    },
-  ],
 ]);
 
 const CASES = listCases('cases');
@@ -235,25 +228,6 @@ after(async () => {
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
-/**
- * BuildKit 0.13 leaves the empty directories runc creates as mount points for /dev, /proc and
- * /sys in the layer of a RUN step (it removes only the stubs of its own mounts, like
- * /etc/hosts); kiln removes them all. That one difference is compared only by the case
- * MOUNT_POINT_CASE; elsewhere it is left out so it does not hide everything else.
- */
-const MOUNT_POINTS = ['/dev', '/proc', '/sys'];
-const MOUNT_POINT_CASE = 'run-mount-points';
-
-function withoutMountPointDirs(docker: Tree, kiln: Tree): Tree {
-  const out = { ...docker };
-  for (const p of MOUNT_POINTS) {
-    const e = docker[p];
-    const empty = !Object.keys(docker).some((q) => q.startsWith(`${p}/`));
-    if (e && e.type === 'dir' && empty && kiln[p] === undefined) delete out[p];
-  }
-  return out;
-}
-
 /** For a case both must fail: kiln fails cleanly (no crash) and names the same Dockerfile line. */
 function errorDifferences(dockerError: string, kl: Result): string[] {
   if (kl.error === undefined) return ['kiln built the image; BuildKit fails: ' + (dockerError.split('\n').find((l) => l.startsWith('ERROR')) ?? '')];
@@ -265,18 +239,13 @@ function errorDifferences(dockerError: string, kl: Result): string[] {
   return out;
 }
 
-function differences(c: ConformanceCase, dk: Result, kl: Result): string[] {
+function differences(dk: Result, kl: Result): string[] {
   if (kl.error !== undefined) return [kl.error];
-  const dockerTree = c.name === MOUNT_POINT_CASE ? dk.tree! : withoutMountPointDirs(dk.tree!, kl.tree!);
-  return [
-    ...diffConfigs(dk.config!, kl.config!, ['docker', 'kiln']),
-    ...diffTrees(dockerTree, kl.tree!, ['docker', 'kiln']),
-  ];
+  return [...diffConfigs(dk.config!, kl.config!, ['docker', 'kiln']), ...diffTrees(dk.tree!, kl.tree!, ['docker', 'kiln'])];
 }
 
 test('there are at least 25 cases, each with a Dockerfile', () => {
   assert.ok(CASES.length >= 25, `only ${CASES.length} cases`);
-  assert.ok(CASES.some((c) => c.name === MOUNT_POINT_CASE), `the case ${MOUNT_POINT_CASE} is missing`);
   for (const name of KNOWN_FAILURES.keys()) assert.ok(CASES.some((c) => c.name === name), `KNOWN_FAILURES names a missing case ${name}`);
 });
 
@@ -300,7 +269,7 @@ for (const c of CASES) {
     if (kl.log !== undefined) t.diagnostic(`kiln's output ended with:\n${kl.log}`);
     dump('docker', c, dk);
     dump('kiln', c, kl);
-    const diffs = differences(c, dk, kl);
+    const diffs = differences(dk, kl);
     t.diagnostic(`docker ${dk.ms} ms, kiln ${kl.ms} ms`);
     const known = KNOWN_FAILURES.get(c.name);
     if (known !== undefined) t.diagnostic(`a known failure (${known.reason}); differences now:\n${summarise(diffs)}`);
