@@ -233,12 +233,21 @@ hint: omit --platform, or build on a machine of that platform
 `,
   },
   {
-    name: 'an unsupported flag (--build-context) is loudly not implemented',
+    name: 'an unsupported input (a git/https --build-context) is loudly not implemented',
     dockerfile: 'FROM scratch\n',
-    args: build('--build-context', 'extra=/tmp'),
+    args: build('--build-context', 'x=https://example.invalid/repo.git'),
     code: 125,
-    stderr: `ERROR: --build-context is not supported by this version of kiln
-hint: use COPY --from=<stage> or an image reference instead
+    stderr: `ERROR: --build-context x=https://example.invalid/repo.git: git and https contexts are not supported by this version of kiln
+hint: clone or download it into a directory and pass --build-context NAME=DIR
+`,
+  },
+  {
+    name: 'a --build-context without NAME=',
+    dockerfile: 'FROM scratch\n',
+    args: build('--build-context', 'extra'),
+    code: 125,
+    stderr: `ERROR: invalid --build-context "extra": expected NAME=VALUE
+hint: use --build-context NAME=DIR, NAME=docker-image://REF or NAME=oci-layout://PATH[:TAG|@DIGEST]
 `,
   },
   {

@@ -17,6 +17,7 @@ import { materialiseImage, snapshotExists, type MaterialisedImage } from './base
 import { executeRun, executeWorkdir } from './run-step.js';
 import { computeCopyDigest, digestFile, executeCopy, type CopyRequest, type FileDigester } from './copy/index.js';
 import { ContextStatCache } from './stat-cache.js';
+import { LocalContexts, localBase } from './local-context.js';
 import { beginBuild } from './activity.js';
 import { missReason, shortRef, type StepDecision } from './explain.js';
 import { assembleImage, type AssembledImage, type ImagePart } from './assemble.js';
@@ -114,7 +115,7 @@ function lastCreated(parts: readonly ImagePart[]): string | undefined {
 }
 
 function sourceLabel(src: Source): string {
-  return src.kind === 'context' ? 'context' : src.kind === 'stage' ? `stage ${src.stage}` : src.image.ref;
+  return src.kind === 'context' ? 'context' : src.kind === 'stage' ? `stage ${src.stage}` : src.kind === 'local' ? `context ${src.name}` : src.image.ref;
 }
 
 function asHashError(e: unknown): KilnError {
@@ -131,6 +132,7 @@ function wholePath(source: string | undefined): Omit<CopyRequest, 'destRoot' | '
 export async function build(plan: BuildPlan, deps: BuildDeps, opts: BuildOptions): Promise<BuildResult> {
   const cache = new BuildCache(deps.stateDir);
   const statCache = new ContextStatCache(deps.stateDir, deps.contextDir);
+  const locals = new LocalContexts(deps.stateDir);
   const decisions: { order: [number, number]; d: StepDecision }[] = [];
   /** Keys of the steps that ran in this build (so a child can say "parent step re-ran"). */
   const ranKeys = new Set<string>();
@@ -158,6 +160,7 @@ export async function build(plan: BuildPlan, deps: BuildDeps, opts: BuildOptions
 
   const sourceName = (src: Source): string => {
     if (src.kind === 'context') return 'context';
+    if (src.kind === 'local') return `context ${src.name}`;
     if (src.kind === 'image') return `image ${shortRef(src.image.ref)}`;
     return `stage ${byIndex.get(src.stage)?.name ?? src.stage}`;
   };
@@ -170,6 +173,10 @@ export async function build(plan: BuildPlan, deps: BuildDeps, opts: BuildOptions
   async function sourceDigest(src: Source, req: Omit<CopyRequest, 'destRoot' | 'srcRoot'>, views: ReadOnlyView[], signal: AbortSignal): Promise<{ digest: string; files?: Record<string, string> }> {
     if (src.kind === 'image') return { digest: src.image.digest };
     if (src.kind === 'context') throw new KilnError('INTERNAL', 'context sources are hashed with the stat cache');
+    // a named local context is hashed like the context: by content, through its own stat cache
+    if (src.kind === 'local') return locals.digest(src, req, recording, signal).catch((e: unknown) => {
+      throw asHashError(e);
+    });
     const o = outcomes.get(src.stage);
     if (!o) throw new KilnError('INTERNAL', `stage ${src.stage} has not been built`);
     const memo = `srcd-${cacheKey({ v: 2, snapshot: o.snapshot, req })}`;
@@ -201,6 +208,7 @@ export async function build(plan: BuildPlan, deps: BuildDeps, opts: BuildOptions
 
   async function openSource(src: Source, views: ReadOnlyView[], signal: AbortSignal): Promise<string> {
     if (src.kind === 'context') return deps.contextDir;
+    if (src.kind === 'local') return locals.get(src).dir;
     let snap: SnapshotId | null;
     if (src.kind === 'stage') {
       const o = outcomes.get(src.stage);
@@ -218,7 +226,7 @@ export async function build(plan: BuildPlan, deps: BuildDeps, opts: BuildOptions
   function copyRequest(step: CopyStep, srcRoot: string, destRoot: string): CopyRequest {
     const base = {
       srcRoot,
-      srcKind: step.from.kind === 'context' ? ('context' as const) : ('rootfs' as const),
+      srcKind: step.from.kind === 'context' || step.from.kind === 'local' ? ('context' as const) : ('rootfs' as const),
       sources: step.sources,
       inline: step.inline,
       dest: step.dest,
@@ -230,6 +238,7 @@ export async function build(plan: BuildPlan, deps: BuildDeps, opts: BuildOptions
     return {
       ...base,
       ...(step.from.kind === 'context' && deps.ignore ? { ignore: deps.ignore } : {}),
+      ...(step.from.kind === 'local' && locals.get(step.from).ignore ? { ignore: locals.get(step.from).ignore! } : {}),
       ...(step.chown !== undefined ? { chown: step.chown } : {}),
       ...(step.chmod !== undefined ? { chmod: step.chmod } : {}),
       ...(step.add ? { add: { ...(step.unpack !== undefined ? { unpack: step.unpack } : {}), ...(step.checksum !== undefined ? { checksum: step.checksum } : {}), ...(step.keepGitDir !== undefined ? { keepGitDir: step.keepGitDir } : {}) } } : {}),
@@ -257,6 +266,24 @@ export async function build(plan: BuildPlan, deps: BuildDeps, opts: BuildOptions
       baseCreated = img.config.created ?? EPOCH_ZERO;
       for (const h of img.config.history ?? []) baseParts.push({ kind: 'base-history', history: h });
       for (const l of m.layers) baseParts.push({ kind: 'base-layer', descriptor: l.descriptor, diffId: l.diffId });
+    } else if (ps.base.kind === 'local') {
+      // FROM a named local context: its files are the root filesystem, as one layer
+      const id = deps.progress.start(ps.name, `FROM context ${ps.base.name}`, `1/${total}`);
+      const t0 = performance.now();
+      const lb = await localBase(ps.base, ps.platform, {
+        locals, snapshotter: deps.snapshotter, cache, noCache: opts.noCache, stage: ps.name, record: recording,
+        created: () => created ?? isoSeconds(new Date()),
+        ...(opts.sourceDateEpoch !== undefined ? { sourceDateEpoch: opts.sourceDateEpoch } : {}),
+      }, signal).catch((e: unknown) => {
+        throw isKilnError(e) ? e.with({ stage: ps.name }) : asHashError(e);
+      });
+      if (lb.cached) deps.progress.cached(id);
+      else deps.progress.done(id, performance.now() - t0);
+      parent = lb.snapshot;
+      key = lb.key;
+      baseCreated = lb.created;
+      // BuildKit's exporter gives a layer without a history entry one of its own
+      baseParts.push({ kind: 'step', cacheKey: lb.key, snapshot: lb.snapshot, history: { created: created ?? lb.created, created_by: `FROM context ${ps.base.name}`, comment: 'buildkit.exporter.image.v0' } });
     } else {
       const o = outcomes.get(ps.base.stage);
       if (!o) throw new KilnError('INTERNAL', `stage ${ps.base.stage} has not been built`);
@@ -385,6 +412,7 @@ export async function build(plan: BuildPlan, deps: BuildDeps, opts: BuildOptions
               // a seeded cache dir is per seed content (stage files under source=, image digest)
               sourceId: async (src, source) => (src.kind === 'context' ? 'context' : (await sourceDigest(src, wholePath(source), views, signal)).digest),
               ...(deps.ignore ? { ignore: deps.ignore } : {}),
+              localIgnore: (src) => locals.get(src).ignore,
               ...(opts.mounts ? { mountSources: opts.mounts } : {}),
             }, signal);
           } else if (step.kind === 'copy') {
@@ -482,7 +510,7 @@ export async function build(plan: BuildPlan, deps: BuildDeps, opts: BuildOptions
       stages: [...outcomes.values()],
       target,
       decisions: decisions.map((x) => x.d),
-      contextHash: { read: statCache.counters.reads, statHits: statCache.counters.hits },
+      contextHash: { read: statCache.counters.reads + locals.counters().reads, statHits: statCache.counters.hits + locals.counters().hits },
     };
   } finally {
     endBuild();
@@ -491,6 +519,7 @@ export async function build(plan: BuildPlan, deps: BuildDeps, opts: BuildOptions
     } catch {
       /* only a speed-up: the next build re-reads */
     }
+    locals.save();
     await deps.snapshotter.releaseAll().catch(() => undefined);
   }
 }

@@ -123,7 +123,7 @@ export async function collectCache(
     seen.add(d.key);
     const { layer } = await stepLayer({ cacheKey: d.key, snapshot: rec.snapshot }, { store: deps.store, snapshotter: deps.snapshotter, cache }, opts);
     const ps = plan.stages.find((s) => s.name === d.stage);
-    const base = step !== 0 || !ps ? undefined : ps.base.kind === 'image' ? `image@${ps.base.image.digest}` : ps.base.kind === 'scratch' ? 'scratch' : `stage:${plan.stages.find((s) => s.index === (ps.base as { stage: number }).stage)?.name ?? '?'}`;
+    const base = step !== 0 || !ps ? undefined : ps.base.kind === 'image' ? `image@${ps.base.image.digest}` : ps.base.kind === 'scratch' ? 'scratch' : ps.base.kind === 'local' ? `context:${ps.base.name}` : `stage:${plan.stages.find((s) => s.index === (ps.base as { stage: number }).stage)?.name ?? '?'}`;
     records.push({
       key: d.key,
       parentKey: d.inputs.parent,

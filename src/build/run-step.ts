@@ -7,7 +7,7 @@ import { Writable } from 'node:stream';
 import { join, posix } from 'node:path';
 import { KilnError, isKilnError } from '../errors.js';
 import { resolveInRoot, resolveUser, type ExtraMount, type Runtime } from '../exec/index.js';
-import type { RunMountPlan, RunStep, Source } from '../plan/index.js';
+import type { LocalSource, RunMountPlan, RunStep, Source } from '../plan/index.js';
 import { makeTempDir, output, removeTree } from '../support/index.js';
 import type { ProgressEmitter } from '../progress/index.js';
 import type { MountSources } from './ports.js';
@@ -29,6 +29,8 @@ export interface RunContext {
   readonly sourceId?: (src: Source, source: string | undefined) => Promise<string>;
   /** The context's .dockerignore: context bind mounts hide what it excludes. */
   readonly ignore?: IgnoreMatcher;
+  /** The .dockerignore of a named local context (`--build-context NAME=DIR`), if it has one. */
+  readonly localIgnore?: (src: LocalSource) => IgnoreMatcher | undefined;
   /** `--secret` / `--ssh` of the build. */
   readonly mountSources?: MountSources;
 }
@@ -60,8 +62,11 @@ export async function executeRun(step: RunStep, rootfs: string, ctx: RunContext,
           if (!existsSync(src)) {
             throw new KilnError('CONTEXT_PATH_NOT_FOUND', `RUN --mount=type=bind: source ${m.source ?? '/'} not found`, { location: [step.location] });
           }
-          const fromContext = m.from === undefined || m.from.kind === 'context';
-          if (fromContext && ctx.ignore) {
+          // a named local context is bound like the context, with its own .dockerignore
+          const local = m.from?.kind === 'local' ? m.from : undefined;
+          const fromContext = m.from === undefined || m.from.kind === 'context' || local !== undefined;
+          const ignore = local ? ctx.localIgnore?.(local) : ctx.ignore;
+          if (fromContext && ignore) {
             // the step sees the context as a COPY would (no .dockerignored files, owned by root),
             // which is also exactly what its cache key covers
             const tmp = makeTempDir('kiln-ctxbind-', join(ctx.stateDir, 'tmp'));
@@ -69,7 +74,7 @@ export async function executeRun(step: RunStep, rootfs: string, ctx: RunContext,
             chmodSync(tmp, 0o755);
             const isDir = statSync(src).isDirectory();
             const name = posix.basename(posix.normalize('/' + (m.source ?? '/'))) || 'file';
-            await executeCopy({ srcRoot: ctx.contextDir, srcKind: 'context', ignore: ctx.ignore, sources: [m.source ?? '/'], inline: [], dest: isDir ? '/' : `/${name}`, destRoot: tmp, parents: false, excludes: [], link: false }, signal);
+            await executeCopy({ srcRoot: root, srcKind: 'context', ignore, sources: [m.source ?? '/'], inline: [], dest: isDir ? '/' : `/${name}`, destRoot: tmp, parents: false, excludes: [], link: false }, signal);
             mounts.push({ type: 'bind', source: isDir ? tmp : join(tmp, name), target: m.target, readonly: m.readOnly });
           } else if (m.readOnly) {
             mounts.push({ type: 'bind', source: src, target: m.target, readonly: true });

@@ -161,11 +161,12 @@ function chainOf(snapshotter: Snapshotter, top: SnapshotId | null): SnapshotId[]
 /** Where a stage's filesystem comes from, following FROM <stage> to an image or scratch. */
 function stageOrigin(plan: BuildPlan, ps: PlannedStage): { ref: string; direct: string } {
   const byIndex = new Map(plan.stages.map((s) => [s.index, s]));
-  const direct = ps.base.kind === 'image' ? shortRef(ps.base.image.ref) : ps.base.kind === 'scratch' ? 'scratch' : `stage ${byIndex.get(ps.base.stage)?.name ?? ps.base.stage}`;
+  const direct = ps.base.kind === 'image' ? shortRef(ps.base.image.ref) : ps.base.kind === 'scratch' ? 'scratch' : ps.base.kind === 'local' ? `context ${ps.base.name}` : `stage ${byIndex.get(ps.base.stage)?.name ?? ps.base.stage}`;
   let cur: PlannedStage | undefined = ps;
   for (let guard = 0; cur && guard < 1000; guard++) {
     if (cur.base.kind === 'image') return { ref: shortRef(cur.base.image.ref), direct };
     if (cur.base.kind === 'scratch') return { ref: 'scratch', direct };
+    if (cur.base.kind === 'local') return { ref: `context ${cur.base.name}`, direct };
     cur = byIndex.get(cur.base.stage);
   }
   return { ref: '?', direct };

@@ -9,6 +9,7 @@ import { buildMetaArgs, defaultArgs, formatPlatformAll, proxyEnv, unusedBuildArg
 import { planError, withLocation, type ErrorContext } from './fail.js';
 import { runDisplayLexer } from './format.js';
 import { dispatch, type DispatchContext } from './lower.js';
+import { namedLookup } from './contexts.js';
 import { buildStageNodes, checkCycles, reachable, resolveTarget, toCommand, type Command, type Ref, type StageNode } from './stages.js';
 import { StageState, cloneImage, finalConfig, imageFromResolved, initStageEnv, scratchImage } from './state.js';
 import type { BuildPlan, BuildRequest, PlannedStage, ResolvedImage, ResolveImage, Source, StageBase } from './types.js';
@@ -93,6 +94,7 @@ function triggers(n: StageNode, nodes: readonly StageNode[], images: ImageResolv
 function stageBase(n: StageNode, images: ImageResolver, target: Platform): StageBase {
   if (n.base.kind === 'stage') return { kind: 'stage', stage: n.base.index };
   if (n.base.kind === 'scratch') return { kind: 'scratch' };
+  if (n.base.kind === 'local') return { kind: 'local', name: n.base.name, dir: n.base.dir };
   return { kind: 'image', image: images.get(n.base.ref, n.platform ?? target) };
 }
 
@@ -110,9 +112,14 @@ export async function planBuild(req: BuildRequest, resolveImage: ResolveImage, s
   let globals = defaultArgs(req.buildPlatform, targetPlatform, req.buildArgs, targetName);
   globals = buildMetaArgs(globals, lex, req.stages.metaArgs, req.buildArgs, ctx);
 
-  const nodes = buildStageNodes(all, globals, lex, req.buildPlatform, ctx);
+  const named = namedLookup(req.namedContexts);
+  const nodes = buildStageNodes(all, globals, lex, req.buildPlatform, ctx, named);
   const target = resolveTarget(nodes, req.target, ctx);
-  for (const n of nodes) n.commands = n.stage.instructions.map((ins) => toCommand(ins, nodes, lex, false, { ...ctx, stage: n.name }));
+  for (const n of nodes) {
+    // a stage a named context replaces is that context: none of its instructions run (BuildKit)
+    if (n.overridden) n.onbuildInit = true;
+    else n.commands = n.stage.instructions.map((ins) => toCommand(ins, nodes, lex, false, { ...ctx, stage: n.name }, named));
+  }
   checkCycles(nodes, ctx);
 
   const names = nodes.flatMap((n) => (n.stage.name ? [n.stage.name] : []));
@@ -135,7 +142,7 @@ export async function planBuild(req: BuildRequest, resolveImage: ResolveImage, s
       if (n.onbuildInit) continue;
       n.onbuildInit = true;
       const sctx = { ...ctx, stage: n.name };
-      const cmds: Command[] = triggers(n, nodes, images, targetPlatform, sctx).map((ins) => toCommand(ins, nodes, lex, true, sctx));
+      const cmds: Command[] = triggers(n, nodes, images, targetPlatform, sctx).map((ins) => toCommand(ins, nodes, lex, true, sctx, named));
       if (cmds.some((c) => c.sources.some((s) => s !== undefined))) newDeps = true;
       n.commands = [...cmds, ...n.commands];
     }
@@ -150,6 +157,7 @@ export async function planBuild(req: BuildRequest, resolveImage: ResolveImage, s
   const source = (ref: Ref): Source | undefined => {
     if (ref.kind === 'stage') return states.has(ref.index) ? { kind: 'stage', stage: ref.index } : undefined;
     if (ref.kind === 'image') return { kind: 'image', image: images.get(ref.ref, targetPlatform) };
+    if (ref.kind === 'local') return { kind: 'local', name: ref.name, dir: ref.dir };
     return undefined;
   };
 
@@ -215,7 +223,8 @@ function newState(n: StageNode, states: ReadonlyMap<number, StageState>, images:
     s.dependsOn.add(n.base.index);
     return s;
   }
-  if (n.base.kind === 'scratch') return new StageState(n.index, n.name, target, scratchImage(target));
+  // a local named context starts from an empty image, as BuildKit's emptyImage for a context without one
+  if (n.base.kind === 'scratch' || n.base.kind === 'local') return new StageState(n.index, n.name, n.platform ?? target, scratchImage(n.platform ?? target));
   const platform = n.platform ?? target;
   const img = imageFromResolved(images.get(n.base.ref, platform));
   delete img.config.OnBuild;

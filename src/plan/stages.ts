@@ -6,12 +6,15 @@ import { suggest, type Instruction, type ShellLex, type Stage } from '../dockerf
 import { parsePlatform, type Platform } from '../image/index.js';
 import type { EnvList } from './env.js';
 import { located, planError, type ErrorContext } from './fail.js';
+import type { NamedLookup } from './contexts.js';
 
 /** What a COPY --from / RUN --mount from= / FROM names. */
 export type Ref =
   | { readonly kind: 'stage'; readonly index: number }
   | { readonly kind: 'image'; readonly ref: string }
-  | { readonly kind: 'scratch' };
+  | { readonly kind: 'scratch' }
+  /** A named local context (`--build-context NAME=DIR`). */
+  | { readonly kind: 'local'; readonly name: string; readonly dir: string };
 
 export interface Command {
   readonly ins: Instruction;
@@ -31,19 +34,22 @@ export interface StageNode {
   readonly base: Ref;
   /** FROM --platform, expanded and parsed. */
   readonly platform?: Platform;
+  /** A named context has the stage's name: it replaces the stage, whose instructions never run (BuildKit). */
+  readonly overridden: boolean;
   commands: Command[];
   /** ONBUILD triggers already added. */
   onbuildInit: boolean;
 }
 
 const EMPTY_ENV = (): undefined => undefined;
+const NO_CONTEXTS: NamedLookup = () => undefined;
 
 export function displayName(stage: Stage): string {
   return stage.name ?? `stage-${stage.index}`;
 }
 
 /** Expands each FROM with the global args and links `FROM <earlier stage>`. */
-export function buildStageNodes(stages: readonly Stage[], globals: EnvList, lex: ShellLex, host: Platform, ctx: ErrorContext): StageNode[] {
+export function buildStageNodes(stages: readonly Stage[], globals: EnvList, lex: ShellLex, host: Platform, ctx: ErrorContext, named: NamedLookup = NO_CONTEXTS): StageNode[] {
   const nodes: StageNode[] = [];
   const byName = new Map<string, number>();
   for (const st of stages) {
@@ -60,7 +66,12 @@ export function buildStageNodes(stages: readonly Stage[], globals: EnvList, lex:
     }
     let base: Ref;
     const earlier = byName.get(baseName);
-    if (earlier !== undefined) base = { kind: 'stage', index: earlier };
+    // BuildKit checks a stage's own name against the named contexts before anything else
+    const replaced = st.name !== undefined ? named(st.name) : undefined;
+    const context = replaced ?? (earlier === undefined ? named(baseName) : undefined);
+    if (replaced) base = replaced;
+    else if (earlier !== undefined) base = { kind: 'stage', index: earlier };
+    else if (context) base = context;
     else if (baseName === 'scratch') base = { kind: 'scratch' };
     else {
       const ci = byName.get(baseName.toLowerCase());
@@ -69,7 +80,7 @@ export function buildStageNodes(stages: readonly Stage[], globals: EnvList, lex:
       }
       base = { kind: 'image', ref: baseName };
     }
-    nodes.push({ index: st.index, stage: st, name: displayName(st), baseName, base, ...(platform ? { platform } : {}), commands: [], onbuildInit: false });
+    nodes.push({ index: st.index, stage: st, name: displayName(st), baseName, base, ...(platform ? { platform } : {}), overridden: replaced !== undefined, commands: [], onbuildInit: false });
     if (st.name !== undefined) byName.set(st.name, st.index);
   }
   return nodes;
@@ -98,7 +109,7 @@ function findByName(nodes: readonly StageNode[], name: string): number | undefin
 }
 
 /** BuildKit's toCommand: resolves COPY --from and RUN --mount from= to a stage, scratch or an image. */
-export function toCommand(ins: Instruction, nodes: readonly StageNode[], lex: ShellLex, onbuild: boolean, ctx: ErrorContext): Command {
+export function toCommand(ins: Instruction, nodes: readonly StageNode[], lex: ShellLex, onbuild: boolean, ctx: ErrorContext, named: NamedLookup = NO_CONTEXTS): Command {
   if (ins.kind === 'COPY' && ins.from !== undefined && ins.from !== '') {
     const from = ins.from;
     const res = located(ctx, ins.range, () => lex.processWord(from, EMPTY_ENV).result, 'ARG_EXPANSION');
@@ -114,7 +125,7 @@ export function toCommand(ins: Instruction, nodes: readonly StageNode[], lex: Sh
       ref = { kind: 'stage', index };
     } else {
       const index = findByName(nodes, from);
-      ref = index !== undefined ? { kind: 'stage', index } : from === 'scratch' ? { kind: 'scratch' } : { kind: 'image', ref: from };
+      ref = index !== undefined ? { kind: 'stage', index } : (named(from) ?? (from === 'scratch' ? { kind: 'scratch' } : { kind: 'image', ref: from }));
     }
     return { ins, sources: [ref], onbuild };
   }
@@ -123,7 +134,7 @@ export function toCommand(ins: Instruction, nodes: readonly StageNode[], lex: Sh
       if (m.from === undefined || m.from === '') return undefined;
       const index = findByName(nodes, m.from);
       if (index !== undefined) return { kind: 'stage', index };
-      return m.from === 'scratch' ? { kind: 'scratch' } : { kind: 'image', ref: m.from };
+      return named(m.from) ?? (m.from === 'scratch' ? { kind: 'scratch' } : { kind: 'image', ref: m.from });
     });
     return { ins, sources, onbuild };
   }

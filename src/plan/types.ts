@@ -22,7 +22,20 @@ export interface BuildRequest {
   readonly file?: string;
   /** The Dockerfile's escape token (`# escape=` directive: Ast.directives.escape); default `\`. */
   readonly escapeToken?: '\\' | '`';
+  /**
+   * `--build-context NAME=VALUE`, keyed by the name as `contextName` normalises it. A named context
+   * replaces, by name, a stage (`FROM … AS NAME`), a base `FROM NAME`, `COPY --from=NAME` and
+   * `RUN --mount=from=NAME`, as BuildKit's named contexts do. Unused names are ignored.
+   */
+  readonly namedContexts?: ReadonlyMap<string, NamedContext>;
 }
+
+/** What a `--build-context` name stands for (cli turns oci-layout:// into an image ref its resolver knows). */
+export type NamedContext =
+  /** A local directory (absolute path): its files, after its own `.dockerignore`. */
+  | { readonly kind: 'local'; readonly dir: string }
+  /** An image, resolved by the same ResolveImage as base images (`scratch`: an empty filesystem). */
+  | { readonly kind: 'image'; readonly ref: string };
 
 /** A base image resolved by the injected resolver: pinned digest plus its config. */
 export interface ResolvedImage {
@@ -41,13 +54,24 @@ export type StageBase =
   | { readonly kind: 'scratch' }
   | { readonly kind: 'image'; readonly image: ResolvedImage }
   /** `FROM <earlier stage>`: that stage's final filesystem. */
-  | { readonly kind: 'stage'; readonly stage: number };
+  | { readonly kind: 'stage'; readonly stage: number }
+  /** A named local context (`--build-context NAME=DIR`): the directory's files as the root filesystem. */
+  | LocalSource;
+
+/** A named local build context: `name` as the user gave it, `dir` absolute. */
+export interface LocalSource {
+  readonly kind: 'local';
+  readonly name: string;
+  readonly dir: string;
+}
 
 /** Where COPY --from / RUN --mount from reads: the context, a stage, or an image (by ref, resolved). */
 export type Source =
   | { readonly kind: 'context' }
   | { readonly kind: 'stage'; readonly stage: number }
-  | { readonly kind: 'image'; readonly image: ResolvedImage };
+  | { readonly kind: 'image'; readonly image: ResolvedImage }
+  /** A named local context: read like the build context, with that directory's `.dockerignore`. */
+  | LocalSource;
 
 export interface StepBase {
   /** The instruction as it should be displayed (`RUN npm ci`, `COPY --from=builder /app/dist ./dist`). */

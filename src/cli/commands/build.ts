@@ -21,6 +21,7 @@ import { openStore } from './store.js';
 import { exportCaches, importCaches, registryClients } from './build-cache.js';
 import { parseCacheFrom, parseCacheTo } from './cache-spec.js';
 import { clientOptions, pushImage, resolveLocal } from './registry.js';
+import { layoutResolver, parseBuildContexts } from './build-context.js';
 
 interface BuildFlags {
   tag: string[];
@@ -232,7 +233,7 @@ export function registerBuild(program: Command): void {
     .option('--explain', 'after the build, print every step\'s cache key inputs and why it ran or came from the cache')
     .option('--cache-to <spec>', 'export the build cache: type=registry,ref=R[,mode=min|max] | type=local,dest=DIR[,mode=min|max] (repeatable)', collect, [])
     .option('--cache-from <spec>', 'use a shared build cache: type=registry,ref=R | type=local,src=DIR (repeatable)', collect, [])
-    .option('--build-context <name=value>', 'additional build contexts (repeatable)', collect, [])
+    .option('--build-context <name=value>', 'named build context: NAME=DIR | NAME=docker-image://REF | NAME=oci-layout://PATH[:TAG|@DIGEST] (repeatable)', collect, [])
     .option('--push', 'push the image to its registry after the build')
     .option('--size-report', 'print the image and stage sizes at the end even when stderr is not a terminal')
     .option('--no-size-report', 'do not print the image and stage sizes at the end')
@@ -248,7 +249,7 @@ async function runBuild(path: string, flags: BuildFlags): Promise<void> {
   const ssh = parseSsh(flags.ssh, process.env);
   const cacheTo = flags.cacheTo.map(parseCacheTo);
   const cacheFrom = flags.cacheFrom.map(parseCacheFrom);
-  if (flags.buildContext.length) notImplemented('--build-context', 'use COPY --from=<stage> or an image reference instead');
+  const buildContexts = parseBuildContexts(flags.buildContext, process.cwd());
   if (flags.push && flags.tag.length === 0) throw new KilnError('USAGE', '--push needs a name to push to', { hint: 'add -t REGISTRY/NAME:TAG, e.g. -t 127.0.0.1:5000/app:1 --push' });
   const progressMode = parseProgressMode(flags.progress);
   for (const t of flags.tag) storeName(t); // a bad -t is a usage error before any work, like docker
@@ -305,7 +306,10 @@ async function runBuild(path: string, flags: BuildFlags): Promise<void> {
 
   const root = resolveStoreRoot(process.env);
   const store = openStore();
+  const fromLayout = layoutResolver(store, buildContexts.layouts);
   const resolveImage = async (ref: string, platform: Platform, signal?: AbortSignal): Promise<ResolvedImage> => {
+    const l = await fromLayout(ref, platform, signal);
+    if (l) return l;
     const r = await resolveFromStore(store, ref, platform);
     if (r) return r;
     if (pullMode !== 'never') {
@@ -337,6 +341,7 @@ async function runBuild(path: string, flags: BuildFlags): Promise<void> {
       labels: parseLabels(flags.label),
       sourceLines: ast.lines,
       file: fileName,
+      namedContexts: buildContexts.named,
     },
     resolveImage,
     ac.signal,

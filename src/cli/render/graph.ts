@@ -55,13 +55,14 @@ export function stageGraph(all: Stages, plan: BuildPlan): StageGraph {
   const source = (src: Source | undefined, to: number, kind: EdgeKind): void => {
     if (src?.kind === 'stage') add(src.stage, to, kind);
     else if (src?.kind === 'image') add(src.image.ref, to, kind);
+    else if (src?.kind === 'local') add(`context ${src.name}`, to, kind);
   };
 
   for (const st of all.stages) {
     const name = st.name ?? `stage-${st.index}`;
     const p = planned.get(st.index);
     if (p) {
-      const base = p.base.kind === 'scratch' ? 'scratch' : p.base.kind === 'image' ? p.base.image.ref : (all.stages[p.base.stage]?.name ?? `stage-${p.base.stage}`);
+      const base = p.base.kind === 'scratch' ? 'scratch' : p.base.kind === 'image' ? p.base.image.ref : p.base.kind === 'local' ? `context ${p.base.name}` : (all.stages[p.base.stage]?.name ?? `stage-${p.base.stage}`);
       stages.push({ index: st.index, name, base, pruned: false, target: st.index === plan.target, level: 0 });
       if (p.base.kind === 'stage') add(p.base.stage, st.index, 'FROM');
       for (const step of p.steps) {
