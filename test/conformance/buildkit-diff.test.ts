@@ -5,7 +5,9 @@
 // bytes, and the results must agree:
 //   (1) the image config (Env, Cmd, Entrypoint, WorkingDir, User, ExposedPorts, Labels,
 //       Volumes, StopSignal, Healthcheck, OnBuild, Shell; and author (MAINTAINER), os, architecture);
-//   (2) the flattened root filesystem: every path's type, mode (setuid/setgid/sticky too),
+//   (2) the image history (created_by, comment, empty_layer of each entry: which steps made a
+//       layer, and what `docker history` shows);
+//   (3) the flattened root filesystem: every path's type, mode (setuid/setgid/sticky too),
 //       owner, symlink target, content, hardlink group and xattrs (mtimes ignored).
 // All docker builds share one dockerd; docker and kiln builds run concurrently in before().
 import { after, before, test, type TestContext } from 'node:test';
@@ -21,7 +23,7 @@ import { isRoot, prereq, which } from '../helpers/prereq.js';
 import { haveBusybox } from '../helpers/busybox-rootfs.js';
 import { diffTrees, summarise, walkTree, type Tree } from '../helpers/tree-compare.js';
 import {
-  ALL_BASE_IMAGES, diffConfigs, kilnImageHistory, listKilnLayers, listLayerFiles, dockerArchiveFromStore, flattenKilnImage, flattenLayerFiles, kilnImageConfig, listCases,
+  ALL_BASE_IMAGES, diffConfigs, diffHistory, kilnImageHistory, listKilnLayers, listLayerFiles, dockerArchiveFromStore, flattenKilnImage, flattenLayerFiles, kilnImageConfig, listCases,
   prepareContext, readDockerSave, seedKilnStore, assertConforms, type ConformanceCase, type KnownFailure,
 } from '../helpers/conformance-cases.js';
 
@@ -32,6 +34,142 @@ import {
  * new difference in the case fails it too. Never skip a case instead.
  */
 const KNOWN_FAILURES = new Map<string, KnownFailure>([
+  [
+    "arg-build-args",
+    {
+      reason: "history records an ARG with the value it took (--build-arg); BuildKit records the ARG instruction as written (ARG NAME or ARG NAME=default): --build-arg values leak into kiln's history",
+      diffs: [
+        "history[1].created_by: docker \"ARG GREETING=default-greeting\", kiln \"ARG GREETING=from-cli\"",
+        "history[2].created_by: docker \"ARG EMPTY_DEFAULT\", kiln \"ARG EMPTY_DEFAULT=\"",
+        "history[5].created_by: docker \"ARG FROM_ENV=arg-value\", kiln \"ARG FROM_ENV=cli-loses-to-env\"",
+      ],
+    },
+  ],
+  [
+    "arg-defaults",
+    {
+      reason: "history records an ARG with the value it took (--build-arg, meta ARG); BuildKit records the ARG instruction as written",
+      diffs: [
+        "history[1].created_by: docker \"ARG META_B\", kiln \"ARG META_B=one-two\"",
+        "history[2].created_by: docker \"ARG A=1\", kiln \"ARG A=cli\"",
+        "history[6].created_by: docker \"ARG SPACED\", kiln \"ARG SPACED=a b  c\"",
+        "history[7].created_by: docker \"ARG WITH_EQ\", kiln \"ARG WITH_EQ=k=v=w\"",
+      ],
+    },
+  ],
+  [
+    "arg-platform",
+    {
+      reason: "history records the automatic platform ARGs with their values (ARG TARGETOS=linux); BuildKit records ARG TARGETOS",
+      diffs: [
+        "history[2].created_by: docker \"ARG TARGETOS\", kiln \"ARG TARGETOS=linux\"",
+        "history[3].created_by: docker \"ARG TARGETARCH\", kiln \"ARG TARGETARCH=amd64\"",
+        "history[4].created_by: docker \"ARG TARGETPLATFORM\", kiln \"ARG TARGETPLATFORM=linux/amd64\"",
+        "history[5].created_by: docker \"ARG BUILDOS\", kiln \"ARG BUILDOS=linux\"",
+      ],
+    },
+  ],
+  [
+    "arg-scoping",
+    {
+      reason: "RUN history's |N NAME=value list: BuildKit lists the ARG declarations of this stage in order (a redeclared ARG twice: 'SHARED=second SHARED=second'), none from the parent stage; kiln lists unique names and carries the parent stage's ARGs into a child stage",
+      diffs: [
+        "history[4].created_by: docker \"RUN |3 SCOPED=one-value SHARED=second SHARED=second /bin/sh -c echo \\\"one: $SCOPED $SHARED\\\" > /one.txt # buildkit\", kiln \"RUN |2 SCOPED=one-value SHARED=second /bin/sh -c echo \\\"one: $SCOPED $SHARED\\\" > /one.txt # buildkit\"",
+        "history[6].created_by: docker \"RUN /bin/sh -c echo \\\"two: [$SCOPED] [$PERSISTED]\\\" > /two.txt # buildkit\", kiln \"RUN |2 SCOPED=one-value SHARED=second /bin/sh -c echo \\\"two: [$SCOPED] [$PERSISTED]\\\" > /two.txt # buildkit\"",
+        "history[8].created_by: docker \"RUN |1 SCOPED=one-value /bin/sh -c echo \\\"two redeclared without default: [$SCOPED]\\\" >> /two.txt # buildkit\", kiln \"RUN |2 SCOPED=one-value SHARED=second /bin/sh -c echo \\\"two redeclared without default: [$SCOPED]\\\" >> /two.txt # buildkit\"",
+        "history[10].created_by: docker \"RUN |2 SCOPED=two-value SCOPED=two-value /bin/sh -c echo \\\"two with default: [$SCOPED]\\\" >> /two.txt # buildkit\", kiln \"RUN |2 SCOPED=two-value SHARED=second /bin/sh -c echo \\\"two with default: [$SCOPED]\\\" >> /two.txt # buildkit\"",
+      ],
+    },
+  ],
+  [
+    "config-basic",
+    {
+      reason: "EXPOSE history text: BuildKit prints Go's map (EXPOSE map[443/tcp:{} 53/udp:{} 80/tcp:{}]), kiln a list",
+      diffs: [
+        "history[6].created_by: docker \"EXPOSE map[443/tcp:{} 53/udp:{} 80/tcp:{}]\", kiln \"EXPOSE [443/tcp 53/udp 80/tcp]\"",
+        "history[11].created_by: docker \"EXPOSE map[8080/tcp:{}]\", kiln \"EXPOSE [8080/tcp]\"",
+      ],
+    },
+  ],
+  [
+    "copy-wildcards",
+    {
+      reason: "a COPY whose wildcard matches nothing makes an (empty) layer in BuildKit; kiln marks the history entry empty_layer",
+      diffs: [
+        "history[6].empty_layer: docker false, kiln true",
+      ],
+    },
+  ],
+  [
+    "env-expansion",
+    {
+      reason: "EXPOSE history text: BuildKit prints Go's map (EXPOSE map[...]), kiln a list",
+      diffs: [
+        "history[9].created_by: docker \"EXPOSE map[8080/tcp:{} 8080/udp:{}]\", kiln \"EXPOSE [8080/tcp 8080/udp]\"",
+      ],
+    },
+  ],
+  [
+    "expose-ports",
+    {
+      reason: "EXPOSE history text: BuildKit prints Go's map (EXPOSE map[...]), kiln a list",
+      diffs: [
+        "history[1].created_by: docker \"EXPOSE map[80/tcp:{}]\", kiln \"EXPOSE [80/tcp]\"",
+        "history[2].created_by: docker \"EXPOSE map[443/tcp:{} 53/udp:{} 80/tcp:{}]\", kiln \"EXPOSE [443/tcp 53/udp 80/tcp]\"",
+        "history[3].created_by: docker \"EXPOSE map[9000/tcp:{} 9001/tcp:{} 9002/tcp:{}]\", kiln \"EXPOSE [9000/tcp 9001/tcp 9002/tcp]\"",
+        "history[4].created_by: docker \"EXPOSE map[132/sctp:{} 7000/udp:{} 7001/udp:{}]\", kiln \"EXPOSE [132/sctp 7000/udp 7001/udp]\"",
+      ],
+    },
+  ],
+  [
+    "healthcheck",
+    {
+      reason: "HEALTHCHECK history text: BuildKit prints Go's %v of the *HealthConfig (&{[\"CMD\" ...] \"5s\" \"3s\" \"1m30s\" \"2s\" '\\x04'}), kiln its own struct form",
+      diffs: [
+        "history[1].created_by: docker \"HEALTHCHECK &{[\\\"CMD\\\" \\\"wget\\\" \\\"-q\\\" \\\"-O-\\\" \\\"http://127.0.0.1/\\\"] \\\"5s\\\" \\\"3s\\\" \\\"1m30s\\\" \\\"2s\\\" '\\\\x04'}\", kiln \"HEALTHCHECK {Test:[CMD wget -q -O- http://127.0.0.1/] Interval:5s Timeout:3s StartPeriod:1m30s StartInterval:2s Retries:4}\"",
+        "history[2].created_by: docker \"HEALTHCHECK &{[\\\"CMD-SHELL\\\" \\\"wget -q -O- http://127.0.0.1/ || exit 1\\\"] \\\"0s\\\" \\\"0s\\\" \\\"0s\\\" \\\"0s\\\" '\\\\x00'}\", kiln \"HEALTHCHECK {Test:[CMD-SHELL wget -q -O- http://127.0.0.1/ || exit 1] Interval:0s Timeout:0s StartPeriod:0s StartInterval:0s Retries:0}\"",
+        "history[4].created_by: docker \"HEALTHCHECK &{[\\\"NONE\\\"] \\\"0s\\\" \\\"0s\\\" \\\"0s\\\" \\\"0s\\\" '\\\\x00'}\", kiln \"HEALTHCHECK {Test:[NONE] Interval:0s Timeout:0s StartPeriod:0s StartInterval:0s Retries:0}\"",
+      ],
+    },
+  ],
+  [
+    "healthcheck-options",
+    {
+      reason: "HEALTHCHECK history text: BuildKit prints Go's %v of the *HealthConfig, kiln its own struct form",
+      diffs: [
+        "history[1].created_by: docker \"HEALTHCHECK &{[\\\"CMD\\\" \\\"wget\\\" \\\"-q\\\" \\\"-O-\\\" \\\"http://127.0.0.1/\\\"] \\\"5s\\\" \\\"3s\\\" \\\"1m30s\\\" \\\"2s\\\" '\\\\x04'}\", kiln \"HEALTHCHECK {Test:[CMD wget -q -O- http://127.0.0.1/] Interval:5s Timeout:3s StartPeriod:1m30s StartInterval:2s Retries:4}\"",
+      ],
+    },
+  ],
+  [
+    "healthcheck-shell",
+    {
+      reason: "HEALTHCHECK history text: BuildKit prints Go's %v of the *HealthConfig, kiln its own struct form",
+      diffs: [
+        "history[1].created_by: docker \"HEALTHCHECK &{[\\\"CMD\\\" \\\"wget\\\" \\\"-q\\\" \\\"-O-\\\" \\\"http://127.0.0.1/\\\"] \\\"5s\\\" \\\"3s\\\" \\\"1m30s\\\" \\\"2s\\\" '\\\\x04'}\", kiln \"HEALTHCHECK {Test:[CMD wget -q -O- http://127.0.0.1/] Interval:5s Timeout:3s StartPeriod:1m30s StartInterval:2s Retries:4}\"",
+        "history[2].created_by: docker \"HEALTHCHECK &{[\\\"CMD-SHELL\\\" \\\"wget -q -O- http://127.0.0.1/ || exit 1\\\"] \\\"0s\\\" \\\"0s\\\" \\\"0s\\\" \\\"0s\\\" '\\\\x02'}\", kiln \"HEALTHCHECK {Test:[CMD-SHELL wget -q -O- http://127.0.0.1/ || exit 1] Interval:0s Timeout:0s StartPeriod:0s StartInterval:0s Retries:2}\"",
+      ],
+    },
+  ],
+  [
+    "multi-stage-chain",
+    {
+      reason: "EXPOSE history text: BuildKit prints Go's map (EXPOSE map[...]), kiln a list",
+      diffs: [
+        "history[5].created_by: docker \"EXPOSE map[1000/tcp:{}]\", kiln \"EXPOSE [1000/tcp]\"",
+        "history[14].created_by: docker \"EXPOSE map[2000/udp:{}]\", kiln \"EXPOSE [2000/udp]\"",
+      ],
+    },
+  ],
+  [
+    "workdir-forms",
+    {
+      reason: "WORKDIR of an existing directory makes an (empty) layer in BuildKit; kiln marks the history entry empty_layer",
+      diffs: [
+        "history[6].empty_layer: docker false, kiln true",
+      ],
+    },
+  ],
   [
     'add-tar-hostile',
     {
@@ -105,7 +243,7 @@ const DUMP_DIR = process.env['KILN_CONFORMANCE_DUMP'];
 function dump(side: string, c: ConformanceCase, r: Result): void {
   if (DUMP_DIR === undefined || r.error !== undefined) return;
   mkdirSync(DUMP_DIR, { recursive: true });
-  writeFileSync(join(DUMP_DIR, `${side}-${c.name}.json`), JSON.stringify({ config: r.config, tree: r.tree, ...r.layers }, null, 1));
+  writeFileSync(join(DUMP_DIR, `${side}-${c.name}.json`), JSON.stringify({ config: r.config, history: r.history, tree: r.tree, layers: r.layers }, null, 1));
 }
 
 interface Result {
@@ -113,8 +251,9 @@ interface Result {
   readonly error?: string;
   /** The end of the build's output when it failed. */
   readonly log?: string;
-  /** Only with KILN_CONFORMANCE_DUMP: the config's history and each layer's entries. */
-  readonly layers?: { history: unknown[]; layers: string[][] };
+  /** Only with KILN_CONFORMANCE_DUMP: each layer's entries. */
+  readonly layers?: string[][];
+  readonly history?: unknown[];
   readonly config?: Record<string, unknown>;
   readonly tree?: Tree;
   readonly ms: number;
@@ -168,11 +307,11 @@ async function dockerBuild(d: Dockerd, c: ConformanceCase): Promise<Result> {
   const rootfs = join(work, 'rootfs-docker', c.name);
   await flattenLayerFiles(layers, rootfs);
   const tree = walkTree(rootfs);
-  const extra = DUMP_DIR === undefined ? {} : { layers: { history, layers: await listLayerFiles(layers) } };
+  const extra = DUMP_DIR === undefined ? {} : { layers: await listLayerFiles(layers) };
   rmSync(saved, { recursive: true, force: true });
   rmSync(`${saved}.tar`, { force: true });
   rmSync(rootfs, { recursive: true, force: true });
-  return { config, tree, ms: Date.now() - t0, ...extra };
+  return { config, tree, history, ms: Date.now() - t0, ...extra };
 }
 
 async function kilnBuild(s: Store, c: ConformanceCase): Promise<Result> {
@@ -195,8 +334,9 @@ async function kilnBuild(s: Store, c: ConformanceCase): Promise<Result> {
     await flattenKilnImage(s, name, rootfs);
     const tree = walkTree(rootfs);
     rmSync(rootfs, { recursive: true, force: true });
-    const extra = DUMP_DIR === undefined ? {} : { layers: { history: await kilnImageHistory(s, name), layers: await listKilnLayers(s, name) } };
-    return { config, tree, ms: Date.now() - t0, ...extra };
+    const history = await kilnImageHistory(s, name);
+    const extra = DUMP_DIR === undefined ? {} : { layers: await listKilnLayers(s, name) };
+    return { config, tree, history, ms: Date.now() - t0, ...extra };
   } catch (e) {
     return { error: `reading kiln's image ${name}: ${e instanceof Error ? e.message : String(e)}`, ms: Date.now() - t0 };
   }
@@ -241,7 +381,11 @@ function errorDifferences(dockerError: string, kl: Result): string[] {
 
 function differences(dk: Result, kl: Result): string[] {
   if (kl.error !== undefined) return [kl.error];
-  return [...diffConfigs(dk.config!, kl.config!, ['docker', 'kiln']), ...diffTrees(dk.tree!, kl.tree!, ['docker', 'kiln'])];
+  return [
+    ...diffConfigs(dk.config!, kl.config!, ['docker', 'kiln']),
+    ...diffHistory(dk.history!, kl.history!, ['docker', 'kiln']),
+    ...diffTrees(dk.tree!, kl.tree!, ['docker', 'kiln']),
+  ];
 }
 
 test('there are at least 25 cases, each with a Dockerfile', () => {

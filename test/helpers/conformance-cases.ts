@@ -293,3 +293,28 @@ export function assertConforms(name: string, diffs: readonly string[], known: Kn
 function summariseLines(lines: readonly string[], max = 40): string {
   return lines.length <= max ? lines.join('\n') : [...lines.slice(0, max), `… and ${lines.length - max} more`].join('\n');
 }
+
+interface HistoryEntry {
+  created_by?: string;
+  comment?: string;
+  empty_layer?: boolean;
+}
+
+/**
+ * Differences between two image histories (the config blob's `history`), one line each:
+ * created_by, comment and empty_layer of every entry (never `created`), and the entry count.
+ */
+export function diffHistory(a: readonly unknown[], b: readonly unknown[], labels: readonly [string, string]): string[] {
+  const out: string[] = [];
+  if (a.length !== b.length) out.push(`history: ${labels[0]} ${a.length} entries, ${labels[1]} ${b.length}`);
+  for (let i = 0; i < Math.min(a.length, b.length); i++) {
+    const x = a[i] as HistoryEntry;
+    const y = b[i] as HistoryEntry;
+    for (const f of ['created_by', 'comment', 'empty_layer'] as const) {
+      const vx = JSON.stringify(f === 'empty_layer' ? x[f] === true : x[f]);
+      const vy = JSON.stringify(f === 'empty_layer' ? y[f] === true : y[f]);
+      if (vx !== vy) out.push(`history[${i}].${f}: ${labels[0]} ${vx ?? '(unset)'}, ${labels[1]} ${vy ?? '(unset)'}`);
+    }
+  }
+  return out;
+}
