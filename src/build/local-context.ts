@@ -6,6 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { IgnoreMatcher, parseDockerignore } from '../context/index.js';
+import { isKilnError } from '../errors.js';
 import type { LocalSource } from '../plan/index.js';
 import type { SnapshotId, Snapshotter } from '../snapshot/index.js';
 import { cacheKey, type BuildCache, type KeyInputs } from './cache.js';
@@ -46,7 +47,9 @@ export class LocalContexts {
   async digest(src: LocalSource, req: Omit<CopyRequest, 'destRoot' | 'srcRoot'>, record: (root: string, inner: FileDigester, seen: Map<string, string>) => FileDigester, signal: AbortSignal): Promise<{ digest: string; files: Record<string, string> }> {
     const c = this.get(src);
     const seen = new Map<string, string>();
-    const d = await computeCopyDigest(this.request(src, req), record(c.dir, c.stats.digester(), seen), signal);
+    const d = await computeCopyDigest(this.request(src, req), record(c.dir, c.stats.digester(), seen), signal).catch((e: unknown) => {
+      throw namedError(e, src);
+    });
     return { digest: d.digest, files: Object.fromEntries(seen) };
   }
 
@@ -70,6 +73,14 @@ export class LocalContexts {
       }
     }
   }
+}
+
+/** Path errors name the named context, not "the build context". */
+function namedError(e: unknown, src: LocalSource): unknown {
+  if (!isKilnError(e)) return e;
+  if (e.code === 'CONTEXT_PATH_NOT_FOUND') return e.with({ hint: `check that the path exists in build context ${src.name} (${src.dir}; paths are relative to it)` });
+  if (e.code === 'CONTEXT_PATH_OUTSIDE') return e.with({ hint: `a named context is read like the build context: only files inside ${src.dir} (build context ${src.name}) can be copied` });
+  return e;
 }
 
 /** The whole directory, as `COPY . /` from it would read it. */

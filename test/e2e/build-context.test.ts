@@ -72,6 +72,12 @@ test('a directory context: COPY --from and RUN --mount=from read it, with its ow
   assert.equal(existsSync(join(out, 'all/secret.txt')), false, 'the named context .dockerignore excludes secret.txt from COPY');
   assert.equal(readFileSync(join(out, 'g'), 'utf8'), 'gee\n');
   assert.doesNotMatch(readFileSync(join(out, 'listing'), 'utf8'), /secret\.txt/, 'and from the bind mount');
+  // a path the context does not have: the error names the context
+  const missing = tree('dir-missing', { Dockerfile: 'FROM busybox\nCOPY --from=extra /secret.txt /s\n' });
+  const r = await kiln(['build', '--progress', 'plain', '--build-context', `extra=${extra}`, missing]);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /ERROR: Dockerfile:2: "\/secret\.txt": not found/);
+  assert.match(r.stderr, /hint: check that the path exists in build context extra \(/);
 });
 
 test('a relative directory and FROM of a directory context (its files are the root filesystem)', async (t) => {
