@@ -85,8 +85,16 @@ function recording(root: string, inner: FileDigester, seen: Map<string, string>)
 }
 
 /** The parts of a step definition that go into its cache key (not how it's displayed). */
+/** A named local context counts by its name (and the content read), never by where its directory is. */
+function withoutDir<T extends Source | undefined>(src: T): T {
+  return (src?.kind === 'local' ? { kind: 'local', name: src.name } : src) as T;
+}
+
 function stepDefinition(step: Step): Record<string, unknown> {
-  const { display: _d, location: _l, createdBy: _c, ...def } = step;
+  const { display: _d, location: _l, createdBy: _c, ...all } = step;
+  let def = all;
+  if (def.kind === 'copy' && def.from.kind === 'local') def = { ...def, from: withoutDir(def.from) };
+  if (def.kind === 'run' && def.mounts.some((m) => m.from?.kind === 'local')) def = { ...def, mounts: def.mounts.map((m) => (m.from?.kind === 'local' ? { ...m, from: withoutDir(m.from) } : m)) };
   if (def.kind === 'run' && def.proxyEnv) {
     // Proxy build args reach the step but not its key (BuildKit): machines behind different
     // proxies share a cache.

@@ -157,6 +157,10 @@ test('cache: a changed file the COPY reads re-runs it, a change elsewhere in the
   const changed = await buildOut('cache', dockerfile, args);
   assert.deepEqual([changed.ran, changed.cached], [2, 0]);
   assert.equal(readFileSync(join(changed.out, 'g'), 'utf8'), 'two\n');
+  // the same files in another directory: the key is the content, not the path
+  execFileSync('cp', ['-a', extra, join(work, 'extra-cache-moved')]);
+  const moved = await buildOut('cache', dockerfile, ['--build-context', `extra=${join(work, 'extra-cache-moved')}`]);
+  assert.deepEqual([moved.ran, moved.cached], [0, 2]);
 });
 
 test('bad --build-context specs are usage errors (exit 125) that say what is wrong', async (t) => {
