@@ -2,25 +2,25 @@
 // step on a fresh snapshot of its parent, an unchanged step taken from the cache, and only the
 // target stage turned into an image (intermediate stages are never tarred or compressed).
 import { mkdirSync } from 'node:fs';
-import { join, relative } from 'node:path';
-import { createHash } from 'node:crypto';
-import { getAttributeSync, listAttributesSync } from 'fs-xattr';
+import { join } from 'node:path';
 import { KilnError, isKilnError } from '../errors.js';
 import type { History, ImageConfig } from '../image/index.js';
 import { resolveInRoot } from '../exec/index.js';
-import type { BuildPlan, CopyStep, PlannedStage, ResolvedImage, Source, Step } from '../plan/index.js';
+import type { BuildPlan, CopyStep, PlannedStage, ResolvedImage, Source } from '../plan/index.js';
 import type { ReadOnlyView, SnapshotId } from '../snapshot/index.js';
 import { makeTempDir } from '../support/index.js';
 import { runGraph, type Job } from './scheduler.js';
 import { BuildCache, cacheKey, type KeyInputs } from './cache.js';
 import { materialiseImage, snapshotExists, type MaterialisedImage } from './base.js';
 import { executeRun, executeWorkdir } from './run-step.js';
-import { computeCopyDigest, digestFile, executeCopy, type CopyRequest, type FileDigester } from './copy/index.js';
+import { computeCopyDigest, executeCopy, type CopyRequest } from './copy/index.js';
 import { ContextStatCache } from './stat-cache.js';
 import { LocalContexts, localBase } from './local-context.js';
 import { beginBuild } from './activity.js';
 import { missReason, shortRef, type StepDecision } from './explain.js';
 import { assembleImage, type AssembledImage, type ImagePart } from './assemble.js';
+import { argsRecord, asHashError, digestWithXattrs, recording, stepDefinition, wholePath } from './step-inputs.js';
+import { EPOCH_ZERO, isoSeconds, lastCreated } from './times.js';
 import type { BuildDeps, BuildOptions } from './ports.js';
 
 export interface StageOutcome {
@@ -45,96 +45,6 @@ export interface BuildResult {
   readonly decisions: readonly StepDecision[];
   /** Context files hashed for cache keys: how many had to be read, how many came from the stat cache. */
   readonly contextHash: { readonly read: number; readonly statHits: number };
-}
-
-/** `K=V` build-arg strings → a record (RUN steps list the args in scope). */
-function argsRecord(list: readonly string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const a of list) {
-    const eq = a.indexOf('=');
-    out[eq < 0 ? a : a.slice(0, eq)] = eq < 0 ? '' : a.slice(eq + 1);
-  }
-  return out;
-}
-
-/**
- * Content digest plus extended attributes (security.capability, user.*): COPY --from copies them,
- * so a stage that only changed a file's capabilities must not look unchanged.
- */
-const digestWithXattrs: FileDigester = (abs, st) => {
-  const d = digestFile(abs, st);
-  let names: string[];
-  try {
-    names = listAttributesSync(abs).filter((n) => !n.startsWith('trusted.overlay.')).sort();
-  } catch {
-    return d;
-  }
-  if (names.length === 0) return d;
-  const h = createHash('sha256').update(d);
-  for (const n of names) h.update(`\0${n}\0`).update(getAttributeSync(abs, n));
-  return `${d}+xattrs:${h.digest('hex')}`;
-};
-
-/** Wraps a digester so every regular file read is recorded as path (relative to root) → mode:digest. */
-function recording(root: string, inner: FileDigester, seen: Map<string, string>): FileDigester {
-  return (abs, st) => {
-    const d = inner(abs, st);
-    seen.set(relative(root, abs), `${(Number(st.mode) & 0o7777).toString(8)}:${d}`);
-    return d;
-  };
-}
-
-/** The parts of a step definition that go into its cache key (not how it's displayed). */
-/** A named local context counts by its name (and the content read), never by where its directory is. */
-function withoutDir<T extends Source | undefined>(src: T): T {
-  return (src?.kind === 'local' ? { kind: 'local', name: src.name } : src) as T;
-}
-
-function stepDefinition(step: Step): Record<string, unknown> {
-  const { display: _d, location: _l, createdBy: _c, ...all } = step;
-  let def = all;
-  if (def.kind === 'copy' && def.from.kind === 'local') def = { ...def, from: withoutDir(def.from) };
-  if (def.kind === 'run' && def.mounts.some((m) => m.from?.kind === 'local')) def = { ...def, mounts: def.mounts.map((m) => (m.from?.kind === 'local' ? { ...m, from: withoutDir(m.from) } : m)) };
-  if (def.kind === 'run' && def.proxyEnv) {
-    // Proxy build args reach the step but not its key (BuildKit): machines behind different
-    // proxies share a cache.
-    const { proxyEnv, env, ...rest } = def;
-    const proxy = new Set(proxyEnv);
-    return { ...rest, env: env.filter((e) => !proxy.has(e)) };
-  }
-  return def;
-}
-
-const EPOCH_ZERO = '1970-01-01T00:00:00Z';
-
-function isoSeconds(d: Date): string {
-  return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
-
-/** The newest `created` among parts that carry history. */
-function lastCreated(parts: readonly ImagePart[]): string | undefined {
-  let last: string | undefined;
-  for (const p of parts) {
-    if (p.kind === 'base-layer') continue;
-    const c = p.history.created;
-    if (c !== undefined && (last === undefined || c > last)) last = c;
-  }
-  return last;
-}
-
-function sourceLabel(src: Source): string {
-  return src.kind === 'context' ? 'context' : src.kind === 'stage' ? `stage ${src.stage}` : src.kind === 'local' ? `context ${src.name}` : src.image.ref;
-}
-
-function asHashError(e: unknown): KilnError {
-  if (isKilnError(e)) return e;
-  const err = e as NodeJS.ErrnoException;
-  return new KilnError('IO', `cannot read a file for the cache key: ${err?.message ?? String(e)}`, { cause: e });
-}
-
-/** A rootfs request reading `source` (a path in a stage/image) whole, e.g. for a bind mount. */
-function wholePath(source: string | undefined): Omit<CopyRequest, 'destRoot' | 'srcRoot'> {
-  return { srcKind: 'rootfs', sources: [source ?? '/'], inline: [], dest: '/', parents: false, excludes: [], link: false };
 }
 
 export async function build(plan: BuildPlan, deps: BuildDeps, opts: BuildOptions): Promise<BuildResult> {
@@ -532,4 +442,4 @@ export async function build(plan: BuildPlan, deps: BuildDeps, opts: BuildOptions
   }
 }
 
-export { sourceLabel };
+export { sourceLabel } from './step-inputs.js';
