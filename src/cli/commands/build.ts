@@ -2,17 +2,17 @@
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import { KilnError } from '../../errors.js';
 import { parse, toStages } from '../../dockerfile/index.js';
 import { parseDockerignore, IgnoreMatcher } from '../../context/index.js';
-import { formatPlatform, hostPlatform, parseConfig, parseManifest, parsePlatform, type Descriptor, type Manifest, type Platform } from '../../image/index.js';
+import { formatPlatform, hostPlatform, parseManifest, parsePlatform, type Descriptor, type Manifest, type Platform } from '../../image/index.js';
 import { planBuild, type ResolvedImage } from '../../plan/index.js';
 import { build, computeSizeReport, formatDecisions, type BuildResult, type SecretSource } from '../../build/index.js';
 import { createSnapshotter } from '../../snapshot/index.js';
 import { RuncRuntime, findRuntime } from '../../exec/index.js';
-import { resolveManifest, resolveStoreRoot, type Store } from '../../store/index.js';
-import { RegistryClient, formatReference, parseNormalizedReference, pull } from '../../registry/index.js';
+import { resolveStoreRoot } from '../../store/index.js';
+import { formatReference, parseNormalizedReference } from '../../registry/index.js';
 import { writeDockerArchive, writeOciArchive } from '../../export/index.js';
 import { ProgressEmitter } from '../../progress/index.js';
 import { killChildrenOnExit } from '../../support/index.js';
@@ -20,8 +20,10 @@ import { makeRenderer, parseProgressMode, renderSizeReport } from '../render/ind
 import { openStore } from './store.js';
 import { exportCaches, importCaches, registryClients } from './build-cache.js';
 import { parseCacheFrom, parseCacheTo } from './cache-spec.js';
-import { clientOptions, pushImage, resolveLocal } from './registry.js';
+import { clientOptions, pushImage } from './registry.js';
 import { layoutResolver, parseBuildContexts } from './build-context.js';
+import { collect, noCacheFilterOption, notImplemented, outputSpec, parseBuildArgs, parseLabels, parseSecrets, parseSsh, tagName } from './build-flags.js';
+import { pullToStore, resolveFromStore } from '../base-images.js';
 
 interface BuildFlags {
   tag: string[];
@@ -49,162 +51,6 @@ interface BuildFlags {
   buildContext: string[];
   push?: boolean;
   sizeReport?: boolean;
-}
-
-const collect = (v: string, prev: string[]): string[] => [...prev, v];
-
-function notImplemented(flag: string, hint: string): never {
-  throw new KilnError('NOT_IMPLEMENTED', `${flag} is not supported by this version of kiln`, { hint });
-}
-
-/** `K=V`, or `K` alone = the value of K in kiln's environment (skipped when unset), like docker. */
-export function parseBuildArgs(list: readonly string[], env: NodeJS.ProcessEnv): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const a of list) {
-    const eq = a.indexOf('=');
-    if (eq === 0) throw new KilnError('USAGE', `invalid --build-arg ${JSON.stringify(a)}: the name is empty`);
-    if (eq < 0) {
-      const v = env[a];
-      if (v !== undefined) out.set(a, v);
-    } else out.set(a.slice(0, eq), a.slice(eq + 1));
-  }
-  return out;
-}
-
-function parseLabels(list: readonly string[]): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const l of list) {
-    const eq = l.indexOf('=');
-    out.set(eq < 0 ? l : l.slice(0, eq), eq < 0 ? '' : l.slice(eq + 1));
-  }
-  return out;
-}
-
-/** A normalised store name for `-t`: `app` → `docker.io/library/app:latest`. */
-function storeName(tag: string): string {
-  try {
-    return formatReference(parseNormalizedReference(tag));
-  } catch (e: unknown) {
-    throw new KilnError('USAGE', `invalid tag ${JSON.stringify(tag)}: ${e instanceof Error ? e.message : String(e)}`, {
-      hint: 'tags look like name[:tag], e.g. -t myapp:1.0',
-    });
-  }
-}
-
-function outputSpec(s: string): Record<string, string> {
-  const kv: Record<string, string> = {};
-  for (const part of s.split(',')) {
-    const eq = part.indexOf('=');
-    if (eq < 0) {
-      if (!s.includes('=')) return { type: 'local', dest: s };
-      throw new KilnError('USAGE', `invalid --output ${JSON.stringify(s)}: expected key=value pairs`);
-    }
-    kv[part.slice(0, eq).trim()] = part.slice(eq + 1).trim();
-  }
-  return kv;
-}
-
-export async function resolveFromStore(store: Store, ref: string, platform: Platform): Promise<ResolvedImage | undefined> {
-  let found: { name: string; desc: Descriptor };
-  try {
-    found = resolveLocal(store, ref);
-  } catch {
-    return undefined;
-  }
-  const desc = await resolveManifest(store, found.desc, platform);
-  const parsed = parseManifest(await store.readBytes(desc.digest), desc.mediaType);
-  if (parsed.kind !== 'manifest') throw new KilnError('IMAGE_INVALID', `${ref}: expected an image manifest`);
-  const config = parseConfig(await store.readBytes(parsed.manifest.config.digest));
-  return { ref: found.name, digest: desc.digest, config };
-}
-
-/** `--pull=missing`: fetch a base image the store lacks from its registry (none is reachable by default here). */
-async function pullToStore(store: Store, ref: string, platform: Platform, signal?: AbortSignal): Promise<ResolvedImage | undefined> {
-  let parsed;
-  try {
-    parsed = parseNormalizedReference(ref);
-  } catch {
-    return undefined;
-  }
-  const client = new RegistryClient(parsed.domain, clientOptions({}));
-  try {
-    const res = await pull(client, parsed, store, { platform, ...(signal ? { signal } : {}) });
-    const name = formatReference(parsed);
-    await store.tag({ name, descriptor: res.manifest });
-    return { ref: name, digest: res.manifest.digest, config: res.config };
-  } catch (e: unknown) {
-    if (e instanceof KilnError && e.code === 'ABORTED') throw e;
-    const why = e instanceof Error ? e.message : String(e);
-    throw new KilnError('IMAGE_NOT_FOUND', `${ref}: not in the local store, and pulling it failed: ${why}`, {
-      cause: e,
-      hint: 'load it with `kiln load -i FILE` / `kiln import`, or pull it from a reachable registry with `kiln pull`; --pull=never skips the registry',
-    });
-  } finally {
-    client.close();
-  }
-}
-
-/**
- * `--secret id=X,src=FILE` | `id=X,env=VAR` | `id=X` (the variable X, else the file X), like buildx.
- * Only where the value lives is kept here; the value is read when a RUN step mounts it.
- */
-export function parseSecrets(list: readonly string[], env: NodeJS.ProcessEnv): Map<string, SecretSource> {
-  const out = new Map<string, SecretSource>();
-  for (const spec of list) {
-    const kv: Record<string, string> = {};
-    for (const part of spec.split(',')) {
-      const eq = part.indexOf('=');
-      if (eq < 0) throw new KilnError('USAGE', `invalid --secret ${JSON.stringify(spec)}: expected key=value pairs (id=…,src=… or id=…,env=…)`);
-      kv[part.slice(0, eq).trim().toLowerCase()] = part.slice(eq + 1).trim();
-    }
-    const id = kv['id'];
-    if (!id) throw new KilnError('USAGE', `invalid --secret ${JSON.stringify(spec)}: id= is required`);
-    const type = kv['type'];
-    if (type !== undefined && type !== 'file' && type !== 'env') throw new KilnError('USAGE', `invalid --secret ${JSON.stringify(spec)}: type must be file or env`);
-    const file = kv['src'] ?? kv['source'];
-    const envName = kv['env'];
-    if (type === 'env' || (envName !== undefined && file === undefined)) {
-      out.set(id, { env: envName ?? file ?? id });
-    } else if (file !== undefined) {
-      if (!existsSync(file)) throw new KilnError('SECRET_NOT_FOUND', `secret ${id}: file ${file} not found`, { hint: 'check the src= path given to --secret' });
-      out.set(id, { file: resolve(file) });
-    } else {
-      out.set(id, env[id] !== undefined ? { env: id } : { file: resolve(id) });
-    }
-  }
-  return out;
-}
-
-/** `--ssh default` ($SSH_AUTH_SOCK), `--ssh ID=/path/agent.sock`. Key files are not supported (load them into an agent). */
-export function parseSsh(list: readonly string[], env: NodeJS.ProcessEnv): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const spec of list) {
-    const eq = spec.indexOf('=');
-    const id = eq < 0 ? spec : spec.slice(0, eq);
-    const paths = eq < 0 ? [] : spec.slice(eq + 1).split(',').filter((p) => p !== '');
-    if (!id) throw new KilnError('USAGE', `invalid --ssh ${JSON.stringify(spec)}: the id is empty`);
-    if (paths.length > 1) notImplemented(`--ssh ${spec} (several keys)`, 'load the keys into an ssh-agent and pass its socket: --ssh default=$SSH_AUTH_SOCK');
-    const sock = paths[0] ?? env['SSH_AUTH_SOCK'];
-    if (sock === undefined || sock === '') {
-      throw new KilnError('USAGE', `--ssh ${spec}: no agent socket given and SSH_AUTH_SOCK is not set`, { hint: 'start an agent (eval $(ssh-agent); ssh-add) or pass --ssh default=/path/to/agent.sock' });
-    }
-    let isSocket = false;
-    try {
-      isSocket = statSync(sock).isSocket();
-    } catch {
-      throw new KilnError('USAGE', `--ssh ${spec}: ${sock} not found`, { hint: 'pass the path of a running ssh-agent socket' });
-    }
-    if (!isSocket) notImplemented(`--ssh ${spec} (a key file)`, 'load the key into an ssh-agent and pass its socket: --ssh default=$SSH_AUTH_SOCK');
-    out.set(id, resolve(sock));
-  }
-  return out;
-}
-
-/** `--no-cache-filter STAGE`: commander reads any `--no-…` as the negation of a boolean; this one is not. */
-function noCacheFilterOption(): Option {
-  const o = new Option('--no-cache-filter <stage>', 'do not use the cache for the steps of this stage (repeatable)').argParser(collect).default([]);
-  o.negate = false;
-  return o;
 }
 
 export function registerBuild(program: Command): void {
@@ -252,7 +98,7 @@ async function runBuild(path: string, flags: BuildFlags): Promise<void> {
   const buildContexts = parseBuildContexts(flags.buildContext, process.cwd());
   if (flags.push && flags.tag.length === 0) throw new KilnError('USAGE', '--push needs a name to push to', { hint: 'add -t REGISTRY/NAME:TAG, e.g. -t 127.0.0.1:5000/app:1 --push' });
   const progressMode = parseProgressMode(flags.progress);
-  for (const t of flags.tag) storeName(t); // a bad -t is a usage error before any work, like docker
+  for (const t of flags.tag) tagName(t); // a bad -t is a usage error before any work, like docker
   const pullMode = flags.pull === undefined ? 'missing' : flags.pull === true ? 'always' : String(flags.pull);
   if (!['missing', 'always', 'never'].includes(pullMode)) throw new KilnError('USAGE', `invalid --pull ${JSON.stringify(flags.pull)}: use missing, always or never`);
   if (pullMode === 'always') notImplemented('--pull=always', 'base images come from the local store; pull them first with `kiln pull`');
@@ -403,7 +249,7 @@ async function runBuild(path: string, flags: BuildFlags): Promise<void> {
   }
 
   const desc: Descriptor = { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: result.image.manifestDigest, size: result.image.manifestSize };
-  const names = flags.tag.map(storeName);
+  const names = flags.tag.map(tagName);
   if (names.length) await store.tag(names.map((name) => ({ name, descriptor: desc })));
   for (const o of outputs) {
     if (o['type'] === 'local') await exportLocal(result, snapshotter, resolve(o['dest']!));

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseDuration, parseSize } from './cache.js';
-import { parseSecrets } from './build.js';
+import { parseSecrets } from './build-flags.js';
 
 test('parseSize / parseDuration: docker-style sizes and Go durations (+ days); bad values are usage errors', () => {
   assert.equal(parseSize('10GB'), 10e9);

@@ -10,7 +10,7 @@ import { RuncRuntime, findRuntime } from '../../exec/index.js';
 import { resolveStoreRoot } from '../../store/index.js';
 import { killChildrenOnExit } from '../../support/index.js';
 import { openStore } from './store.js';
-import { resolveFromStore } from './build.js';
+import { resolveFromStore } from '../base-images.js';
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
 

@@ -1,0 +1,125 @@
+// Parsing of `kiln build`'s docker-compatible flag values (build args, labels, tags, outputs,
+// secrets, ssh) into what the plan and the engine take. Bad values are USAGE errors (exit 125).
+export const collect = (v: string, prev: string[]): string[] => [...prev, v];
+
+import { existsSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Option } from 'commander';
+import { KilnError } from '../../errors.js';
+import { formatReference, parseNormalizedReference } from '../../registry/index.js';
+import type { SecretSource } from '../../build/index.js';
+
+export function notImplemented(flag: string, hint: string): never {
+  throw new KilnError('NOT_IMPLEMENTED', `${flag} is not supported by this version of kiln`, { hint });
+}
+
+/** `K=V`, or `K` alone = the value of K in kiln's environment (skipped when unset), like docker. */
+export function parseBuildArgs(list: readonly string[], env: NodeJS.ProcessEnv): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const a of list) {
+    const eq = a.indexOf('=');
+    if (eq === 0) throw new KilnError('USAGE', `invalid --build-arg ${JSON.stringify(a)}: the name is empty`);
+    if (eq < 0) {
+      const v = env[a];
+      if (v !== undefined) out.set(a, v);
+    } else out.set(a.slice(0, eq), a.slice(eq + 1));
+  }
+  return out;
+}
+
+export function parseLabels(list: readonly string[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const l of list) {
+    const eq = l.indexOf('=');
+    out.set(eq < 0 ? l : l.slice(0, eq), eq < 0 ? '' : l.slice(eq + 1));
+  }
+  return out;
+}
+
+/** A normalised store name for `-t`: `app` → `docker.io/library/app:latest`. */
+/** A `-t` value → its fully qualified store name; an invalid one is a USAGE error. */
+export function tagName(tag: string): string {
+  try {
+    return formatReference(parseNormalizedReference(tag));
+  } catch (e: unknown) {
+    throw new KilnError('USAGE', `invalid tag ${JSON.stringify(tag)}: ${e instanceof Error ? e.message : String(e)}`, {
+      hint: 'tags look like name[:tag], e.g. -t myapp:1.0',
+    });
+  }
+}
+
+export function outputSpec(s: string): Record<string, string> {
+  const kv: Record<string, string> = {};
+  for (const part of s.split(',')) {
+    const eq = part.indexOf('=');
+    if (eq < 0) {
+      if (!s.includes('=')) return { type: 'local', dest: s };
+      throw new KilnError('USAGE', `invalid --output ${JSON.stringify(s)}: expected key=value pairs`);
+    }
+    kv[part.slice(0, eq).trim()] = part.slice(eq + 1).trim();
+  }
+  return kv;
+}
+
+/**
+ * `--secret id=X,src=FILE` | `id=X,env=VAR` | `id=X` (the variable X, else the file X), like buildx.
+ * Only where the value lives is kept here; the value is read when a RUN step mounts it.
+ */
+export function parseSecrets(list: readonly string[], env: NodeJS.ProcessEnv): Map<string, SecretSource> {
+  const out = new Map<string, SecretSource>();
+  for (const spec of list) {
+    const kv: Record<string, string> = {};
+    for (const part of spec.split(',')) {
+      const eq = part.indexOf('=');
+      if (eq < 0) throw new KilnError('USAGE', `invalid --secret ${JSON.stringify(spec)}: expected key=value pairs (id=…,src=… or id=…,env=…)`);
+      kv[part.slice(0, eq).trim().toLowerCase()] = part.slice(eq + 1).trim();
+    }
+    const id = kv['id'];
+    if (!id) throw new KilnError('USAGE', `invalid --secret ${JSON.stringify(spec)}: id= is required`);
+    const type = kv['type'];
+    if (type !== undefined && type !== 'file' && type !== 'env') throw new KilnError('USAGE', `invalid --secret ${JSON.stringify(spec)}: type must be file or env`);
+    const file = kv['src'] ?? kv['source'];
+    const envName = kv['env'];
+    if (type === 'env' || (envName !== undefined && file === undefined)) {
+      out.set(id, { env: envName ?? file ?? id });
+    } else if (file !== undefined) {
+      if (!existsSync(file)) throw new KilnError('SECRET_NOT_FOUND', `secret ${id}: file ${file} not found`, { hint: 'check the src= path given to --secret' });
+      out.set(id, { file: resolve(file) });
+    } else {
+      out.set(id, env[id] !== undefined ? { env: id } : { file: resolve(id) });
+    }
+  }
+  return out;
+}
+
+/** `--ssh default` ($SSH_AUTH_SOCK), `--ssh ID=/path/agent.sock`. Key files are not supported (load them into an agent). */
+export function parseSsh(list: readonly string[], env: NodeJS.ProcessEnv): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const spec of list) {
+    const eq = spec.indexOf('=');
+    const id = eq < 0 ? spec : spec.slice(0, eq);
+    const paths = eq < 0 ? [] : spec.slice(eq + 1).split(',').filter((p) => p !== '');
+    if (!id) throw new KilnError('USAGE', `invalid --ssh ${JSON.stringify(spec)}: the id is empty`);
+    if (paths.length > 1) notImplemented(`--ssh ${spec} (several keys)`, 'load the keys into an ssh-agent and pass its socket: --ssh default=$SSH_AUTH_SOCK');
+    const sock = paths[0] ?? env['SSH_AUTH_SOCK'];
+    if (sock === undefined || sock === '') {
+      throw new KilnError('USAGE', `--ssh ${spec}: no agent socket given and SSH_AUTH_SOCK is not set`, { hint: 'start an agent (eval $(ssh-agent); ssh-add) or pass --ssh default=/path/to/agent.sock' });
+    }
+    let isSocket = false;
+    try {
+      isSocket = statSync(sock).isSocket();
+    } catch {
+      throw new KilnError('USAGE', `--ssh ${spec}: ${sock} not found`, { hint: 'pass the path of a running ssh-agent socket' });
+    }
+    if (!isSocket) notImplemented(`--ssh ${spec} (a key file)`, 'load the key into an ssh-agent and pass its socket: --ssh default=$SSH_AUTH_SOCK');
+    out.set(id, resolve(sock));
+  }
+  return out;
+}
+
+/** `--no-cache-filter STAGE`: commander reads any `--no-…` as the negation of a boolean; this one is not. */
+export function noCacheFilterOption(): Option {
+  const o = new Option('--no-cache-filter <stage>', 'do not use the cache for the steps of this stage (repeatable)').argParser(collect).default([]);
+  o.negate = false;
+  return o;
+}
