@@ -25,6 +25,19 @@ export function pairRatio(c: CaseResult, a: string, b: string, p: Phase): number
   return median(rs);
 }
 
+/** The rep with the highest a_r / b_r. */
+export function worstPair(c: CaseResult, a: string, b: string, p: Phase): { rep: number; ratio: number } {
+  const bs = new Map(okSamples(c, b, p).map((s) => [s.rep, s.seconds]));
+  let worst = { rep: 0, ratio: NaN };
+  for (const s of okSamples(c, a, p)) {
+    const d = bs.get(s.rep);
+    if (d === undefined) continue;
+    const x = s.seconds / d;
+    if (!(x <= worst.ratio)) worst = { rep: s.rep, ratio: x };
+  }
+  return worst;
+}
+
 const f2 = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : '–');
 const mib = (x: number | undefined) => (x === undefined ? '–' : (x / 2 ** 20).toFixed(1));
 
@@ -130,11 +143,11 @@ export function targets(r: Results): Target[] {
   const t: Target[] = [];
   const has = (b: string) => r.builders.some((x) => x.name === b && x.status === 'ok');
   if (has('kiln') && has('buildkit')) {
-    const warm = r.cases.map((c) => ({ c: c.name, ratio: pairRatio(c, 'kiln', 'buildkit', 'warm') })).filter((x) => Number.isFinite(x.ratio));
+    const warm = r.cases.map((c) => ({ c: c.name, ratio: pairRatio(c, 'kiln', 'buildkit', 'warm'), worst: worstPair(c, 'kiln', 'buildkit', 'warm') })).filter((x) => Number.isFinite(x.ratio));
     if (warm.length > 0) {
       t.push({
-        what: 'warm rebuild ≤ BuildKit (every case)',
-        measured: warm.map((x) => `${x.c} ${x.ratio.toFixed(2)}×`).join(', '),
+        what: 'warm rebuild ≤ BuildKit (every case; verdict on the median pair, a worst pair over 1.5× is shown)',
+        measured: warm.map((x) => `${x.c} ${x.ratio.toFixed(2)}×${x.worst.ratio > 1.5 ? ` (rep ${x.worst.rep}: ${x.worst.ratio.toFixed(1)}×)` : ''}`).join(', '),
         met: warm.every((x) => x.ratio <= 1),
       });
     }
