@@ -11,22 +11,13 @@ import { KilnError, formatError } from '../src/errors.js';
 import { parse, toStages } from '../src/dockerfile/index.js';
 import { PROJECT_ROOT } from './helpers/cli.js';
 import { corpusDir } from './helpers/prereq.js';
+import { rng } from './helpers/random-image.js';
 
 const RUNS = Math.max(10_000, Number(process.env['KILN_FUZZ_RUNS'] ?? 0) || 0);
 const MAX_MS_PER_INPUT = 1000;
 const LOCATED = new Set(['DOCKERFILE_SYNTAX', 'UNKNOWN_INSTRUCTION', 'UNKNOWN_FLAG', 'INVALID_FLAG', 'HEREDOC_UNTERMINATED']);
 
-/** mulberry32: small, fast, good enough for fuzzing; deterministic per seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const prng = rng; // mulberry32 from the test helpers: deterministic per seed
 
 function dockerfilesUnder(dir: string, out: string[] = []): string[] {
   if (!existsSync(dir)) return out;

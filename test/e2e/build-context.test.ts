@@ -3,15 +3,13 @@
 // a named context replacing a stage of the same name, content-keyed caching, bad specs.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { Store } from '../../src/store/index.js';
 import { runKiln } from '../helpers/cli.js';
 import { isRoot, which, prereq } from '../helpers/prereq.js';
-import { haveBusybox, makeBusyboxRootfs } from '../helpers/busybox-rootfs.js';
-import { addRootfsImage } from '../helpers/kiln-image.js';
+import { haveBusybox } from '../helpers/busybox-rootfs.js';
+import { busyboxStore } from '../helpers/kiln-image.js';
 
 let root = '';
 let work = '';
@@ -19,11 +17,7 @@ const ready = isRoot && which('runc') !== undefined && haveBusybox();
 
 before(async () => {
   if (!ready) return;
-  work = mkdtempSync(join(tmpdir(), 'kiln-bctx-'));
-  root = join(work, 'root');
-  const store = Store.open(root);
-  const rootfs = makeBusyboxRootfs(join(work, 'busybox'));
-  await addRootfsImage(store, 'docker.io/library/busybox:latest', rootfs, { Cmd: ['sh'] });
+  ({ work, root } = await busyboxStore('kiln-bctx-'));
 });
 
 after(() => {

@@ -1,8 +1,7 @@
 // `kiln build` end to end with the real CLI, runc and overlayfs, on a busybox base image.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { Store, loadImage } from '../../src/store/index.js';
@@ -10,8 +9,8 @@ import { assertValid } from '../../src/image/index.js';
 import { decompressLayer } from '../../src/layer/index.js';
 import { runKiln } from '../helpers/cli.js';
 import { isRoot, which, prereq } from '../helpers/prereq.js';
-import { haveBusybox, makeBusyboxRootfs } from '../helpers/busybox-rootfs.js';
-import { addRootfsImage } from '../helpers/kiln-image.js';
+import { haveBusybox } from '../helpers/busybox-rootfs.js';
+import { busyboxStore } from '../helpers/kiln-image.js';
 import { createGunzip } from 'node:zlib';
 import { Readable } from 'node:stream';
 
@@ -21,11 +20,7 @@ const ready = isRoot && which('runc') !== undefined && haveBusybox();
 
 before(async () => {
   if (!ready) return;
-  work = mkdtempSync(join(tmpdir(), 'kiln-e2e-'));
-  root = join(work, 'root');
-  const store = Store.open(root);
-  const rootfs = makeBusyboxRootfs(join(work, 'busybox'));
-  await addRootfsImage(store, 'docker.io/library/busybox:latest', rootfs, { Cmd: ['sh'] });
+  ({ work, root } = await busyboxStore('kiln-e2e-'));
 });
 
 after(() => {

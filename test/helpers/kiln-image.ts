@@ -1,6 +1,10 @@
 // Writes a root filesystem directory into a kiln store as a one-layer image (with kiln's own layer
 // writer), so build tests have base images without a registry.
 import { Readable } from 'node:stream';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { makeBusyboxRootfs } from './busybox-rootfs.js';
 import { Store } from '../../src/store/index.js';
 import { MediaType, buildConfig, buildManifest, canonicalJson, hostPlatform, sha256, type ContainerConfig, type Descriptor } from '../../src/image/index.js';
 import { layerFromTar, writeTree } from '../../src/layer/index.js';
@@ -30,4 +34,12 @@ export async function addRootfsImage(store: Store, name: string, rootfs: string,
   const desc: Descriptor = { mediaType: MediaType.OciManifest, digest: mDigest, size: mBytes.length };
   await store.tag({ name, descriptor: desc });
   return desc;
+}
+
+/** A temp work dir with a kiln store (`root`) holding `busybox:latest`, for end-to-end build tests. */
+export async function busyboxStore(prefix: string): Promise<{ work: string; root: string }> {
+  const work = mkdtempSync(join(tmpdir(), prefix));
+  const root = join(work, 'root');
+  await addRootfsImage(Store.open(root), 'docker.io/library/busybox:latest', makeBusyboxRootfs(join(work, 'busybox')), { Cmd: ['sh'] });
+  return { work, root };
 }
