@@ -143,7 +143,6 @@ export async function runBench(opts: Options): Promise<Results> {
     skopeo: await firstLine('skopeo', ['--version']),
     'GNU tar': await firstLine('tar', ['--version']),
     gzip: await firstLine('gzip', ['--version']),
-    'fuse-overlayfs': await firstLine('fuse-overlayfs', ['--version']),
   };
   const results: Results = {
     tools,
