@@ -54,6 +54,13 @@ export async function build(plan: BuildPlan, deps: BuildDeps, opts: BuildOptions
   const decisions: { order: [number, number]; d: StepDecision }[] = [];
   /** Keys of the steps that ran in this build (so a child can say "parent step re-ran"). */
   const ranKeys = new Set<string>();
+  /**
+   * Steps being executed in this build, by cache key: a stage that reaches a step with the same
+   * key as one another stage is running (identical leading steps of parallel stages) waits for
+   * it and shares its snapshot, as BuildKit merges identical vertices. Running both would leave
+   * two snapshots for one cache record, and the loser's children would miss on the next build.
+   */
+  const inflight = new Map<string, Promise<{ snapshot: SnapshotId; created: string }>>();
   const noCacheStages = new Set(opts.cache?.noCacheFilter ?? []);
   const dockerfile = opts.cache?.dockerfile ?? join(deps.contextDir, 'Dockerfile');
   mkdirSync(join(deps.stateDir, 'tmp'), { recursive: true });
@@ -274,6 +281,17 @@ export async function build(plan: BuildPlan, deps: BuildDeps, opts: BuildOptions
           const d: StepDecision = { stage: ps.name, pos, display: step.display, key: stepKey, cached: cachedHit, ...(reason !== undefined ? { reason } : {}), ...(resultFrom !== undefined ? { resultFrom } : {}), inputs, ...(contextFiles ? { contextFiles } : {}) };
           decisions.push({ order: [plan.stages.indexOf(ps), i], d });
         };
+        const shared = inflight.get(stepKey);
+        if (shared) {
+          const r = await shared;
+          deps.progress.cached(id);
+          decide(true, undefined, r.created);
+          parent = r.snapshot;
+          key = stepKey;
+          cached++;
+          stepResults.push({ snapshot: parent, key, created: r.created });
+          continue;
+        }
         const fits = rec !== undefined && snapshotExists(deps.snapshotter, rec.snapshot) && (rec.snapshot === null || deps.snapshotter.parent(rec.snapshot) === parent);
         if (rec && fits) {
           deps.progress.cached(id);
@@ -314,7 +332,14 @@ export async function build(plan: BuildPlan, deps: BuildDeps, opts: BuildOptions
         }
         deps.progress.miss(id, reason);
         decide(false, reason);
-        const active = await deps.snapshotter.prepare(parent, signal);
+        let settle!: { resolve: (r: { snapshot: SnapshotId; created: string }) => void; reject: (e: unknown) => void };
+        const running = new Promise<{ snapshot: SnapshotId; created: string }>((resolve, reject) => (settle = { resolve, reject }));
+        running.catch(() => undefined); // a failure is reported by this stage; waiters see it too
+        inflight.set(stepKey, running);
+        const active = await deps.snapshotter.prepare(parent, signal).catch((e: unknown) => {
+          settle.reject(e);
+          throw e;
+        });
         let committed: SnapshotId;
         try {
           if (step.kind === 'run') {
@@ -342,9 +367,11 @@ export async function build(plan: BuildPlan, deps: BuildDeps, opts: BuildOptions
           committed = await deps.snapshotter.commit(active);
         } catch (e: unknown) {
           await active.release().catch(() => undefined);
+          settle.reject(e);
           throw e;
         }
         const stepCreated = created ?? isoSeconds(new Date());
+        settle.resolve({ snapshot: committed, created: stepCreated });
         // a re-run (--no-cache) replaces the record: its old snapshot stays findable for pruning
         const replaced = cache.get(stepKey)?.snapshot;
         if (replaced && replaced !== committed) cache.put(`orphan-${replaced}`, { snapshot: replaced, created: stepCreated });

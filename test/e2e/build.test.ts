@@ -185,6 +185,20 @@ test('proxy build args reach RUN but not its cache key (as BuildKit)', async (t)
   assert.match(b.stderr, /0 steps ran/, 'another proxy is not another build');
 });
 
+test('parallel stages with identical leading steps share them, so a rebuild runs nothing', async (t) => {
+  if (!prereq(t, ready, 'root, runc and busybox-static')) return;
+  const stage = (n: string) => [`FROM busybox AS ${n}`, 'COPY shared.txt /shared.txt', `RUN sleep 0.5 && cat /shared.txt > /${n}.txt`];
+  const dir = context('shared-steps', [...stage('a'), ...stage('b'), ...stage('c'), 'FROM busybox', 'COPY --from=a /a.txt /', 'COPY --from=b /b.txt /', 'COPY --from=c /c.txt /', ''].join('\n'), {
+    'shared.txt': `unique ${process.pid} ${Date.now()}\n`,
+  });
+  const cold = await kiln(['build', '--progress', 'plain', '--jobs', '3', dir]);
+  assert.equal(cold.code, 0, cold.stderr);
+  assert.match(cold.stderr, /: 7 steps ran, 2 cached/, 'the shared COPY ran once, not three times');
+  const warm = await kiln(['build', '--progress', 'plain', '--jobs', '3', dir]);
+  assert.equal(warm.code, 0, warm.stderr);
+  assert.match(warm.stderr, /: 0 steps ran/, warm.stderr);
+});
+
 async function streamToBuffer(s: NodeJS.ReadableStream): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const c of s as AsyncIterable<Buffer>) chunks.push(c);
