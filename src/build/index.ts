@@ -9,3 +9,4 @@ export { cacheBlobRoots, cacheUsage, listCache, pruneCache, type CacheItem, type
 export { computeSizeReport, measureSnapshot, type SizeReport, type LayerSizeLine, type StageSizeLine, type SnapshotSize } from './sizes.js';
 export { CACHE_CONFIG_MEDIA_TYPE, ImportedCaches, collectCache, parseCacheConfig, type CacheArtifact, type LoadedCache, type RemoteCacheConfig, type RemoteCacheRecord } from './remote-cache.js';
 export { cacheName, loadCache, saveCache, type CacheLocation, type CacheIoDeps } from './remote-cache-io.js';
+export { materialiseImage, type MaterialisedImage } from './base.js';

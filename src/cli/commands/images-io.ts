@@ -11,6 +11,7 @@ import { familiarString, formatReference, parseNormalizedReference } from '../..
 import { resolveManifest, type RefEntry, type Store } from '../../store/index.js';
 import { findImage, openStore } from './store.js';
 import { imageHistory, withSizes } from './history.js';
+import { unpackImages } from '../unpack.js';
 
 /** A name as typed, its fully qualified form, or an image ID → the store's entries. */
 export async function lookup(store: Store, arg: string): Promise<{ refs: RefEntry[]; byId: boolean }> {
@@ -206,6 +207,7 @@ export function registerImagesIo(program: Command): void {
         }
       }
       if (entries.length) await store.tag(entries);
+      await unpackImages(store, store.root, entries.map((e) => ({ name: e.name, desc: e.descriptor })));
       if (!opts.quiet) process.stdout.write(lines.map((l) => `${l}\n`).join(''));
     });
 }

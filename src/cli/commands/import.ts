@@ -17,6 +17,7 @@ import { formatReference, parseNormalizedReference } from '../../registry/index.
 import { writeImage, type Store } from '../../store/index.js';
 import { applyChanges } from './changes.js';
 import { openStore } from './store.js';
+import { unpackImages } from '../unpack.js';
 
 /** SOURCE_DATE_EPOCH as seconds, or undefined when unset; USAGE when malformed. */
 export function sourceDateEpoch(env: NodeJS.ProcessEnv = process.env): number | undefined {
@@ -120,6 +121,7 @@ export async function importRootfs(store: Store, source: string, name: string, o
   });
   const desc = await writeImage(store, image, opts.signal); // every blob stored before the name
   await store.tag({ name, descriptor: desc });
+  await unpackImages(store, store.root, [{ name, desc }]);
   return { id: (await image.manifest()).config.digest, desc };
 }
 

@@ -21,6 +21,7 @@ import {
 import type { Store } from '../../store/index.js';
 import { openStore } from './store.js';
 import { lookupNames } from '../names.js';
+import { unpackImages } from '../unpack.js';
 
 function collect(v: string, prev: string[]): string[] {
   return [...prev, v];
@@ -134,6 +135,7 @@ export function registerRegistry(program: Command): void {
         });
         const full = formatReference(ref);
         await store.tag({ name: full, descriptor: res.manifest });
+        await unpackImages(store, store.root, [{ name: full, desc: res.manifest }]);
         out(`Digest: ${res.root.digest}`);
         out(downloaded > 0 ? `Status: Downloaded newer image for ${familiarString(ref)}` : `Status: Image is up to date for ${familiarString(ref)}`);
         process.stdout.write(`${full}\n`);
