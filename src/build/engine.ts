@@ -171,7 +171,7 @@ export async function build(plan: BuildPlan, deps: BuildDeps, opts: BuildOptions
     };
   }
 
-  async function runStage(ps: PlannedStage, signal: AbortSignal): Promise<StageOutcome> {
+  async function runStage(ps: PlannedStage, signal: AbortSignal, waitFor: (stage: number) => Promise<unknown>): Promise<StageOutcome> {
     const total = ps.steps.length + (ps.base.kind === 'scratch' ? 0 : 1);
     let parent: SnapshotId | null;
     let key: string;
@@ -226,6 +226,11 @@ export async function build(plan: BuildPlan, deps: BuildDeps, opts: BuildOptions
     for (let i = 0; i < ps.steps.length; i++) {
       signal.throwIfAborted();
       const step = ps.steps[i]!;
+      // A stage this step reads (COPY --from, RUN --mount from=) may still be running: the stage
+      // started without it and waits here, so its earlier steps overlapped with that stage.
+      for (const src of step.kind === 'copy' ? [step.from] : step.kind === 'run' ? step.mounts.map((m) => m.from) : []) {
+        if (src?.kind === 'stage' && !outcomes.has(src.stage)) await waitFor(src.stage);
+      }
       const pos = `${i + 1 + (total - ps.steps.length)}/${total}`;
       const id = deps.progress.start(ps.name, step.display, pos);
       const t0 = performance.now();
@@ -425,9 +430,12 @@ export async function build(plan: BuildPlan, deps: BuildDeps, opts: BuildOptions
   for (const ps of plan.stages) {
     jobs.set(String(ps.index), {
       id: String(ps.index),
-      deps: ps.dependsOn.filter((d) => byIndex.has(d)).map(String),
-      run: async (_inputs, signal) => {
-        const o = await runStage(ps, signal);
+      // Only the FROM stage must be done before a stage starts; the stages it copies from are
+      // awaited at the step that reads them (BuildKit also runs such steps concurrently).
+      deps: ps.base.kind === 'stage' && byIndex.has(ps.base.stage) ? [String(ps.base.stage)] : [],
+      after: ps.dependsOn.filter((d) => byIndex.has(d) && !(ps.base.kind === 'stage' && ps.base.stage === d)).map(String),
+      run: async (_inputs, signal, waitFor) => {
+        const o = await runStage(ps, signal, (stage) => waitFor(String(stage)));
         outcomes.set(ps.index, o);
         return o;
       },

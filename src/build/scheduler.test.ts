@@ -92,3 +92,41 @@ test('cycles are reported with the path', () => {
   ]);
   assert.throws(() => reachable(jobs, ['a']), /circular dependency: a -> b -> a/);
 });
+
+test('a soft dependency (after) starts the job early; waitFor gives up the slot, so one slot does not deadlock', async () => {
+  for (const concurrency of [1, 2]) {
+    const events: string[] = [];
+    const jobs = new Map<string, Job<string>>([
+      ['builder', { id: 'builder', deps: [], run: async (_i, signal) => { events.push('builder start'); await sleep(40, undefined, { signal }); events.push('builder end'); return 'dist'; } }],
+      [
+        'final',
+        {
+          id: 'final',
+          deps: [],
+          after: ['builder'],
+          run: async (_i, signal, waitFor) => {
+            events.push('final start');
+            await sleep(5, undefined, { signal });
+            events.push('final early step');
+            const got = await waitFor('builder');
+            events.push(`final got ${got}`);
+            return `image(${got})`;
+          },
+        },
+      ],
+    ]);
+    const out = await runGraph(jobs, ['final'], { concurrency });
+    assert.equal(out.get('final'), 'image(dist)');
+    assert.ok(events.indexOf('final got dist') > events.indexOf('builder end'), events.join(', '));
+    if (concurrency === 2) assert.ok(events.indexOf('final early step') < events.indexOf('builder end'), `early steps overlap the builder: ${events.join(', ')}`);
+  }
+});
+
+test('waitFor refuses ids that are not declared dependencies', async () => {
+  const jobs = new Map<string, Job<string>>([
+    ['x', { id: 'x', deps: [], run: async () => 'x' }],
+    ['y', { id: 'y', deps: [], run: async (_i, _s, waitFor) => waitFor('x') }],
+    ['top', { id: 'top', deps: ['x', 'y'], run: async () => 'top' }],
+  ]);
+  await assert.rejects(runGraph(jobs, ['top'], { concurrency: 2 }), /not among its dependencies/);
+});

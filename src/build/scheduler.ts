@@ -6,9 +6,15 @@ import { Semaphore } from '../support/index.js';
 
 export interface Job<T> {
   readonly id: string;
-  /** Ids of the jobs whose results this one needs, in the order `run` receives them. */
+  /** Ids of the jobs whose results this one needs before it starts, in the order `run` receives them. */
   readonly deps: readonly string[];
-  run(inputs: readonly T[], signal: AbortSignal): Promise<T>;
+  /**
+   * Ids of jobs this one needs only part-way (e.g. a stage's `COPY --from`): they are run (they
+   * count for reachability) but this job starts without them and calls `waitFor(id)` when it
+   * gets there, giving up its concurrency slot while it waits.
+   */
+  readonly after?: readonly string[];
+  run(inputs: readonly T[], signal: AbortSignal, waitFor: (id: string) => Promise<T>): Promise<T>;
 }
 
 export type SchedulerEvent =
@@ -37,7 +43,7 @@ export function reachable<T>(jobs: ReadonlyMap<string, Job<T>>, targets: readonl
     if (!job) throw new KilnError('INTERNAL', `scheduler: unknown job ${id}${path.length ? ` (needed by ${path[path.length - 1]})` : ''}`);
     state.set(id, 'visiting');
     path.push(id);
-    for (const d of job.deps) visit(d, path);
+    for (const d of [...job.deps, ...(job.after ?? [])]) visit(d, path);
     path.pop();
     state.set(id, 'done');
     order.push(id);
@@ -72,18 +78,30 @@ export async function runGraph<T>(
   const results = new Map<string, T>();
 
   for (const id of ids) {
-    // ids are in dependency order, so every dep's promise exists already
+    // ids are in dependency order (soft ones included), so every dep's promise exists already
     const job = jobs.get(id)!;
     const depPromises = job.deps.map((d) => promises.get(d)!);
+    const allowed = new Set([...job.deps, ...(job.after ?? [])]);
     const p = (async (): Promise<T> => {
       const inputs = await Promise.all(depPromises);
       ctrl.signal.throwIfAborted();
-      const release = await sem.acquire(ctrl.signal);
+      let release = await sem.acquire(ctrl.signal);
+      const waitFor = async (dep: string): Promise<T> => {
+        const dp = promises.get(dep);
+        if (!dp || !allowed.has(dep)) throw new KilnError('INTERNAL', `scheduler: job ${id} waits for ${dep}, which is not among its dependencies`);
+        if (results.has(dep)) return results.get(dep)!;
+        release(); // let other jobs (the one we wait for, say) use the slot meanwhile
+        try {
+          return await dp;
+        } finally {
+          release = await sem.acquire(ctrl.signal);
+        }
+      };
       try {
         ctrl.signal.throwIfAborted();
         const t0 = performance.now();
         opts.onEvent?.({ type: 'start', id });
-        const r = await job.run(inputs, ctrl.signal);
+        const r = await job.run(inputs, ctrl.signal, waitFor);
         opts.onEvent?.({ type: 'done', id, ms: performance.now() - t0 });
         results.set(id, r);
         return r;

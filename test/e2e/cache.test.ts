@@ -104,7 +104,8 @@ test('edit matrix: exactly the steps whose inputs changed re-run, each saying wh
     const r = await kiln(['build', '--progress', 'plain', ...args, dir]);
     assert.equal(r.code, 0, `${what}: ${r.stderr}`);
     const o = outcome(r.stderr);
-    assert.deepEqual(o.ran, ran, `${what}: steps that ran\n${r.stderr}`);
+    // independent stages interleave (a stage waits for the one it copies from only at that COPY)
+    assert.deepEqual([...o.ran].sort(), [...ran].sort(), `${what}: steps that ran\n${r.stderr}`);
     assert.deepEqual([...o.ran, ...o.cached].sort(), [...ALL].sort(), `${what}: every step reported once`);
     for (const [s, why] of Object.entries(reasons)) {
       if (typeof why === 'string') assert.equal(o.reasons[s], why, `${what}: reason for ${s}`);
