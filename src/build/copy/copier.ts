@@ -64,7 +64,9 @@ export class Copier {
 
   /**
    * fsutil MkdirAll: creates the missing directories of `abs` (already resolved inside the
-   * destination) with mode 0755 (or an octal --chmod's permission bits), owned by --chown.
+   * destination) with mode 0755, owned by --chown. --chmod does not apply to them: Docker 26's
+   * BuildKit (the reference here, test/conformance copy-chmod) makes them 0755; newer fsutil
+   * (2025) gives them the --chmod bits.
    */
   mkdirAll(abs: string, dirMode?: number): void {
     const st = lstatOrUndefined(abs);
@@ -76,7 +78,7 @@ export class Copier {
     }
     const parent = dirname(abs);
     if (parent !== abs) this.mkdirAll(parent, dirMode);
-    const mode = (dirMode ?? this.opts.chmod?.octal ?? DEFAULT_DIR_MODE) & 0o777;
+    const mode = (dirMode ?? DEFAULT_DIR_MODE) & 0o777;
     mkdirSync(abs, mode);
     chmodSync(abs, mode); // no umask
     if (this.opts.chown && IS_ROOT) lchownSync(abs, this.opts.chown.uid, this.opts.chown.gid);

@@ -175,9 +175,9 @@ test('--chown by name (passwd in destRoot) applies to copied files and created p
   assert.deepEqual(unknown.tree, ['b f 644 0:0 "B"']);
 });
 
-test('--chmod octal applies to files, directories and created parents', async () => {
+test('--chmod octal applies to what is copied; created parents stay 0755 (Docker 26)', async () => {
   const { tree } = await run({ ctx: CTX, req: { sources: ['dir'], dest: '/p/q', chmod: '0751' } });
-  assert.deepEqual(tree, ['p d 751 0:0', 'p/q d 751 0:0', 'p/q/sub d 751 0:0', 'p/q/sub/y f 751 0:0 "Y"', 'p/q/x f 751 0:0 "X"']);
+  assert.deepEqual(tree, ['p d 755 0:0', 'p/q d 755 0:0', 'p/q/sub d 751 0:0', 'p/q/sub/y f 751 0:0 "Y"', 'p/q/x f 751 0:0 "X"']);
   const suid = await run({ ctx: CTX, req: { sources: ['b.txt'], dest: '/b', chmod: '4755' } });
   assert.deepEqual(suid.tree, ['b f 4755 0:0 "B"']);
   await fails({ ctx: CTX, req: { sources: ['b.txt'], dest: '/b', chmod: '8' } }, 'INVALID_FLAG');
@@ -253,7 +253,7 @@ test('heredoc (inline) files: dest/NAME, mode 0644, mtime SOURCE_DATE_EPOCH; a s
   assert.deepEqual(r.tree, ['in d 755 0:0', 'in/b f 644 0:0 "B"', 'in/run.sh f 644 0:0 "echo hi\\n"']);
   assert.equal(statSync(`${r.dest}/in/run.sh`).mtimeMs, 1_600_000_000_000);
   const one = await run({ req: { sources: [], inline: [{ path: 'x', data: 'X' }], dest: '/etc/conf', chmod: '600' } });
-  assert.deepEqual(one.tree, ['etc d 600 0:0', 'etc/conf f 600 0:0 "X"']);
+  assert.deepEqual(one.tree, ['etc d 755 0:0', 'etc/conf f 600 0:0 "X"']);
 });
 
 test('overwrite rules: file replaces file and symlink; file onto dir and dir onto file fail', async () => {
