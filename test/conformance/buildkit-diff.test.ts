@@ -178,24 +178,6 @@ const KNOWN_FAILURES = new Map<string, KnownFailure>([
     },
   ],
   [
-    'chmod-copy-symlink',
-    {
-      reason: 'COPY --chmod gives the destination directory it creates the --chmod bits (as in copy-chmod, also with --link: newer fsutil semantics)',
-      diffs: ['/chmodded: mode docker "0755", kiln "0600"', '/linked: mode docker "0755", kiln "0640"'],
-    },
-  ],
-  [
-    'copy-chmod',
-    {
-      reason: 'COPY --chmod gives the destination directory it creates the --chmod bits; BuildKit v0.13 makes it 0755 (kiln follows newer fsutil: 183e7fb, 2025, "copy: fix custom chmod for parent directories")',
-      diffs: [
-        '/both: mode docker "0755", kiln "0640"',
-        '/sticky-dir: mode docker "0755", kiln "0777"',
-        '/tree: mode docker "0755", kiln "0700"',
-      ],
-    },
-  ],
-  [
     'err-copy-exclude-without-labs',
     {
       reason: 'kiln accepts COPY --exclude without `# syntax=docker/dockerfile:1.7-labs`; BuildKit v0.13: "dockerfile parse error on line 3: unknown flag: exclude" (perhaps intended)',
@@ -207,13 +189,6 @@ const KNOWN_FAILURES = new Map<string, KnownFailure>([
     {
       reason: 'kiln accepts COPY --parents without `# syntax=docker/dockerfile:1.7-labs`; BuildKit v0.13: "dockerfile parse error on line 3: unknown flag: parents" (perhaps intended)',
       diffs: ['kiln built the image; BuildKit fails: ERROR: failed to solve: dockerfile parse error on line 3: unknown flag: parents'],
-    },
-  ],
-  [
-    'copy-from-image-flags',
-    {
-      reason: 'COPY --chmod gives the destination directory it creates the --chmod bits (as in copy-chmod: newer fsutil semantics)',
-      diffs: ['/chmodded: mode docker "0755", kiln "0640"'],
     },
   ],
   [
