@@ -139,21 +139,21 @@ export function dispatchArg(s: StageState, c: ArgInstruction, scope: ArgScope, d
   const parts: string[] = [];
   for (const arg of c.args) {
     declared.add(arg.key);
-    let value = arg.value;
-    const given = scope.buildArgs.get(arg.key);
-    if (value === undefined && given === undefined) value = scope.globals.get(arg.key);
-    if (given !== undefined) value = given;
-    else if (arg.value !== undefined) {
-      const raw = arg.value;
+    let expandedDefault: string | undefined;
+    if (arg.value !== undefined) {
       try {
-        value = scope.lex.processWord(raw, s.env.lookup).result;
+        expandedDefault = scope.lex.processWord(arg.value, s.env.lookup).result;
       } catch (e) {
         throw planError(scope.err, c.range, 'ARG_EXPANSION', (e as Error).message, (e as { details?: { hint?: string } }).details?.hint);
       }
     }
+    const given = scope.buildArgs.get(arg.key);
+    const value = given ?? expandedDefault ?? scope.globals.get(arg.key);
     if (value !== undefined && !NON_ENV_ARGS.has(arg.key)) s.env = s.env.set(arg.key, value);
     s.buildArgs.push(value === undefined ? { key: arg.key } : { key: arg.key, value });
-    parts.push(value === undefined ? arg.key : `${arg.key}=${value}`);
+    // History shows the instruction's own default, never a --build-arg value (Docker 26's BuildKit;
+    // build args may carry credentials): `ARG K` or `ARG K=<default>`.
+    parts.push(expandedDefault === undefined ? arg.key : `${arg.key}=${expandedDefault}`);
   }
   s.commit(`ARG ${parts.join(' ')}`, false);
 }
