@@ -7,7 +7,7 @@ import type {
 } from '../dockerfile/index.js';
 import { addEnv } from './env.js';
 import { planError, type ErrorContext } from './fail.js';
-import { goList, goQuoteList, healthString } from './format.js';
+import { exposeString, goList, goQuoteList, healthString } from './format.js';
 import { checkSignal, parsePort, SpecError } from './ports.js';
 import { toDockerHealth, type StageState, type WorkingImage } from './state.js';
 
@@ -97,7 +97,7 @@ export function dispatchExpose(s: StageState, c: ExposeInstruction, err: ErrorCo
   }
   const exposed = (s.image.config.ExposedPorts ??= {});
   for (const p of ports) exposed[p] = {};
-  s.commit(`EXPOSE ${goList(ports)}`, false);
+  s.commit(`EXPOSE ${exposeString(ports)}`, false);
 }
 
 export function dispatchUser(s: StageState, c: UserInstruction): void {

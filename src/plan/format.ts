@@ -13,10 +13,27 @@ export function goList(a: readonly string[]): string {
   return `[${a.join(' ')}]`;
 }
 
-/** Go's `%+v` of a HealthcheckConfig. */
+/** Go's `%q` of an int: a quoted rune literal (`4` → `'\x04'`, `65` → `'A'`). */
+export function goQuoteRune(n: number): string {
+  const named: Record<number, string> = { 7: '\\a', 8: '\\b', 9: '\\t', 10: '\\n', 11: '\\v', 12: '\\f', 13: '\\r', 39: "\\'", 92: '\\\\' };
+  if (named[n] !== undefined) return `'${named[n]}'`;
+  if (n >= 0x20 && n < 0x7f) return `'${String.fromCharCode(n)}'`;
+  if (n >= 0 && n < 0x80) return `'\\x${n.toString(16).padStart(2, '0')}'`;
+  return `'\\u${n.toString(16).padStart(4, '0')}'`;
+}
+
+/**
+ * HEALTHCHECK's history text as Docker 26's BuildKit (0.13) writes it: Go's `%q` of a
+ * *HealthConfig, e.g. `&{["CMD" "curl" "-f" "x"] "5s" "3s" "0s" "0s" '\x03'}`.
+ */
 export function healthString(h: NonNullable<WorkingConfig['Healthcheck']>): string {
-  const d = (n: number | undefined): string => formatGoDuration(n ?? 0);
-  return `{Test:${goList(h.Test ?? [])} Interval:${d(h.Interval)} Timeout:${d(h.Timeout)} StartPeriod:${d(h.StartPeriod)} StartInterval:${d(h.StartInterval)} Retries:${h.Retries ?? 0}}`;
+  const d = (n: number | undefined): string => goQuote(formatGoDuration(n ?? 0));
+  return `&{${goQuoteList(h.Test ?? [])} ${d(h.Interval)} ${d(h.Timeout)} ${d(h.StartPeriod)} ${d(h.StartInterval)} ${goQuoteRune(h.Retries ?? 0)}}`;
+}
+
+/** EXPOSE's history text as Docker 26's BuildKit writes it: Go's `%v` of a port set (a map: sorted keys). */
+export function exposeString(ports: readonly string[]): string {
+  return `map[${[...new Set(ports)].sort().map((p) => `${p}:{}`).join(' ')}]`;
 }
 
 /** The ARGs in scope as `K=V` (value from the env when set there, e.g. by a later ENV), first position kept. */

@@ -195,12 +195,12 @@ HEALTHCHECK --interval=30s --retries=3 CMD curl -f http://localhost/
   assert.deepEqual(c.Healthcheck, { Test: ['CMD-SHELL', 'curl -f http://localhost/'], Interval: 30e9, Retries: 3 });
   assert.deepEqual(createdBy(s), [
     'ARG PORT=8080',
-    'EXPOSE [8080/udp 80/tcp 9000/tcp 9001/tcp 9002/tcp]',
+    'EXPOSE map[80/tcp:{} 8080/udp:{} 9000/tcp:{} 9001/tcp:{} 9002/tcp:{}]',
     'LABEL a=b c d=e f',
     'VOLUME [/data /logs]',
     'STOPSIGNAL SIGQUIT',
     'MAINTAINER Jane <j@example.com>',
-    'HEALTHCHECK {Test:[CMD-SHELL curl -f http://localhost/] Interval:30s Timeout:0s StartPeriod:0s StartInterval:0s Retries:3}',
+    `HEALTHCHECK &{["CMD-SHELL" "curl -f http://localhost/"] "30s" "0s" "0s" "0s" '\\x03'}`,
   ]);
   assert.ok(s.history.every((h) => h.entry.empty_layer === true && h.entry.comment === 'buildkit.dockerfile.v0'));
   await assert.rejects(plan('FROM scratch\nSTOPSIGNAL SIGNOPE\n'), (e: KilnError) => e.message === 'Invalid signal: SIGNOPE');
@@ -209,7 +209,7 @@ HEALTHCHECK --interval=30s --retries=3 CMD curl -f http://localhost/
 
 test('EXPOSE history like BuildKit\'s own test (dockerfile_history_test.go)', async () => {
   const { plan: p } = await plan('FROM scratch\nEXPOSE 2375 5000 1234/udp\n');
-  assert.deepEqual(createdBy(stageOf(p)), ['EXPOSE [1234/udp 2375/tcp 5000/tcp]']);
+  assert.deepEqual(createdBy(stageOf(p)), ['EXPOSE map[1234/udp:{} 2375/tcp:{} 5000/tcp:{}]']);
 });
 
 test('HEALTHCHECK replaces the inherited one (BuildKit does not merge); NONE disables', async () => {
@@ -287,7 +287,7 @@ test('the node-app example plans like BuildKit', async () => {
     'COPY /app/dist ./dist # buildkit',
     'COPY /app/package.json /app/package-lock.json ./ # buildkit',
     'RUN /bin/sh -c npm install --omit=dev # buildkit',
-    'EXPOSE [3000/tcp]',
+    'EXPOSE map[3000/tcp:{}]',
     'CMD ["node" "dist/server.js"]',
   ]);
   const copies = f!.steps.filter((s): s is CopyStep => s.kind === 'copy');
