@@ -35,41 +35,6 @@ import {
  */
 const KNOWN_FAILURES = new Map<string, KnownFailure>([
   [
-    "arg-build-args",
-    {
-      reason: "history records an ARG with the value it took (--build-arg); BuildKit records the ARG instruction as written (ARG NAME or ARG NAME=default): --build-arg values leak into kiln's history",
-      diffs: [
-        "history[1].created_by: docker \"ARG GREETING=default-greeting\", kiln \"ARG GREETING=from-cli\"",
-        "history[2].created_by: docker \"ARG EMPTY_DEFAULT\", kiln \"ARG EMPTY_DEFAULT=\"",
-        "history[5].created_by: docker \"ARG FROM_ENV=arg-value\", kiln \"ARG FROM_ENV=cli-loses-to-env\"",
-      ],
-    },
-  ],
-  [
-    "arg-defaults",
-    {
-      reason: "history records an ARG with the value it took (--build-arg, meta ARG); BuildKit records the ARG instruction as written",
-      diffs: [
-        "history[1].created_by: docker \"ARG META_B\", kiln \"ARG META_B=one-two\"",
-        "history[2].created_by: docker \"ARG A=1\", kiln \"ARG A=cli\"",
-        "history[6].created_by: docker \"ARG SPACED\", kiln \"ARG SPACED=a b  c\"",
-        "history[7].created_by: docker \"ARG WITH_EQ\", kiln \"ARG WITH_EQ=k=v=w\"",
-      ],
-    },
-  ],
-  [
-    "arg-platform",
-    {
-      reason: "history records the automatic platform ARGs with their values (ARG TARGETOS=linux); BuildKit records ARG TARGETOS",
-      diffs: [
-        "history[2].created_by: docker \"ARG TARGETOS\", kiln \"ARG TARGETOS=linux\"",
-        "history[3].created_by: docker \"ARG TARGETARCH\", kiln \"ARG TARGETARCH=amd64\"",
-        "history[4].created_by: docker \"ARG TARGETPLATFORM\", kiln \"ARG TARGETPLATFORM=linux/amd64\"",
-        "history[5].created_by: docker \"ARG BUILDOS\", kiln \"ARG BUILDOS=linux\"",
-      ],
-    },
-  ],
-  [
     "arg-scoping",
     {
       reason: "RUN history's |N NAME=value list: BuildKit lists the ARG declarations of this stage in order (a redeclared ARG twice: 'SHARED=second SHARED=second'), none from the parent stage; kiln lists unique names and carries the parent stage's ARGs into a child stage",
@@ -82,82 +47,11 @@ const KNOWN_FAILURES = new Map<string, KnownFailure>([
     },
   ],
   [
-    "config-basic",
-    {
-      reason: "EXPOSE history text: BuildKit prints Go's map (EXPOSE map[443/tcp:{} 53/udp:{} 80/tcp:{}]), kiln a list",
-      diffs: [
-        "history[6].created_by: docker \"EXPOSE map[443/tcp:{} 53/udp:{} 80/tcp:{}]\", kiln \"EXPOSE [443/tcp 53/udp 80/tcp]\"",
-        "history[11].created_by: docker \"EXPOSE map[8080/tcp:{}]\", kiln \"EXPOSE [8080/tcp]\"",
-      ],
-    },
-  ],
-  [
     "copy-wildcards",
     {
       reason: "a COPY whose wildcard matches nothing makes an (empty) layer in BuildKit; kiln marks the history entry empty_layer",
       diffs: [
         "history[6].empty_layer: docker false, kiln true",
-      ],
-    },
-  ],
-  [
-    "env-expansion",
-    {
-      reason: "EXPOSE history text: BuildKit prints Go's map (EXPOSE map[...]), kiln a list",
-      diffs: [
-        "history[9].created_by: docker \"EXPOSE map[8080/tcp:{} 8080/udp:{}]\", kiln \"EXPOSE [8080/tcp 8080/udp]\"",
-      ],
-    },
-  ],
-  [
-    "expose-ports",
-    {
-      reason: "EXPOSE history text: BuildKit prints Go's map (EXPOSE map[...]), kiln a list",
-      diffs: [
-        "history[1].created_by: docker \"EXPOSE map[80/tcp:{}]\", kiln \"EXPOSE [80/tcp]\"",
-        "history[2].created_by: docker \"EXPOSE map[443/tcp:{} 53/udp:{} 80/tcp:{}]\", kiln \"EXPOSE [443/tcp 53/udp 80/tcp]\"",
-        "history[3].created_by: docker \"EXPOSE map[9000/tcp:{} 9001/tcp:{} 9002/tcp:{}]\", kiln \"EXPOSE [9000/tcp 9001/tcp 9002/tcp]\"",
-        "history[4].created_by: docker \"EXPOSE map[132/sctp:{} 7000/udp:{} 7001/udp:{}]\", kiln \"EXPOSE [132/sctp 7000/udp 7001/udp]\"",
-      ],
-    },
-  ],
-  [
-    "healthcheck",
-    {
-      reason: "HEALTHCHECK history text: BuildKit prints Go's %v of the *HealthConfig (&{[\"CMD\" ...] \"5s\" \"3s\" \"1m30s\" \"2s\" '\\x04'}), kiln its own struct form",
-      diffs: [
-        "history[1].created_by: docker \"HEALTHCHECK &{[\\\"CMD\\\" \\\"wget\\\" \\\"-q\\\" \\\"-O-\\\" \\\"http://127.0.0.1/\\\"] \\\"5s\\\" \\\"3s\\\" \\\"1m30s\\\" \\\"2s\\\" '\\\\x04'}\", kiln \"HEALTHCHECK {Test:[CMD wget -q -O- http://127.0.0.1/] Interval:5s Timeout:3s StartPeriod:1m30s StartInterval:2s Retries:4}\"",
-        "history[2].created_by: docker \"HEALTHCHECK &{[\\\"CMD-SHELL\\\" \\\"wget -q -O- http://127.0.0.1/ || exit 1\\\"] \\\"0s\\\" \\\"0s\\\" \\\"0s\\\" \\\"0s\\\" '\\\\x00'}\", kiln \"HEALTHCHECK {Test:[CMD-SHELL wget -q -O- http://127.0.0.1/ || exit 1] Interval:0s Timeout:0s StartPeriod:0s StartInterval:0s Retries:0}\"",
-        "history[4].created_by: docker \"HEALTHCHECK &{[\\\"NONE\\\"] \\\"0s\\\" \\\"0s\\\" \\\"0s\\\" \\\"0s\\\" '\\\\x00'}\", kiln \"HEALTHCHECK {Test:[NONE] Interval:0s Timeout:0s StartPeriod:0s StartInterval:0s Retries:0}\"",
-      ],
-    },
-  ],
-  [
-    "healthcheck-options",
-    {
-      reason: "HEALTHCHECK history text: BuildKit prints Go's %v of the *HealthConfig, kiln its own struct form",
-      diffs: [
-        "history[1].created_by: docker \"HEALTHCHECK &{[\\\"CMD\\\" \\\"wget\\\" \\\"-q\\\" \\\"-O-\\\" \\\"http://127.0.0.1/\\\"] \\\"5s\\\" \\\"3s\\\" \\\"1m30s\\\" \\\"2s\\\" '\\\\x04'}\", kiln \"HEALTHCHECK {Test:[CMD wget -q -O- http://127.0.0.1/] Interval:5s Timeout:3s StartPeriod:1m30s StartInterval:2s Retries:4}\"",
-      ],
-    },
-  ],
-  [
-    "healthcheck-shell",
-    {
-      reason: "HEALTHCHECK history text: BuildKit prints Go's %v of the *HealthConfig, kiln its own struct form",
-      diffs: [
-        "history[1].created_by: docker \"HEALTHCHECK &{[\\\"CMD\\\" \\\"wget\\\" \\\"-q\\\" \\\"-O-\\\" \\\"http://127.0.0.1/\\\"] \\\"5s\\\" \\\"3s\\\" \\\"1m30s\\\" \\\"2s\\\" '\\\\x04'}\", kiln \"HEALTHCHECK {Test:[CMD wget -q -O- http://127.0.0.1/] Interval:5s Timeout:3s StartPeriod:1m30s StartInterval:2s Retries:4}\"",
-        "history[2].created_by: docker \"HEALTHCHECK &{[\\\"CMD-SHELL\\\" \\\"wget -q -O- http://127.0.0.1/ || exit 1\\\"] \\\"0s\\\" \\\"0s\\\" \\\"0s\\\" \\\"0s\\\" '\\\\x02'}\", kiln \"HEALTHCHECK {Test:[CMD-SHELL wget -q -O- http://127.0.0.1/ || exit 1] Interval:0s Timeout:0s StartPeriod:0s StartInterval:0s Retries:2}\"",
-      ],
-    },
-  ],
-  [
-    "multi-stage-chain",
-    {
-      reason: "EXPOSE history text: BuildKit prints Go's map (EXPOSE map[...]), kiln a list",
-      diffs: [
-        "history[5].created_by: docker \"EXPOSE map[1000/tcp:{}]\", kiln \"EXPOSE [1000/tcp]\"",
-        "history[14].created_by: docker \"EXPOSE map[2000/udp:{}]\", kiln \"EXPOSE [2000/udp]\"",
       ],
     },
   ],
