@@ -1,6 +1,5 @@
 // `kiln build [OPTIONS] PATH`: docker build / buildx build compatible flags → plan → build → store.
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { KilnError } from '../../errors.js';
@@ -72,7 +71,7 @@ export function registerBuild(program: Command): void {
     .option('--metadata-file <file>', 'write build result metadata to the file')
     .option('--progress <mode>', 'progress output: auto|tty|plain|rawjson|quiet', 'auto')
     .option('-q, --quiet', 'suppress the build output and print the image ID on success')
-    .option('--jobs <n>', 'stages built in parallel (default: number of cores)')
+    .option('--jobs <n>', 'stages built at the same time (default 16: like BuildKit, stages are not held back by the core count)')
     .option('--runtime <path>', 'OCI runtime for RUN (default: runc on PATH)')
     .option('--secret <spec>', 'secret for RUN --mount=type=secret: id=ID,src=FILE or id=ID,env=VAR (repeatable)', collect, [])
     .option('--ssh <spec>', 'SSH agent for RUN --mount=type=ssh: default ($SSH_AUTH_SOCK), default=SOCKET or ID=SOCKET (repeatable)', collect, [])
@@ -230,7 +229,7 @@ async function runBuild(path: string, flags: BuildFlags): Promise<void> {
         ...(remoteCache ? { remoteCache } : {}),
       },
       {
-        jobs: flags.jobs !== undefined ? Number(flags.jobs) : availableParallelism(),
+        jobs: parseJobs(flags.jobs),
         noCache: flags.cache === false,
         compression: 'gzip',
         signal: ac.signal,
@@ -313,4 +312,12 @@ async function exportLocal(result: BuildResult, snapshotter: Awaited<ReturnType<
   } finally {
     await view.release();
   }
+}
+
+/** `--jobs N`: a positive whole number; default 16 (parallel stages mostly wait on I/O and the network). */
+function parseJobs(v: string | undefined): number {
+  if (v === undefined) return 16;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new KilnError('USAGE', `invalid --jobs ${JSON.stringify(v)}: expected a whole number of at least 1`);
+  return n;
 }
