@@ -170,9 +170,11 @@ export class RuncRuntime implements Runtime {
    * before any run of this process). Only ids kiln creates (kiln-<pid>-...) of dead pids are touched.
    */
   async cleanupStale(): Promise<string[]> {
+    // runc keeps one directory per container under its --root: reading it costs no process
+    // start (`runc list` would, on every build), and only dead kiln pids' ids need runc at all.
     let ids: string[] = [];
     try {
-      ids = await this.list();
+      ids = readdirSync(this.runcRoot);
     } catch {
       ids = [];
     }

@@ -1,12 +1,16 @@
 // Choosing the snapshot backend: overlayfs when a test overlay mount works in the state dir
 // (the upper/work dirs must live on a filesystem overlayfs accepts, e.g. not on overlayfs
-// itself), otherwise the copy fallback.
-import { mkdirSync, writeFileSync, readFileSync, rmSync } from 'node:fs';
+// itself), otherwise the copy fallback. A successful probe is remembered in the state dir
+// (backend.json, keyed by kernel release), so later commands start without mounting anything:
+// the probe is two mount(8) processes, a sizeable part of a cached rebuild's time.
+import { mkdirSync, writeFileSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { release } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { KilnError } from '../errors.js';
+import { pidAlive } from '../support/index.js';
 import { CopySnapshotter } from './copy.js';
-import { isMounted, mountOverlay, unmount } from './mount.js';
+import { isMounted, mountOverlay, unmount, unmountAllUnder } from './mount.js';
 import { OverlaySnapshotter, type OverlaySnapshotterOptions } from './overlay.js';
 import type { Snapshotter } from './types.js';
 
@@ -21,6 +25,7 @@ export interface OverlayProbe {
 /** Tries a real overlay mount (two lowers, upper, work) in a temp dir under `root`. */
 export async function probeOverlay(root: string): Promise<OverlayProbe> {
   if (typeof process.getuid === 'function' && process.getuid() !== 0) return { ok: false, reason: 'not running as root' };
+  await cleanupStaleProbes(root);
   const dir = join(resolve(root), `probe-${process.pid}-${randomBytes(4).toString('hex')}`);
   const merged = join(dir, 'm');
   try {
@@ -43,6 +48,49 @@ export async function probeOverlay(root: string): Promise<OverlayProbe> {
   }
 }
 
+/** Removes probe dirs (and their mounts) left by a kiln that was killed while probing. */
+export async function cleanupStaleProbes(root: string): Promise<string[]> {
+  const removed: string[] = [];
+  let names: string[] = [];
+  try {
+    names = readdirSync(root);
+  } catch {
+    return removed;
+  }
+  for (const name of names) {
+    const m = /^probe-(\d+)-[0-9a-f]+$/.exec(name);
+    if (m === null || pidAlive(Number(m[1]))) continue;
+    const dir = join(resolve(root), name);
+    await unmountAllUnder(dir);
+    if (isMounted(join(dir, 'm'))) continue;
+    rmSync(dir, { recursive: true, force: true });
+    removed.push(dir);
+  }
+  return removed;
+}
+
+const BACKEND_FILE = 'backend.json';
+
+/** True when an earlier probe in `root` succeeded on this kernel. */
+function rememberedOverlay(root: string): boolean {
+  try {
+    const b = JSON.parse(readFileSync(join(root, BACKEND_FILE), 'utf8')) as { kind?: unknown; kernel?: unknown };
+    return b.kind === 'overlay' && b.kernel === release();
+  } catch {
+    return false;
+  }
+}
+
+function rememberOverlay(root: string): void {
+  const tmp = join(root, `.${BACKEND_FILE}.${process.pid}`);
+  try {
+    writeFileSync(tmp, JSON.stringify({ kind: 'overlay', kernel: release() }) + '\n');
+    renameSync(tmp, join(root, BACKEND_FILE));
+  } catch {
+    rmSync(tmp, { force: true });
+  }
+}
+
 export interface CreateSnapshotterOptions extends OverlaySnapshotterOptions {
   /** 'auto' (default): overlay when the probe succeeds, else copy. */
   readonly kind?: SnapshotterKind | 'auto';
@@ -53,8 +101,12 @@ export async function createSnapshotter(root: string, opts: CreateSnapshotterOpt
   const kind = opts.kind ?? 'auto';
   mkdirSync(root, { recursive: true, mode: 0o700 });
   if (kind === 'copy') return new CopySnapshotter(root);
+  if (rememberedOverlay(root)) return new OverlaySnapshotter(root, opts);
   const probe = await probeOverlay(root);
-  if (probe.ok) return new OverlaySnapshotter(root, opts);
+  if (probe.ok) {
+    rememberOverlay(root);
+    return new OverlaySnapshotter(root, opts);
+  }
   if (kind === 'overlay') {
     throw new KilnError('SNAPSHOT_UNAVAILABLE', `overlayfs is not usable in ${root}: ${probe.reason ?? 'unknown reason'}`, {
       hint: 'run as root on a filesystem overlayfs supports (ext4, xfs, btrfs, tmpfs), or use the copy snapshotter',

@@ -3,9 +3,9 @@
 // views, crash cleanup, and no mount left behind after any test.
 import { describe, test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import {
@@ -13,6 +13,7 @@ import {
   OverlaySnapshotter,
   createSnapshotter,
   mountsUnder,
+  probeOverlay,
   type Snapshotter,
   type SnapshotId,
 } from '../../src/snapshot/index.js';
@@ -312,5 +313,34 @@ describe('snapshotters', () => {
     assert.deepEqual(await rt.list(), []);
     assert.deepEqual(readdirSync(join(root, 'snapshots')).sort(), [base, 'empty'].sort());
     assert.deepEqual(readdirSync(join(root, 'views')), []);
+  });
+
+  test('auto: a successful overlay probe is remembered per kernel; a killed probe\'s mount is cleaned', async (t) => {
+    if (!prereq(t, ready, missing)) return;
+    const root = join(state, 'auto1');
+    // a probe dir of a dead pid, still mounted, as a kiln killed mid-probe leaves it
+    const dead = join(root, 'probe-999999999-0badc0de');
+    for (const d of ['l1', 'u', 'w', 'm']) mkdirSync(join(dead, d), { recursive: true });
+    const m = spawnSync('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${join(dead, 'l1')},upperdir=${join(dead, 'u')},workdir=${join(dead, 'w')}`, join(dead, 'm')]);
+    assert.equal(m.status, 0, String(m.stderr));
+    const s1 = await createSnapshotter(root);
+    assert.equal(s1.backend, 'overlay');
+    assert.deepEqual(mountsUnder(dead), [], 'the dead probe\'s mount is gone');
+    assert.equal(existsSync(dead), false, 'and its dir');
+    const remembered = JSON.parse(readFileSync(join(root, 'backend.json'), 'utf8')) as { kind: string; kernel: string };
+    assert.deepEqual(remembered, { kind: 'overlay', kernel: release() });
+    // remembered: no probe runs. With the dir immutable a probe could not create its dirs and
+    // 'auto' would fall back to copy; the remembered answer still says overlay.
+    assert.equal(spawnSync('chattr', ['+i', root]).status, 0);
+    try {
+      assert.equal((await probeOverlay(root)).ok, false, 'a probe fails in an immutable dir');
+      assert.equal((await createSnapshotter(root)).backend, 'overlay');
+    } finally {
+      spawnSync('chattr', ['-i', root]);
+    }
+    // another kernel: probe again (and rewrite the record)
+    writeFileSync(join(root, 'backend.json'), JSON.stringify({ kind: 'overlay', kernel: '0.0.0-other' }));
+    await createSnapshotter(root);
+    assert.equal((JSON.parse(readFileSync(join(root, 'backend.json'), 'utf8')) as { kernel: string }).kernel, release());
   });
 });
