@@ -18,8 +18,8 @@ say "dependencies (npm, Debian packages) and kiln itself"
 bash scripts/ensure-deps.sh
 # compile only when a source changed since the last compile (a second run needs no compiler)
 stamp=dist/.kiln-build-stamp
-if [ ! -f "$stamp" ] || [ ! -f dist/src/cli/main.js ] || [ -n "$(find src bin tsconfig.json tsconfig.build.json package-lock.json -newer "$stamp" -print -quit)" ]; then
-  npx tsc -p tsconfig.build.json
+if [ ! -f "$stamp" ] || [ ! -f dist/src/cli/main.js ] || [ -n "$(find src bin scripts/bundle.mjs tsconfig.json tsconfig.build.json package-lock.json -newer "$stamp" -print -quit)" ]; then
+  npm run -s build
   touch "$stamp"
 fi
 

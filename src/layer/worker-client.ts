@@ -22,7 +22,10 @@ export interface WorkerError {
 }
 
 const WINDOW = 8; // chunks in flight between the threads
-const WORKER_URL = new URL('./worker.js', import.meta.url);
+// scripts/bundle.mjs defines KILN_WORKER_PATH: in the one-file CLI (dist/kiln.mjs) this module's
+// URL is the bundle's, and the worker stays the compiled dist/src/layer/worker.js.
+declare const KILN_WORKER_PATH: string | undefined;
+const WORKER_URL = new URL(typeof KILN_WORKER_PATH === 'string' ? KILN_WORKER_PATH : './worker.js', import.meta.url);
 
 function toError(e: WorkerError): KilnError {
   const code: ErrorCode = e.kiln ? (e.code as ErrorCode) : /^E[A-Z]+$/.test(e.code ?? '') ? 'IO' : 'INTERNAL';

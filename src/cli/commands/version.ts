@@ -6,6 +6,8 @@ export function registerVersion(program: Command): void {
     .command('version')
     .description('Show the kiln version information')
     .action(() => {
-      process.stdout.write(`kiln ${VERSION}\nnode ${process.version}\nplatform ${process.platform}/${process.arch}\n`);
+      // which form of the CLI runs: the one-file bundle (scripts/bundle.mjs) or dist/src's modules
+      const code = import.meta.url.endsWith('/kiln.mjs') ? 'bundle' : 'modules';
+      process.stdout.write(`kiln ${VERSION}\nnode ${process.version}\nplatform ${process.platform}/${process.arch}\ncode ${code}\n`);
     });
 }
