@@ -1,0 +1,149 @@
+// Where a step's inputs come from: base images made into snapshots (once per build), finished
+// stages' snapshots, the context and named local contexts, opened for reading and hashed for
+// cache keys, and the CopyRequest a COPY/ADD step turns into.
+import { join } from 'node:path';
+import { KilnError } from '../errors.js';
+import type { CopyStep, PlannedStage, ResolvedImage, Source } from '../plan/index.js';
+import type { ReadOnlyView, SnapshotId } from '../snapshot/index.js';
+import { makeTempDir } from '../support/index.js';
+import { BuildCache, cacheKey } from './cache.js';
+import { materialiseImage, type MaterialisedImage } from './base.js';
+import { computeCopyDigest, type CopyRequest } from './copy/index.js';
+import type { ContextStatCache } from './stat-cache.js';
+import type { LocalContexts } from './local-context.js';
+import { shortRef } from './explain.js';
+import { asHashError, digestWithXattrs, recording } from './step-inputs.js';
+import type { BuildDeps, BuildOptions } from './ports.js';
+import type { StageOutcome } from './run-stage.js';
+
+/** What one build shares between its stages (engine.ts makes one per build). */
+export interface SourcesContext {
+  readonly deps: BuildDeps;
+  readonly opts: BuildOptions;
+  readonly cache: BuildCache;
+  readonly statCache: ContextStatCache;
+  readonly locals: LocalContexts;
+  readonly byIndex: ReadonlyMap<number, PlannedStage>;
+  /** Stages finished so far (the scheduler adds each one as it completes). */
+  readonly outcomes: ReadonlyMap<number, StageOutcome>;
+}
+
+export interface StepSources {
+  /** A base image as a snapshot, unpacked once per build however many stages use it. */
+  materialise(img: ResolvedImage, signal: AbortSignal): Promise<MaterialisedImage>;
+  /** How a source is named in step decisions ("context", "stage build", "image alpine:3"). */
+  sourceName(src: Source): string;
+  sourceDigest(src: Source, req: Omit<CopyRequest, 'destRoot' | 'srcRoot'>, views: ReadOnlyView[], signal: AbortSignal): Promise<{ digest: string; files?: Record<string, string> }>;
+  contextDigest(req: Omit<CopyRequest, 'destRoot'>, signal: AbortSignal, files: Map<string, string>): Promise<string>;
+  /** A directory with the source's files; a snapshot view opened for it is added to `views` for the caller to release. */
+  openSource(src: Source, views: ReadOnlyView[], signal: AbortSignal): Promise<string>;
+  copyRequest(step: CopyStep, srcRoot: string, destRoot: string): CopyRequest;
+}
+
+export function stepSources(ctx: SourcesContext): StepSources {
+  const { deps, opts, cache, statCache, locals, byIndex, outcomes } = ctx;
+  const images = new Map<string, Promise<MaterialisedImage>>();
+
+
+  const materialise = (img: ResolvedImage, signal: AbortSignal): Promise<MaterialisedImage> => {
+    let p = images.get(img.digest);
+    if (!p) {
+      p = (async () => {
+        const manifest = await deps.ensureImage(img, signal);
+        return materialiseImage(img, manifest, { store: deps.store, snapshotter: deps.snapshotter, cache }, signal);
+      })();
+      images.set(img.digest, p);
+    }
+    return p;
+  };
+
+  const sourceName = (src: Source): string => {
+    if (src.kind === 'context') return 'context';
+    if (src.kind === 'local') return `context ${src.name}`;
+    if (src.kind === 'image') return `image ${shortRef(src.image.ref)}`;
+    return `stage ${byIndex.get(src.stage)?.name ?? src.stage}`;
+  };
+
+  /**
+   * Digest of what a COPY --from / bind mount reads from a stage (its selected files, never the
+   * stage's input key, so a stage that re-ran with the same output still counts as unchanged),
+   * or an image's digest. Stage snapshots are immutable: the digest is remembered per snapshot.
+   */
+  async function sourceDigest(src: Source, req: Omit<CopyRequest, 'destRoot' | 'srcRoot'>, views: ReadOnlyView[], signal: AbortSignal): Promise<{ digest: string; files?: Record<string, string> }> {
+    if (src.kind === 'image') return { digest: src.image.digest };
+    if (src.kind === 'context') throw new KilnError('INTERNAL', 'context sources are hashed with the stat cache');
+    // a named local context is hashed like the context: by content, through its own stat cache
+    if (src.kind === 'local') return locals.digest(src, req, recording, signal).catch((e: unknown) => {
+      throw asHashError(e);
+    });
+    const o = outcomes.get(src.stage);
+    if (!o) throw new KilnError('INTERNAL', `stage ${src.stage} has not been built`);
+    const memo = `srcd-${cacheKey({ v: 2, snapshot: o.snapshot, req })}`;
+    const known = cache.getValue(memo);
+    if (known !== undefined) {
+      try {
+        return JSON.parse(known) as { digest: string; files: Record<string, string> };
+      } catch {
+        /* recompute */
+      }
+    }
+    const root = await openSource(src, views, signal);
+    const seen = new Map<string, string>();
+    const d = await computeCopyDigest({ ...req, srcRoot: root }, recording(root, digestWithXattrs, seen), signal).catch((e: unknown) => {
+      throw asHashError(e);
+    });
+    const out = { digest: d.digest, files: Object.fromEntries(seen) };
+    cache.putValue(memo, JSON.stringify(out));
+    return out;
+  }
+
+  /** Digest of what a step reads from the context (stat cache), with per-file digests. */
+  async function contextDigest(req: Omit<CopyRequest, 'destRoot'>, signal: AbortSignal, files: Map<string, string>): Promise<string> {
+    const d = await computeCopyDigest(req, recording(deps.contextDir, statCache.digester(), files), signal).catch((e: unknown) => {
+      throw asHashError(e);
+    });
+    return d.digest;
+  }
+
+  async function openSource(src: Source, views: ReadOnlyView[], signal: AbortSignal): Promise<string> {
+    if (src.kind === 'context') return deps.contextDir;
+    if (src.kind === 'local') return locals.get(src).dir;
+    let snap: SnapshotId | null;
+    if (src.kind === 'stage') {
+      const o = outcomes.get(src.stage);
+      if (!o) throw new KilnError('INTERNAL', `stage ${src.stage} has not been built`);
+      snap = o.snapshot;
+    } else {
+      snap = (await materialise(src.image, signal)).snapshot;
+    }
+    if (snap === null) return makeTempDir('kiln-empty-', join(deps.stateDir, 'tmp'));
+    const v = await deps.snapshotter.view(snap, signal);
+    views.push(v);
+    return v.path;
+  }
+
+  function copyRequest(step: CopyStep, srcRoot: string, destRoot: string): CopyRequest {
+    const base = {
+      srcRoot,
+      srcKind: step.from.kind === 'context' || step.from.kind === 'local' ? ('context' as const) : ('rootfs' as const),
+      sources: step.sources,
+      inline: step.inline,
+      dest: step.dest,
+      destRoot,
+      parents: step.parents,
+      excludes: step.excludes,
+      link: step.link,
+    };
+    return {
+      ...base,
+      ...(step.from.kind === 'context' && deps.ignore ? { ignore: deps.ignore } : {}),
+      ...(step.from.kind === 'local' && locals.get(step.from).ignore ? { ignore: locals.get(step.from).ignore! } : {}),
+      ...(step.chown !== undefined ? { chown: step.chown } : {}),
+      ...(step.chmod !== undefined ? { chmod: step.chmod } : {}),
+      ...(step.add ? { add: { ...(step.unpack !== undefined ? { unpack: step.unpack } : {}), ...(step.checksum !== undefined ? { checksum: step.checksum } : {}), ...(step.keepGitDir !== undefined ? { keepGitDir: step.keepGitDir } : {}) } } : {}),
+      ...(opts.sourceDateEpoch !== undefined ? { sourceDateEpoch: opts.sourceDateEpoch } : {}),
+    };
+  }
+
+  return { materialise, sourceName, sourceDigest, contextDigest, openSource, copyRequest };
+}
