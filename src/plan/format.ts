@@ -36,20 +36,14 @@ export function exposeString(ports: readonly string[]): string {
   return `map[${[...new Set(ports)].sort().map((p) => `${p}:{}`).join(' ')}]`;
 }
 
-/** The ARGs in scope as `K=V` (value from the env when set there, e.g. by a later ENV), first position kept. */
+/**
+ * The `K=V` list of RUN's history text, as Docker 26's BuildKit (0.13) builds it in
+ * runCommandString: one entry per ARG declaration of this stage, in declaration order (a
+ * redeclared ARG is listed again), each valued from the build env when set there (so a later
+ * ENV or ARG of the same name shows), else from the declaration ('' without one).
+ */
 export function buildArgPairs(buildArgs: readonly BuildArg[], env: EnvList): string[] {
-  const out: string[] = [];
-  const at = new Map<string, number>();
-  for (const a of buildArgs) {
-    const v = env.get(a.key) ?? a.value ?? '';
-    const i = at.get(a.key);
-    if (i !== undefined) out[i] = `${a.key}=${v}`;
-    else {
-      at.set(a.key, out.length);
-      out.push(`${a.key}=${v}`);
-    }
-  }
-  return out;
+  return buildArgs.map((a) => `${a.key}=${env.get(a.key) ?? a.value ?? ''}`);
 }
 
 /** BuildKit's runCommandString: `|N K=V ... argv...`. */

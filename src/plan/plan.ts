@@ -218,7 +218,8 @@ function newState(n: StageNode, states: ReadonlyMap<number, StageState>, images:
     delete img.config.OnBuild;
     const s = new StageState(n.index, n.name, parent.platform, img);
     s.env = parent.env;
-    s.buildArgs = [...parent.buildArgs];
+    // the build env (ARG values too) carries over, the ARG declarations listed in RUN's history
+    // text do not: BuildKit 0.13 starts a child stage's buildArgs empty (dockerfile/1.9 copies them)
     s.workdirSet = parent.workdirSet;
     s.dependsOn.add(n.base.index);
     return s;

@@ -47,6 +47,7 @@ export interface WorkingImage {
 
 export class StageState {
   env = EnvList.empty();
+  /** This stage's ARG declarations in order, repeats kept (BuildKit's d.buildArgs; RUN history's `|N` list). */
   buildArgs: BuildArg[] = [];
   workdirSet = false;
   /** CMD was given in this stage (ENTRYPOINT then keeps it). */

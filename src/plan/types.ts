@@ -123,7 +123,7 @@ export interface RunStep extends StepBase {
   readonly network: NetworkMode;
   readonly security: SecurityMode;
   readonly mounts: readonly RunMountPlan[];
-  /** Build args that were in scope (for history/cache: `|N K=V ...`). */
+  /** `K=V` per ARG declaration of this stage so far, repeats kept (history/cache: `|N K=V ...`). */
   readonly buildArgs: readonly string[];
 }
 
