@@ -35,18 +35,6 @@ import {
  */
 const KNOWN_FAILURES = new Map<string, KnownFailure>([
   [
-    "arg-scoping",
-    {
-      reason: "RUN history's |N NAME=value list: BuildKit lists the ARG declarations of this stage in order (a redeclared ARG twice: 'SHARED=second SHARED=second'), none from the parent stage; kiln lists unique names and carries the parent stage's ARGs into a child stage",
-      diffs: [
-        "history[4].created_by: docker \"RUN |3 SCOPED=one-value SHARED=second SHARED=second /bin/sh -c echo \\\"one: $SCOPED $SHARED\\\" > /one.txt # buildkit\", kiln \"RUN |2 SCOPED=one-value SHARED=second /bin/sh -c echo \\\"one: $SCOPED $SHARED\\\" > /one.txt # buildkit\"",
-        "history[6].created_by: docker \"RUN /bin/sh -c echo \\\"two: [$SCOPED] [$PERSISTED]\\\" > /two.txt # buildkit\", kiln \"RUN |2 SCOPED=one-value SHARED=second /bin/sh -c echo \\\"two: [$SCOPED] [$PERSISTED]\\\" > /two.txt # buildkit\"",
-        "history[8].created_by: docker \"RUN |1 SCOPED=one-value /bin/sh -c echo \\\"two redeclared without default: [$SCOPED]\\\" >> /two.txt # buildkit\", kiln \"RUN |2 SCOPED=one-value SHARED=second /bin/sh -c echo \\\"two redeclared without default: [$SCOPED]\\\" >> /two.txt # buildkit\"",
-        "history[10].created_by: docker \"RUN |2 SCOPED=two-value SCOPED=two-value /bin/sh -c echo \\\"two with default: [$SCOPED]\\\" >> /two.txt # buildkit\", kiln \"RUN |2 SCOPED=two-value SHARED=second /bin/sh -c echo \\\"two with default: [$SCOPED]\\\" >> /two.txt # buildkit\"",
-      ],
-    },
-  ],
-  [
     "copy-wildcards",
     {
       reason: "a COPY whose wildcard matches nothing makes an (empty) layer in BuildKit; kiln marks the history entry empty_layer",
