@@ -14,6 +14,7 @@ import { measureLimit, type LimitResult } from './limit.js';
 import { archiveSize, type ImageSize } from './sizes.js';
 import { parseSteps, type Step } from './steps.js';
 import { runAny } from './proc.js';
+import { BIG_CONTEXT, makeBigContext, type BigContextInfo } from './big-context.js';
 
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
@@ -41,6 +42,8 @@ export interface CaseResult {
   readonly limit?: LimitResult;
   readonly samples: Sample[];
   readonly sizes: Record<string, ImageSize & { storeCompressedBytes?: number }>;
+  /** Set for a generated big-context case (big-context.ts); absent in results from before it. */
+  readonly bigContext?: BigContextInfo;
 }
 
 export interface BuilderInfo {
@@ -124,7 +127,9 @@ export async function runBench(opts: Options): Promise<Results> {
   };
   const casesDir = join(REPO, 'bench', 'cases');
   const allCases = readdirSync(casesDir).filter((c) => existsSync(join(casesDir, c, 'Dockerfile'))).sort();
-  const order = ['node-app', 'c-static', 'parallel', 'bigbuilder', 'unused-stage', 'many-layers'];
+  // generated at run time from a committed case (big-context.ts)
+  allCases.push(...Object.keys(BIG_CONTEXT).filter((c) => allCases.includes(BIG_CONTEXT[c]!.from)));
+  const order = ['node-app', 'c-static', 'parallel', 'bigbuilder', 'unused-stage', 'many-layers', 'node-app-20k', 'many-layers-20k'];
   allCases.sort((a, b) => (order.indexOf(a) + 1 || 99) - (order.indexOf(b) + 1 || 99));
   const cases = opts.cases ?? allCases;
   for (const c of cases) if (!allCases.includes(c)) throw new Error(`unknown case ${c} (known: ${allCases.join(', ')})`);
@@ -154,6 +159,7 @@ export async function runBench(opts: Options): Promise<Results> {
     builders: [],
     cases: [],
   };
+  mkdirSync(dirname(resolve(out)), { recursive: true });
   const save = () => writeFileSync(out, `${JSON.stringify(results, null, 1)}\n`);
   log(`run ${runId}: cases [${cases.join(' ')}] builders [${names.join(' ')}] reps ${opts.reps} cold reps ${opts.coldReps}; work ${work}; results ${out}`);
 
@@ -184,11 +190,24 @@ export async function runBench(opts: Options): Promise<Results> {
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+  const allReady: readonly Builder[] = ready;
   try {
     for (const c of opts.builds ? cases : []) {
-      const src = join(casesDir, c);
+      const big = BIG_CONTEXT[c];
+      let src = join(casesDir, c);
+      let bigContext: BigContextInfo | undefined;
+      if (big !== undefined) {
+        src = join(work, 'gen', c);
+        bigContext = makeBigContext(casesDir, big, src);
+        log(`== ${c}: generated from ${big.from}: ${bigContext.files} files under ${big.dir}/, read by \`${bigContext.readBy}\`${bigContext.dockerfileChange ? ' (line added to the Dockerfile)' : ''}`);
+      }
+      // a big-context case runs only its own builders, one cold build (to fill the caches), no
+      // physical limit, no image sizes: its point is the warm and incremental rebuilds
+      const ready = big === undefined ? allReady : allReady.filter((b) => big.builders.includes(b.name));
+      const coldReps = big === undefined ? opts.coldReps : Math.max(1, Math.min(opts.coldReps, big.coldReps));
+      const doLimit = opts.limit && big === undefined;
       const { modifyFile, modifyLine } = readConf(src);
-      const cr: CaseResult = { name: c, modifyFile, samples: [], sizes: {} };
+      const cr: CaseResult = { name: c, modifyFile, samples: [], sizes: {}, ...(bigContext !== undefined ? { bigContext } : {}) };
       results.cases.push(cr);
       // the physical limit is measured once per cold rep, next to the cold builds (same load)
       const limits: LimitResult[] = [];
@@ -248,9 +267,9 @@ export async function runBench(opts: Options): Promise<Results> {
         return ok;
       };
       const lastOk = new Map<string, boolean>();
-      log(`== ${c}: cold x${opts.coldReps}`);
-      for (let r = 1; r <= opts.coldReps; r++) {
-        if (opts.limit) await measureOnce(r);
+      log(`== ${c}: cold x${coldReps}`);
+      for (let r = 1; r <= coldReps; r++) {
+        if (doLimit) await measureOnce(r);
         for (const b of rotate(ready, r - 1)) {
           try {
             await b.prune(c, src);
@@ -260,7 +279,7 @@ export async function runBench(opts: Options): Promise<Results> {
           lastOk.set(b.name, await one(b, 'cold', r));
         }
       }
-      for (const b of ready) {
+      for (const b of big === undefined ? ready : []) {
         if (!lastOk.get(b.name)) continue;
         const tar = join(work, `save-${c}-${b.name}.tar`);
         try {
@@ -287,6 +306,7 @@ export async function runBench(opts: Options): Promise<Results> {
         }
       }
       rmSync(join(work, 'ctx', c), { recursive: true, force: true });
+      if (big !== undefined) rmSync(src, { recursive: true, force: true });
       save();
     }
   } finally {
