@@ -140,6 +140,17 @@ class Dockerd {
   }
   private async doStart(): Promise<void> {
     for (const d of ['data', 'exec', 'client-config']) mkdirSync(join(this.dir, d), { recursive: true });
+    // a second bench run on the same state dir would delete the first one's socket (its builds
+    // then fail with "Cannot connect to the Docker daemon"): refuse instead
+    const other = (() => {
+      try {
+        const pid = Number(readFileSync(join(this.dir, 'dockerd.pid'), 'utf8').trim());
+        return pid > 0 && readFileSync(`/proc/${pid}/cmdline`, 'latin1').includes(this.dir) ? pid : 0;
+      } catch {
+        return 0;
+      }
+    })();
+    if (other > 0) throw new Error(`another bench run's dockerd (pid ${other}) is using ${this.dir}: wait for it, or give this run its own KILN_BENCH_STATE`);
     writeFileSync(join(this.dir, 'daemon.json'), '{}\n');
     rmSync(join(this.dir, 'docker.sock'), { force: true });
     const logFd = openSync(join(this.env.work, 'dockerd.log'), 'a');
