@@ -1,6 +1,7 @@
 // Applies a layer tar onto a root filesystem: OCI whiteouts (or overlayfs-style whiteouts for
 // snapshotters), ownership, modes, mtimes, xattrs, devices, fifos, hardlinks, replacement of
 // existing paths. The tar is hostile input: nothing is ever written outside the root.
+// The same applier extracts ADD's local archives ('untar' mode, see ApplyOptions.untar).
 import {
   closeSync, constants, fchmodSync, fchownSync, futimesSync, linkSync, lchownSync, lstatSync, lutimesSync, chmodSync, mkdirSync, openSync, readdirSync,
   realpathSync, rmSync, symlinkSync, unlinkSync, writeSync, type Stats,
@@ -8,7 +9,7 @@ import {
 import { spawnSync } from 'node:child_process';
 import * as xattr from 'fs-xattr';
 import { KilnError, isKilnError } from '../errors.js';
-import { cleanEntryPath, RootResolver } from './paths.js';
+import { cleanEntryPath, entryParts, linkClimbsOut, RootResolver } from './paths.js';
 import { readTar, type TarSource } from './tar-reader.js';
 import type { TarHeader } from './tar-format.js';
 
@@ -27,7 +28,21 @@ export interface ApplyOptions {
   chown?: boolean;
   /** Restore extended attributes (default true). trusted.overlay.* from a layer is always ignored. */
   xattrs?: boolean;
+  /**
+   * Extract an archive as Docker's ADD does (moby's chrootarchive.Untar into the destination)
+   * instead of applying a layer: `.wh.*` names are plain files (`whiteouts` is ignored); the
+   * root acts as a chroot, so a '..' met through an existing symlink stops at it, but a symlink
+   * entry whose relative target climbs above it is refused; implied parent directories are 0755
+   * and root-owned; a hardlink entry's owner and mode are applied to the shared inode; xattrs
+   * are best effort; atime is never before mtime. A malformed tar is ARCHIVE_INVALID.
+   */
+  untar?: UntarOptions;
   signal?: AbortSignal;
+}
+
+export interface UntarOptions {
+  /** The error for an entry that is unsafe or cannot be written; `why` says which and how. */
+  problem(why: string): KilnError;
 }
 
 export interface ApplyResult {
@@ -65,15 +80,18 @@ class Applier {
   readonly chown: boolean;
   readonly xattrs: boolean;
   readonly overlay: boolean;
+  readonly untar: UntarOptions | undefined;
   bytes = 0;
 
   constructor(rootDir: string, opts: ApplyOptions) {
     this.root = realpathSync(rootDir);
     if (!lstatSync(this.root).isDirectory()) throw new KilnError('IO', `${rootDir} is not a directory`);
-    this.resolver = new RootResolver(this.root);
     this.chown = opts.chown ?? IS_ROOT;
     this.xattrs = opts.xattrs ?? true;
-    this.overlay = opts.whiteouts === 'overlay';
+    this.untar = opts.untar;
+    this.overlay = !this.untar && opts.whiteouts === 'overlay';
+    const untar = this.untar;
+    this.resolver = new RootResolver(this.root, untar ? { clampDotDot: true, notDirectory: (_entry, path) => untar.problem(`${path} is not a directory`) } : {});
   }
 
   rel(abs: string): string {
@@ -82,7 +100,14 @@ class Applier {
 
   parent(parts: readonly string[], entry: string, create: boolean): string | undefined {
     const p = this.resolver.dir(parts, entry, create);
-    for (const c of this.resolver.created.splice(0)) this.added.add(this.rel(c));
+    for (const c of this.resolver.created.splice(0)) {
+      this.added.add(this.rel(c));
+      if (this.untar) {
+        // moby's implied directories: 0755 whatever the umask, root-owned
+        chmodSync(c, 0o755);
+        if (this.chown) lchownSync(c, 0, 0);
+      }
+    }
     return p;
   }
 
@@ -143,35 +168,27 @@ class Applier {
         xattr.setAttributeSync(abs, k, v);
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
-        if (code === 'ENOTSUP' || code === 'EOPNOTSUPP' || (code === 'EPERM' && !IS_ROOT)) continue;
+        if (this.untar || code === 'ENOTSUP' || code === 'EOPNOTSUPP' || (code === 'EPERM' && !IS_ROOT)) continue; // ADD: moby's BestEffortXattrs
         throw e;
       }
     }
   }
 
   async entry(h: TarHeader, body: AsyncIterable<Buffer>): Promise<void> {
-    const parts = cleanEntryPath(h.name);
+    const parts = this.untar ? (entryParts(h.name) ?? this.outside(h.name)) : cleanEntryPath(h.name);
     if (parts.length === 0) return; // the root itself: its metadata belongs to the base, not a layer
     const base = parts[parts.length - 1]!;
     const parentParts = parts.slice(0, -1);
-    if (base.startsWith('.wh.')) {
+    if (!this.untar && base.startsWith('.wh.')) {
       if (base === '.wh..wh..opq') this.opaque(parentParts, h.name);
       else if (!base.startsWith('.wh..wh.')) this.whiteout(parentParts, base.slice(4), h.name); // other .wh..wh.* are aufs internals
       return;
     }
     // hardlink target: resolved inside the root before anything is touched
-    let linkTarget: string | undefined;
-    if (h.type === 'link') {
-      const lparts = cleanEntryPath(h.linkname ?? '', `hardlink target of ${JSON.stringify(h.name)}:`);
-      if (lparts.length === 0) throw new KilnError('LAYER_UNSAFE', `layer hardlink ${JSON.stringify(h.name)} points at the root directory`);
-      const ldir = this.parent(lparts.slice(0, -1), h.name, false);
-      const lt = ldir === undefined ? undefined : `${ldir}/${lparts[lparts.length - 1]!}`;
-      const lst = lt === undefined ? undefined : lstatOrUndefined(lt);
-      if (lt === undefined || lst === undefined) {
-        throw new KilnError('LAYER_INVALID', `layer hardlink ${JSON.stringify(h.name)} points at ${JSON.stringify(h.linkname)}, which does not exist`);
-      }
-      if (lst.isDirectory()) throw new KilnError('LAYER_UNSAFE', `layer hardlink ${JSON.stringify(h.name)} points at a directory (${JSON.stringify(h.linkname)})`);
-      linkTarget = lt;
+    const linkTarget = h.type === 'link' ? this.hardlinkTarget(h) : undefined;
+    if (this.untar && h.type === 'symlink' && linkClimbsOut(parentParts.length, h.linkname ?? '')) {
+      // moby: Join(Dir(path), linkname) must stay inside the destination
+      throw this.untar.problem(`symlink ${JSON.stringify(h.name)} points outside the destination`);
     }
     const dir = this.parent(parentParts, h.name, true)!;
     const abs = `${dir}/${base}`;
@@ -193,9 +210,18 @@ class Applier {
         fd = h.type === 'file' ? this.openNew(abs) : (make(), -1);
       }
     }
-    if (h.type === 'link') return; // shares the target's inode and metadata
+    if (h.type === 'link') {
+      if (!this.untar) return; // shares the target's inode and metadata
+      // ADD (moby's createTarFile) gives the shared inode the header's owner and mode, but
+      // never chmods a hardlinked symlink (that would follow it)
+      if (this.chown) lchownSync(abs, h.uid, h.gid);
+      if (lstatSync(abs).isSymbolicLink()) return;
+      chmodSync(abs, h.mode);
+      this.setXattrs(abs, h);
+      return;
+    }
     const mtime = h.mtime + (h.mtimeNsec ?? 0) / 1e9;
-    const atime = h.atime ?? mtime;
+    const atime = this.untar ? Math.max(h.atime ?? mtime, mtime) : (h.atime ?? mtime);
     if (fd >= 0) {
       try {
         for await (const chunk of body) {
@@ -225,6 +251,28 @@ class Applier {
     chmodSync(abs, h.mode);
     this.setXattrs(abs, h);
     lutimesSync(abs, atime, mtime);
+  }
+
+  /** An entry name (or hardlink target) that climbs above the root with '..' (untar mode). */
+  outside(name: string): never {
+    throw this.untar!.problem(`entry ${JSON.stringify(name)} points outside the destination`);
+  }
+
+  /** Where a hardlink entry's target is: an existing non-directory inside the root. */
+  hardlinkTarget(h: TarHeader): string {
+    const untar = this.untar;
+    const notFile = (layer: () => KilnError): KilnError =>
+      untar ? untar.problem(`hardlink ${JSON.stringify(h.name)} points at ${JSON.stringify(h.linkname)}, which is not a file in the archive`) : layer();
+    const lparts = untar ? (entryParts(h.linkname ?? '') ?? this.outside(h.linkname ?? '')) : cleanEntryPath(h.linkname ?? '', `hardlink target of ${JSON.stringify(h.name)}:`);
+    if (lparts.length === 0) throw notFile(() => new KilnError('LAYER_UNSAFE', `layer hardlink ${JSON.stringify(h.name)} points at the root directory`));
+    const ldir = this.parent(lparts.slice(0, -1), h.name, false);
+    const lt = ldir === undefined ? undefined : `${ldir}/${lparts[lparts.length - 1]!}`;
+    const lst = lt === undefined ? undefined : lstatOrUndefined(lt);
+    if (lt === undefined || lst === undefined) {
+      throw notFile(() => new KilnError('LAYER_INVALID', `layer hardlink ${JSON.stringify(h.name)} points at ${JSON.stringify(h.linkname)}, which does not exist`));
+    }
+    if (lst.isDirectory()) throw notFile(() => new KilnError('LAYER_UNSAFE', `layer hardlink ${JSON.stringify(h.name)} points at a directory (${JSON.stringify(h.linkname)})`));
+    return lt;
   }
 
   openNew(abs: string): number {
@@ -270,20 +318,22 @@ function lstatOrUndefined(p: string): Stats | undefined {
 }
 
 /**
- * Unpacks an (uncompressed) layer tar onto `rootDir`, which must exist. Throws
+ * Unpacks an (uncompressed) layer tar onto `rootDir`, which must exist (or, with `untar`,
+ * extracts an archive into it as ADD does). Throws
  * KilnError('LAYER_UNSAFE') for hostile input (escaping paths, malformed or lying headers)
  * before writing the offending entry; nothing is ever written outside rootDir.
  */
 export async function applyLayer(tar: TarSource, rootDir: string, opts: ApplyOptions = {}): Promise<ApplyResult> {
   const a = new Applier(rootDir, opts);
   let entries = 0;
-  for await (const { header, body } of readTar(tar, { errorCode: 'LAYER_UNSAFE', signal: opts.signal })) {
+  for await (const { header, body } of readTar(tar, { errorCode: opts.untar ? 'ARCHIVE_INVALID' : 'LAYER_UNSAFE', signal: opts.signal })) {
     entries++;
     try {
       await a.entry(header, body);
     } catch (e) {
       if (isKilnError(e)) throw e;
       const err = e as NodeJS.ErrnoException;
+      if (opts.untar) throw opts.untar.problem(err.message);
       throw new KilnError('IO', `cannot apply layer entry ${JSON.stringify(header.name)}: ${err.message}`, { cause: e });
     }
   }

@@ -8,7 +8,7 @@ export { writeTar, type TarInput } from './tar-writer.js';
 export { readTar, readBody, type TarEntry, type ReadTarOptions, type TarSource } from './tar-reader.js';
 export { compareLayerPaths, sortChanges, type Change } from './changes.js';
 export { writeTree, writeChanges, type WriteOptions } from './pack.js';
-export { applyLayer, type ApplyOptions, type ApplyResult } from './apply.js';
+export { applyLayer, type ApplyOptions, type ApplyResult, type UntarOptions } from './apply.js';
 export { applyLayerInWorker, writeTreeInWorker } from './worker-client.js';
 export {
   layerFromTar, decompressLayer, sniffCompression, layerMediaType,

@@ -3,7 +3,7 @@
 // directory is resolved inside the root the way openat2(RESOLVE_IN_ROOT) / securejoin do:
 // symlinks are followed, absolute targets restart at the root. A '..' that would climb above the
 // root while following a symlink is refused instead of clamped: no real image needs it and it is
-// the signature of an escape attempt.
+// the signature of an escape attempt. (ADD's extraction clamps it, as moby's chroot does.)
 import { lstatSync, mkdirSync, readlinkSync } from 'node:fs';
 import { KilnError } from '../errors.js';
 
@@ -15,22 +15,55 @@ function unsafe(message: string): never {
 }
 
 /**
- * Cleans a tar entry name into root-relative components. `''` (or '.', '/') means the root.
- * Throws LAYER_UNSAFE when '..' climbs above the root.
+ * The root-relative components of a tar entry name (`''`, '.' or '/' is the root), '..' resolved
+ * lexically; undefined when a '..' climbs above the root.
  */
-export function cleanEntryPath(name: string, what = 'entry'): string[] {
-  if (Buffer.byteLength(name) > PATH_MAX) unsafe(`layer ${what} ${JSON.stringify(name.slice(0, 80))}… is longer than ${PATH_MAX} bytes`);
+export function entryParts(name: string): string[] | undefined {
   const out: string[] = [];
   for (const c of name.split('/')) {
     if (c === '' || c === '.') continue;
     if (c === '..') {
-      if (out.length === 0) unsafe(`layer ${what} ${JSON.stringify(name)} escapes the root with '..'`);
+      if (out.length === 0) return undefined;
       out.pop();
       continue;
     }
     out.push(c);
   }
   return out;
+}
+
+/**
+ * Cleans a tar entry name into root-relative components. `''` (or '.', '/') means the root.
+ * Throws LAYER_UNSAFE when '..' climbs above the root.
+ */
+export function cleanEntryPath(name: string, what = 'entry'): string[] {
+  if (Buffer.byteLength(name) > PATH_MAX) unsafe(`layer ${what} ${JSON.stringify(name.slice(0, 80))}… is longer than ${PATH_MAX} bytes`);
+  return entryParts(name) ?? unsafe(`layer ${what} ${JSON.stringify(name)} escapes the root with '..'`);
+}
+
+/**
+ * Whether a relative symlink target, seen from a directory `depth` levels below the root,
+ * climbs above it. An absolute target never does: it is resolved from the root.
+ */
+export function linkClimbsOut(depth: number, target: string): boolean {
+  if (target.startsWith('/')) return false;
+  let d = depth;
+  for (const c of target.split('/')) {
+    if (c === '..') {
+      if (--d < 0) return true;
+    } else if (c !== '' && c !== '.') d++;
+  }
+  return false;
+}
+
+export interface ResolverOptions {
+  /**
+   * chroot semantics (ADD's extraction is moby's chrootarchive): a '..' at the root, met while
+   * following a symlink, stays at the root instead of being refused.
+   */
+  readonly clampDotDot?: boolean;
+  /** The error for a parent that exists but is not a directory (default: LAYER_INVALID). */
+  readonly notDirectory?: (entry: string, path: string) => Error;
 }
 
 /**
@@ -42,7 +75,10 @@ export class RootResolver {
   /** Directories this resolver created implicitly (absolute paths), to record as added. */
   readonly created: string[] = [];
 
-  constructor(readonly root: string) {}
+  constructor(
+    readonly root: string,
+    private readonly opts: ResolverOptions = {},
+  ) {}
 
   invalidate(): void {
     this.cache.clear();
@@ -80,6 +116,7 @@ export class RootResolver {
       const c = todo.pop()!;
       if (c === '' || c === '.') continue;
       if (c === '..') {
+        if (resolved.length === 0 && this.opts.clampDotDot) continue;
         if (resolved.length === 0) unsafe(`layer entry ${JSON.stringify(entry)} resolves through a symlink that points above the root`);
         resolved.pop();
         continue;
@@ -102,6 +139,7 @@ export class RootResolver {
         continue;
       }
       if (!st.isDirectory()) {
+        if (this.opts.notDirectory) throw this.opts.notDirectory(entry, [...resolved, c].join('/'));
         throw new KilnError('LAYER_INVALID', `layer entry ${JSON.stringify(entry)}: ${[...resolved, c].join('/')} is not a directory`, {
           hint: 'the layer writes below a file without replacing it by a directory first',
         });

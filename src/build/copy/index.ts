@@ -91,7 +91,7 @@ async function copyAll(req: CopyRequest, signal?: AbortSignal): Promise<void> {
     copier.mkdirAll(dir, 0o755);
     // BuildKit (Docker 26) keeps the archive's owners for extracted entries, --chown or not
     // (test/conformance add-tar); only the destination it creates gets --chown.
-    await extractArchive(archive, dir, undefined, signal);
+    await extractArchive(archive, dir, signal);
   };
 
   let tmp: string | undefined;
