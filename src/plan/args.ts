@@ -46,18 +46,29 @@ export function defaultArgs(build: Platform, target: Platform, buildArgs: Readon
   return EnvList.fromPairs(values.map(([k, v]) => [k, buildArgs.get(k) ?? v] as const));
 }
 
+/** The global scope after the meta ARGs (BuildKit 0.13's optMetaArgs: platform args, then meta ARGs). */
+export interface GlobalArgs {
+  /** For expanding meta ARG defaults, FROM and FROM --platform: a meta ARG without a value reads as ''. */
+  readonly env: EnvList;
+  /** What a stage's `ARG K` without default (nor --build-arg) takes: undefined when the last meta ARG K has no value. */
+  get(key: string): string | undefined;
+}
+
 /**
- * The global scope after the meta ARGs: each ARG takes its `--build-arg` value, else its default
- * expanded with the scope so far, else (no default) leaves the scope unchanged.
+ * The meta ARGs as Docker 26's BuildKit (0.13) applies them: each takes its `--build-arg` value,
+ * else its default expanded with the scope so far, else NO value, which replaces an earlier value
+ * of that name (even an automatic platform arg: `ARG TARGETARCH` before FROM makes it '' for FROM
+ * and leaves a stage's `ARG TARGETARCH` without value). dockerfile/1.9 keeps the earlier value.
  */
 export function buildMetaArgs(
-  globals: EnvList,
+  platformArgs: EnvList,
   lex: ShellLex,
   metaArgs: readonly ArgInstruction[],
   buildArgs: ReadonlyMap<string, string>,
   ctx: ErrorContext,
-): EnvList {
-  let args = globals;
+): GlobalArgs {
+  let args = platformArgs;
+  const valueless = new Set<string>();
   for (const cmd of metaArgs) {
     for (const kp of cmd.args) {
       let value = buildArgs.get(kp.key);
@@ -66,10 +77,13 @@ export function buildMetaArgs(
         const scope = args;
         value = located(ctx, cmd.range, () => lex.processWord(raw, scope.lookup).result);
       }
-      if (value !== undefined) args = args.set(kp.key, value);
+      args = args.set(kp.key, value ?? '');
+      if (value === undefined) valueless.add(kp.key);
+      else valueless.delete(kp.key);
     }
   }
-  return args;
+  const env = args;
+  return { env, get: (key) => (valueless.has(key) ? undefined : env.get(key)) };
 }
 
 const PROXY_KEYS = ['http_proxy', 'https_proxy', 'ftp_proxy', 'no_proxy', 'all_proxy'] as const;

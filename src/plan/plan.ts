@@ -109,8 +109,8 @@ export async function planBuild(req: BuildRequest, resolveImage: ResolveImage, s
 
   // Global scope: automatic platform args, then the meta ARGs (with --build-arg overrides).
   const targetName = req.target || (all[all.length - 1]!.name ?? '');
-  let globals = defaultArgs(req.buildPlatform, targetPlatform, req.buildArgs, targetName);
-  globals = buildMetaArgs(globals, lex, req.stages.metaArgs, req.buildArgs, ctx);
+  const meta = buildMetaArgs(defaultArgs(req.buildPlatform, targetPlatform, req.buildArgs, targetName), lex, req.stages.metaArgs, req.buildArgs, ctx);
+  const globals = meta.env;
 
   const named = namedLookup(req.namedContexts);
   const nodes = buildStageNodes(all, globals, lex, req.buildPlatform, ctx, named);
@@ -170,7 +170,7 @@ export async function planBuild(req: BuildRequest, resolveImage: ResolveImage, s
       lex,
       rawLex,
       runLex,
-      globals,
+      globals: meta,
       buildArgs: req.buildArgs,
       proxyEnv: proxy,
       source,

@@ -99,3 +99,30 @@ test('buildArgPairs/runCommandString: one entry per declaration, env value first
   assert.equal(runCommandString(['/bin/sh', '-c', 'x'], pairs), '|4 A=from-env B=b A=from-env C= /bin/sh -c x');
   assert.equal(runCommandString(['/bin/sh', '-c', 'x'], []), '/bin/sh -c x');
 });
+
+test('a meta ARG without value blanks an earlier value, even an automatic platform arg (Docker 26, BuildKit 0.13)', async () => {
+  const { plan: p, resolver } = await plan(`ARG TARGETARCH
+ARG V=1
+ARG V
+ARG KEEP=k
+FROM img:x\${TARGETARCH:+-\$TARGETARCH}\${V:+-v}
+ARG TARGETARCH
+ARG V
+ARG KEEP
+RUN go
+`);
+  assert.deepEqual(resolver.refs(), ['img:x']);
+  const r = runs(stageOf(p))[0]!;
+  assert.equal(r.createdBy, 'RUN |3 TARGETARCH= V= KEEP=k /bin/sh -c go # buildkit');
+  assert.equal(envOf(r).has('TARGETARCH'), false);
+  assert.equal(envOf(r).has('V'), false);
+  assert.equal(envOf(r).get('KEEP'), 'k');
+  // a --build-arg still gives the meta ARG its value
+  const { plan: p2, resolver: r2 } = await plan(`ARG TARGETARCH
+FROM img:\${TARGETARCH}
+ARG TARGETARCH
+RUN go
+`, { buildArgs: { TARGETARCH: 'riscv64' } });
+  assert.deepEqual(r2.refs(), ['img:riscv64']);
+  assert.equal(runs(stageOf(p2))[0]!.createdBy, 'RUN |1 TARGETARCH=riscv64 /bin/sh -c go # buildkit');
+});
