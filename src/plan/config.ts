@@ -131,29 +131,31 @@ export function dispatchShell(s: StageState, c: ShellInstruction): void {
 }
 
 /**
- * ARG: a `--build-arg` wins; else the default (expanded with the build env); else, with no
- * default, the global value (meta ARG or automatic platform arg). A value joins the build env
- * (not the config Env). Keys are not expanded (BuildKit skips ARG in its generic expansion).
+ * ARG: a `--build-arg` wins; else the default; else, with no default, the global value (meta ARG
+ * or automatic platform arg). A value joins the build env (not the config Env). Like Docker 26's
+ * BuildKit (0.13's ArgCommand.Expand before dispatchArg), every key and default of the instruction
+ * is expanded first, all with the build env from before it: `ARG A=1 B=$A` gives B the earlier A.
  */
 export function dispatchArg(s: StageState, c: ArgInstruction, scope: ArgScope, declared: Set<string>): void {
-  const parts: string[] = [];
-  for (const arg of c.args) {
-    declared.add(arg.key);
-    let expandedDefault: string | undefined;
-    if (arg.value !== undefined) {
-      try {
-        expandedDefault = scope.lex.processWord(arg.value, s.env.lookup).result;
-      } catch (e) {
-        throw planError(scope.err, c.range, 'ARG_EXPANSION', (e as Error).message, (e as { details?: { hint?: string } }).details?.hint);
-      }
+  const before = s.env.lookup;
+  const word = (w: string): string => {
+    try {
+      return scope.lex.processWord(w, before).result;
+    } catch (e) {
+      throw planError(scope.err, c.range, 'ARG_EXPANSION', (e as Error).message, (e as { details?: { hint?: string } }).details?.hint);
     }
-    const given = scope.buildArgs.get(arg.key);
-    const value = given ?? expandedDefault ?? scope.globals.get(arg.key);
-    if (value !== undefined && !NON_ENV_ARGS.has(arg.key)) s.env = s.env.set(arg.key, value);
-    s.buildArgs.push(value === undefined ? { key: arg.key } : { key: arg.key, value });
+  };
+  const expanded = c.args.map((arg) => ({ key: word(arg.key), ...(arg.value !== undefined ? { value: word(arg.value) } : {}) }));
+  const parts: string[] = [];
+  for (const { key, value: expandedDefault } of expanded) {
+    declared.add(key);
+    const given = scope.buildArgs.get(key);
+    const value = given ?? expandedDefault ?? scope.globals.get(key);
+    if (value !== undefined && !NON_ENV_ARGS.has(key)) s.env = s.env.set(key, value);
+    s.buildArgs.push(value === undefined ? { key } : { key, value });
     // History shows the instruction's own default, never a --build-arg value (Docker 26's BuildKit;
     // build args may carry credentials): `ARG K` or `ARG K=<default>`.
-    parts.push(expandedDefault === undefined ? arg.key : `${arg.key}=${expandedDefault}`);
+    parts.push(expandedDefault === undefined ? key : `${key}=${expandedDefault}`);
   }
   s.commit(`ARG ${parts.join(' ')}`, false);
 }

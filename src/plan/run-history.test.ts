@@ -126,3 +126,22 @@ RUN go
   assert.deepEqual(r2.refs(), ['img:riscv64']);
   assert.equal(runs(stageOf(p2))[0]!.createdBy, 'RUN |1 TARGETARCH=riscv64 /bin/sh -c go # buildkit');
 });
+
+test('ARG keys are expanded, and every word of one ARG with the env from before it (Docker 26, BuildKit 0.13)', async () => {
+  const { plan: p } = await plan(`FROM scratch
+ENV N=NAME
+ARG \${N}=x $N-y=z A=1 B=a$A
+ARG C=c$A
+RUN go
+`, { buildArgs: { NAME: 'cli' } });
+  assert.deepEqual(createdBy(stageOf(p)).slice(1), [
+    'ARG NAME=x NAME-y=z A=1 B=a',
+    'ARG C=c1',
+    'RUN |5 NAME=cli NAME-y=z A=1 B=a C=c1 /bin/sh -c go # buildkit',
+  ]);
+  const env = envOf(runs(stageOf(p))[0]!);
+  assert.equal(env.get('NAME'), 'cli');
+  assert.equal(env.get('B'), 'a');
+  assert.equal(env.has('${N}'), false);
+  assert.deepEqual(p.warnings, []);
+});
