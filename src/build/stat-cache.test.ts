@@ -72,3 +72,45 @@ test('stat cache: entries of deleted files are dropped on save, entries of files
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('stat cache: the table survives save/load with changes on top; files gone are forgotten; a file named __proto__ is kept', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kiln-statcache-'));
+  try {
+    const state = join(dir, 'state');
+    const ctx = join(dir, 'ctx');
+    mkdirSync(ctx);
+    const old = new Date(Date.now() - 60_000);
+    for (const n of ['a', 'b', '__proto__']) {
+      writeFileSync(join(ctx, n), `content ${n}`);
+      utimesSync(join(ctx, n), old, old);
+    }
+    const realNow = Date.now;
+    Date.now = () => realNow() + 5_000;
+    try {
+      const st = (n: string) => lstatSync(join(ctx, n), { bigint: true });
+      const c1 = new ContextStatCache(state, ctx);
+      for (const n of ['a', 'b', '__proto__']) c1.digester()(join(ctx, n), st(n));
+      c1.save();
+      const file = join(state, 'context-hash', readdirSync(join(state, 'context-hash'))[0]!);
+      const keys = (): string[] => Object.keys((JSON.parse(readFileSync(file, 'utf8')) as { files: object }).files).sort();
+      assert.deepEqual(keys(), ['__proto__', 'a', 'b']);
+      // second build: a changes, b is deleted, __proto__ untouched
+      writeFileSync(join(ctx, 'a'), 'changed a');
+      utimesSync(join(ctx, 'a'), old, new Date(realNow() - 30_000));
+      rmSync(join(ctx, 'b'));
+      const c2 = new ContextStatCache(state, ctx);
+      assert.equal(c2.digester()(join(ctx, 'a'), st('a')), sha('changed a'));
+      assert.equal(c2.digester()(join(ctx, '__proto__'), st('__proto__')), sha('content __proto__'));
+      assert.deepEqual(c2.counters, { reads: 1, hits: 1 });
+      c2.save();
+      assert.deepEqual(keys(), ['__proto__', 'a'], 'b is forgotten');
+      const c3 = new ContextStatCache(state, ctx);
+      assert.equal(c3.digester()(join(ctx, 'a'), st('a')), sha('changed a'));
+      assert.deepEqual(c3.counters, { reads: 0, hits: 1 }, 'the changed entry was saved');
+    } finally {
+      Date.now = realNow;
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -38,9 +38,11 @@ export const digestWithXattrs: FileDigester = (abs, st) => {
 
 /** Wraps a digester so every regular file read is recorded as path (relative to root) → mode:digest. */
 export function recording(root: string, inner: FileDigester, seen: Map<string, string>): FileDigester {
+  const prefix = root.endsWith('/') ? root : `${root}/`;
   return (abs, st) => {
     const d = inner(abs, st);
-    seen.set(relative(root, abs), `${(Number(st.mode) & 0o7777).toString(8)}:${d}`);
+    const rel = abs.startsWith(prefix) ? abs.slice(prefix.length) : relative(root, abs);
+    seen.set(rel, `${(Number(st.mode) & 0o7777).toString(8)}:${d}`);
     return d;
   };
 }

@@ -45,7 +45,21 @@ function typeOf(st: BigIntStats): string {
   return 's';
 }
 
-function hashEntry(h: Hash, e: Entry, withOwner: boolean, digest: FileDigester): void {
+/** Feeds a hash in batches: one update() per ~64 KiB instead of one per entry of a big tree. */
+class Batched {
+  private buf = '';
+  constructor(private readonly h: Hash) {}
+  update(s: string): void {
+    this.buf += s;
+    if (this.buf.length >= 65536) this.flush();
+  }
+  flush(): void {
+    if (this.buf !== '') this.h.update(this.buf);
+    this.buf = '';
+  }
+}
+
+function hashEntry(h: Batched, e: Entry, withOwner: boolean, digest: FileDigester): void {
   if (e.kind === 'close') {
     h.update(`)${e.rel}\n`);
     return;
@@ -79,24 +93,26 @@ export async function computeCopyDigest(req: Omit<CopyRequest, 'destRoot'>, dige
   let files = 0;
   let n = 0;
   const withOwner = req.srcKind === 'rootfs';
+  const b = new Batched(h);
   for (const input of selectInputs(req, signal)) {
     if (input.kind === 'url') {
       // pinned by --checksum (verified on download), else whatever the server has now
       const key = req.add?.checksum ?? (await urlKey(input.url, signal));
-      h.update(`url\0${input.url}\0${key}\n`);
+      b.update(`url\0${input.url}\0${key}\n`);
       continue;
     }
     if (input.kind === 'inline') {
       files++;
-      h.update(`inline\0${input.path}\0${createHash('sha256').update(input.data).digest('hex')}\n`);
+      b.update(`inline\0${input.path}\0${createHash('sha256').update(input.data).digest('hex')}\n`);
       continue;
     }
-    h.update(`match\0${input.match.source}\0${input.match.name}\0${input.match.rel}\n`);
+    b.update(`match\0${input.match.source}\0${input.match.name}\0${input.match.rel}\n`);
     for (const e of input.entries) {
       if ((++n & 1023) === 0) signal?.throwIfAborted();
       if (e.kind === 'leaf') files++;
-      hashEntry(h, e, withOwner, digest);
+      hashEntry(b, e, withOwner, digest);
     }
   }
+  b.flush();
   return { digest: `sha256:${h.digest('hex')}`, files };
 }
