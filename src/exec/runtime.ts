@@ -2,7 +2,7 @@
 // /etc/hosts and /etc/resolv.conf), `runc run` it in the foreground with piped stdio, stream the
 // output, turn a non-zero exit into RUN_FAILED, and on abort kill and delete the container.
 // Container state lives under `<stateDir>/runc` (runc --root), bundles under `<stateDir>/bundles`.
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -137,8 +137,9 @@ export class RuncRuntime implements Runtime {
         outputTail: r.outputTail,
       });
     } finally {
-      // runc run deletes its container on exit; this covers kills, crashes and aborts.
-      await this.runc(['delete', '--force', id]).catch(() => undefined);
+      // runc run deletes its container on exit (its state dir goes with it); this covers kills,
+      // crashes and aborts, and costs no runc process after a normal exit.
+      if (existsSync(join(this.runcRoot, id))) await this.runc(['delete', '--force', id]).catch(() => undefined);
       this.live.delete(id);
       cleanStubs?.();
       removeTree(bundle);

@@ -68,14 +68,24 @@ export function recordMountStubs(rootfs: string, destinations: readonly string[]
     }
   }
   return () => {
-    // deepest first, so a parent's times are restored after its children are gone
-    for (const s of [...stubs].sort((a, b) => b.path.length - a.path.length)) {
+    // remove every stub, then restore each parent once (a touch(1) process each: /etc/hosts and
+    // /etc/resolv.conf share /etc), deepest first, so a parent's times are restored after its
+    // children are gone
+    const parents = new Map<string, bigint>();
+    for (const s of stubs) {
       if (!isEmptyStubTree(s.path)) continue;
       try {
         rmSync(s.path, { recursive: true, force: true });
-        restoreMtime(s.parent, s.parentStat.mtimeNs);
+        parents.set(s.parent, s.parentStat.mtimeNs);
       } catch {
         /* best effort: a leftover stub only adds an empty entry to the layer */
+      }
+    }
+    for (const [dir, mtimeNs] of [...parents].sort((a, b) => b[0].length - a[0].length)) {
+      try {
+        restoreMtime(dir, mtimeNs);
+      } catch {
+        /* best effort, as above */
       }
     }
   };
