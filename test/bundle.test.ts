@@ -1,6 +1,6 @@
-// The one-file CLI (dist/kiln.mjs, made by scripts/bundle.mjs in `npm test`, `npm run build`
-// and `npm run bench`): bin/kiln.js runs it when it is fresh, and it does real work (a build
-// with a RUN step and an export), not only --help.
+// The one-file CLI (dist/kiln.cjs, made by scripts/bundle.mjs in `npm test`, `npm run build`
+// and `npm run bench`): bin/kiln.js runs it when it is fresh, with a V8 code cache beside it, and
+// it does real work (a build with a RUN step and an export), not only --help.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -10,10 +10,10 @@ import { prereq, isRoot, which } from './helpers/prereq.js';
 import { busyboxStore } from './helpers/kiln-image.js';
 import { haveBusybox } from './helpers/busybox-rootfs.js';
 
-const bundle = join(PROJECT_ROOT, 'dist', 'kiln.mjs');
+const bundle = join(PROJECT_ROOT, 'dist', 'kiln.cjs');
 const mainJs = join(PROJECT_ROOT, 'dist', 'src', 'cli', 'main.js');
 const fresh = existsSync(bundle) && statSync(bundle).mtimeMs >= statSync(mainJs).mtimeMs;
-const missing = 'a fresh dist/kiln.mjs (npm test and npm run build make it: node scripts/bundle.mjs after tsc)';
+const missing = 'a fresh dist/kiln.cjs (npm test and npm run build make it: node scripts/bundle.mjs after tsc)';
 
 test('bin/kiln.js runs the bundle when it is fresh, the dist/src modules with KILN_NO_BUNDLE=1', async (t) => {
   if (!prereq(t, fresh, missing)) return;
@@ -23,6 +23,22 @@ test('bin/kiln.js runs the bundle when it is fresh, the dist/src modules with KI
   const m = await runKiln(['version'], { env: { KILN_NO_BUNDLE: '1' } });
   assert.equal(m.code, 0, m.stderr);
   assert.match(m.stdout, /^code modules$/m);
+});
+
+test('the code cache is written after a run, and a broken one is replaced without harm', async (t) => {
+  if (!prereq(t, fresh, missing)) return;
+  const st = statSync(bundle);
+  const cache = `${bundle}.${st.size}-${Math.trunc(st.mtimeMs)}.cache`;
+  rmSync(cache, { force: true });
+  const r1 = await runKiln(['version']);
+  assert.equal(r1.code, 0, r1.stderr);
+  assert.ok(existsSync(cache), `${cache} written`);
+  assert.ok(statSync(cache).size > 10_000, 'it holds compiled code');
+  writeFileSync(cache, 'not a code cache');
+  const r2 = await runKiln(['version']);
+  assert.equal(r2.code, 0, r2.stderr);
+  assert.match(r2.stdout, /^code bundle$/m);
+  assert.notEqual(readFileSync(cache, 'utf8').slice(0, 16), 'not a code cache', 'the rejected cache was rewritten');
 });
 
 test('the bundle builds a two-stage Dockerfile with a RUN step and exports its files', async (t) => {

@@ -22,7 +22,7 @@ export interface WorkerError {
 }
 
 const WINDOW = 8; // chunks in flight between the threads
-// scripts/bundle.mjs defines KILN_WORKER_PATH: in the one-file CLI (dist/kiln.mjs) this module's
+// scripts/bundle.mjs defines KILN_WORKER_PATH: in the one-file CLI (dist/kiln.cjs) this module's
 // URL is the bundle's, and the worker stays the compiled dist/src/layer/worker.js.
 declare const KILN_WORKER_PATH: string | undefined;
 const WORKER_URL = new URL(typeof KILN_WORKER_PATH === 'string' ? KILN_WORKER_PATH : './worker.js', import.meta.url);

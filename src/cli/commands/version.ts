@@ -7,7 +7,7 @@ export function registerVersion(program: Command): void {
     .description('Show the kiln version information')
     .action(() => {
       // which form of the CLI runs: the one-file bundle (scripts/bundle.mjs) or dist/src's modules
-      const code = import.meta.url.endsWith('/kiln.mjs') ? 'bundle' : 'modules';
+      const code = import.meta.url.endsWith('/kiln.cjs') ? 'bundle' : 'modules';
       process.stdout.write(`kiln ${VERSION}\nnode ${process.version}\nplatform ${process.platform}/${process.arch}\ncode ${code}\n`);
     });
 }
