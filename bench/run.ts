@@ -70,7 +70,9 @@ if (positional.length > 0 || flags.has('micro-only')) {
 } else if (str('report') !== undefined) {
   const p = str('report')!;
   const r = JSON.parse(readFileSync(p, 'utf8')) as Results;
-  publish(r, p, flags.has('publish') || r.cases.length >= 6);
+  // BENCHMARKS.md only from a run of every committed case (bench/cases/*), as for a fresh run
+  const committed = readdirSync(join(REPO, 'bench', 'cases')).filter((d) => existsSync(join(REPO, 'bench', 'cases', d, 'Dockerfile')));
+  publish(r, p, flags.has('publish') || committed.every((n) => r.cases.some((c) => c.name === n)));
 } else {
   const reps = Number(str('reps') ?? process.env['REPS'] ?? 3);
   const r = await runBench({
