@@ -1,7 +1,8 @@
 // The target stage → an image in the store. Base-image layers are reused as they are (same blobs,
 // media types mapped to OCI); each filesystem-changing step of the target's stage chain becomes a
-// layer from its snapshot diff (written once, then remembered in the cache record); steps that
-// changed nothing add history only (empty_layer), as BuildKit's exporter does.
+// layer from its snapshot diff (written once, then remembered in the cache record). A step that
+// changed nothing still gets a layer (an empty tar): Docker 26's BuildKit keeps one for every
+// RUN, COPY, ADD and WORKDIR (empty_layer comes only from the instruction, set by plan/).
 import { Readable } from 'node:stream';
 import {
   MediaType,
@@ -53,6 +54,7 @@ export async function assembleImage(
   const diffIds: Digest[] = [];
   const history: History[] = [];
   const report: { descriptor: Descriptor; createdBy: string; uncompressedSize?: number }[] = [];
+  let emptyTar: Promise<LayerRecord> | undefined;
 
   for (const p of parts) {
     if (p.kind === 'base-layer') {
@@ -72,10 +74,14 @@ export async function assembleImage(
       history.push(stamp(entry, opts.created, true));
       continue;
     }
-    const { layer, uncompressedSize } = await stepLayer(p, deps, opts, onLayer);
+    const made = await stepLayer(p, deps, opts, onLayer);
+    const { uncompressedSize } = made;
+    let layer = made.layer;
     if ('empty' in layer) {
-      history.push(stamp(entry, opts.created, true));
-      continue;
+      // BuildKit's exporter gives an unchanged step a layer all the same (e.g. RUN true, a COPY
+      // whose wildcard matched nothing, WORKDIR of an existing directory): not empty_layer.
+      emptyTar ??= emptyLayer(deps.store, opts);
+      layer = await emptyTar;
     }
     const desc: Descriptor = { mediaType: layer.mediaType, digest: layer.digest, size: layer.size };
     layers.push(desc);
@@ -102,6 +108,13 @@ export async function assembleImage(
   const manifestDigest = sha256(manifestBytes);
   await deps.store.ingestBytes(manifestBytes, { digest: manifestDigest, size: manifestBytes.length });
   return { manifestDigest, manifestSize: manifestBytes.length, configDigest, manifest: manifestBytes, config: configBytes, layers: report };
+}
+
+/** The layer of a step that changed nothing: an empty tar (its 1024-byte end-of-archive), compressed. */
+async function emptyLayer(store: BlobStore, opts: { compression: 'gzip' | 'zstd'; signal: AbortSignal }): Promise<LayerRecord> {
+  const tar = Readable.from([Buffer.alloc(1024)]);
+  const blob = await layerFromTar(tar, { compression: opts.compression, signal: opts.signal }, (s: Readable) => store.ingest(s, undefined, opts.signal));
+  return { digest: blob.digest, diffId: blob.diffId, size: blob.size, mediaType: blob.mediaType };
 }
 
 /** The name of the cache record holding a step's layer, per way of writing it (see stepLayer). */

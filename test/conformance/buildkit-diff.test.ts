@@ -35,24 +35,6 @@ import {
  */
 const KNOWN_FAILURES = new Map<string, KnownFailure>([
   [
-    "copy-wildcards",
-    {
-      reason: "a COPY whose wildcard matches nothing makes an (empty) layer in BuildKit; kiln marks the history entry empty_layer",
-      diffs: [
-        "history[6].empty_layer: docker false, kiln true",
-      ],
-    },
-  ],
-  [
-    "workdir-forms",
-    {
-      reason: "WORKDIR of an existing directory makes an (empty) layer in BuildKit; kiln marks the history entry empty_layer",
-      diffs: [
-        "history[6].empty_layer: docker false, kiln true",
-      ],
-    },
-  ],
-  [
     'add-tar-hostile',
     {
       reason: 'kiln refuses an archive with ../ or absolute names; BuildKit extracts it confined to the destination (../../escape.txt -> /into/escape.txt, /abs-inside.txt -> /into/abs-inside.txt, evil/tmp/x through a symlink to / -> /into/tmp/x)',
