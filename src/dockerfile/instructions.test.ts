@@ -116,7 +116,14 @@ test('RUN: shell/exec, heredocs, network, security, mounts', () => {
   throwsCode(() => parse(node('RUN', ['x'], { flags: ['--network=bridge'] })), 'INVALID_FLAG', /invalid network mode "bridge"/);
   throwsCode(() => parse(node('RUN', ['x'], { flags: ['--security=unsafe'] })), 'INVALID_FLAG', /security "unsafe" is not valid/);
   throwsCode(() => parse(node('RUN', ['x'], { flags: ['--mount=type=volume,target=/x'] })), 'INVALID_FLAG', /unsupported mount type "volume"/);
-  throwsCode(() => parse(node('RUN', [])), 'DOCKERFILE_SYNTAX', /RUN requires at least one argument/);
+  throwsCode(() => parse(node('RUN', [], { json: true })), 'DOCKERFILE_SYNTAX', /RUN requires at least one argument/);
+});
+
+test('a bare RUN is a shell form with an empty command (Docker 26 BuildKit runs /bin/sh -c "")', () => {
+  const r = parse(node('RUN', []));
+  assert.ok(r.kind === 'RUN');
+  if (r.kind !== 'RUN') return;
+  assert.deepEqual(r.command, { form: 'shell', args: [] });
 });
 
 test('mount parsing follows BuildKit: defaults, aliases, per-type keys, csv quoting', () => {

@@ -37,7 +37,9 @@ export function parseRun(ctx: NodeContext): RunInstruction {
     }
   }
   const args = argValues(node);
-  if (args.length === 0 && node.heredocs.length === 0) fail(ctx, 'DOCKERFILE_SYNTAX', 'RUN requires at least one argument', 'write RUN <command> or RUN ["executable", "arg"...]');
+  // A bare `RUN` is accepted, as by Docker 26's BuildKit: the shell runs an empty command
+  // (`/bin/sh -c ""`). Only an empty exec form (`RUN []`) has nothing to run.
+  if (node.json && args.length === 0 && node.heredocs.length === 0) fail(ctx, 'DOCKERFILE_SYNTAX', 'RUN requires at least one argument', 'write RUN <command> or RUN ["executable", "arg"...]');
   const heredocs: HeredocFile[] = node.heredocs.map((h) => ({
     name: h.name,
     content: h.content,
