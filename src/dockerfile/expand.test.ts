@@ -12,7 +12,7 @@ FROM \${BASE}:3.20 AS build
 ARG DIR=/opt/app MODE=0700
 ENV HOME_DIR="$DIR/home"
 WORKDIR $DIR
-COPY --chown=$UID:0 <<EOF <<"RAW" src/\${DIR##*/}.txt $DIR/
+COPY --chown=$UID:0 --chmod=$MODE <<EOF <<"RAW" src/\${DIR##*/}.txt $DIR/
 home=$HOME_DIR "quoted"
 EOF
 raw $DIR
@@ -39,6 +39,7 @@ test('expandInstruction + ShellLex: expandable fields expand, commands and quote
   assert.ok(wd?.kind === 'WORKDIR' && wd.path === '/opt/app');
   assert.ok(copy?.kind === 'COPY');
   assert.equal(copy.chown, '1000:0');
+  assert.equal(copy.chmod, '$MODE'); // BuildKit never expands --chmod
   assert.deepEqual(copy.sources, ['src/app.txt']);
   assert.equal(copy.dest, '/opt/app/');
   assert.deepEqual(copy.inline.map((s) => s.data), ['home=/opt/app/home "quoted"\n', 'raw $DIR\n']);

@@ -10,8 +10,9 @@ export type WordExpander = (word: string) => string;
 
 /**
  * The fields plan/ expands, per instruction. Everything else (RUN/CMD/ENTRYPOINT/SHELL command
- * lines, HEALTHCHECK, MAINTAINER, ONBUILD, COPY --from, --network, --security) stays literal:
- * command lines are expanded by the shell at run time.
+ * lines, HEALTHCHECK, MAINTAINER, ONBUILD, COPY --from, COPY/ADD --chmod, --network, --security)
+ * stays literal: command lines are expanded by the shell at run time. BuildKit (0.13 and later)
+ * expands --chown and ADD --checksum but never --chmod: `--chmod=$MODE` stays `$MODE`.
  */
 export const EXPANDABLE_FIELDS: { readonly [K in InstructionKind]: readonly string[] } = {
   FROM: ['base', 'platform'], // with the meta ARGs only
@@ -21,8 +22,8 @@ export const EXPANDABLE_FIELDS: { readonly [K in InstructionKind]: readonly stri
   MAINTAINER: [],
   EXPOSE: ['ports'], // word-split: one port word may expand to several
   ENV: ['env[].key', 'env[].value'],
-  ADD: ['sources', 'dest', 'chown', 'chmod', 'checksum', 'inline[].data (raw: quotes kept, only when expand)'],
-  COPY: ['sources', 'dest', 'chown', 'chmod', 'inline[].data (raw: quotes kept, only when expand)'],
+  ADD: ['sources', 'dest', 'chown', 'checksum', 'inline[].data (raw: quotes kept, only when expand)'],
+  COPY: ['sources', 'dest', 'chown', 'inline[].data (raw: quotes kept, only when expand)'],
   ENTRYPOINT: [],
   VOLUME: ['volumes'],
   USER: ['user'],
@@ -88,7 +89,6 @@ function expandAny(i: Instruction, expand: WordExpander, opts: ExpandOptions): I
         sources: i.sources.map(expand),
         dest: expand(i.dest),
         chown: opt(i.chown, expand),
-        chmod: opt(i.chmod, expand),
         inline: raw ? i.inline.map((s) => (s.expand ? { ...s, data: raw(s.data) } : s)) : i.inline,
       };
       if (i.kind === 'ADD') return defined({ ...i, ...common, checksum: opt(i.checksum, expand) });
