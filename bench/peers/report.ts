@@ -371,7 +371,7 @@ export function markdown(r: Results, svgPath: string, jsonPath: string, findings
   o.push('');
   o.push(`| case | ${ok.join(' | ')} |`);
   o.push(`|---|${ok.map(() => '---:').join('|')}|`);
-  for (const c of r.cases) {
+  for (const c of r.cases.filter((x) => x.bigContext === undefined)) { // big-context cases: no sizes taken
     o.push(`| ${c.name} | ${ok.map((b) => {
       const s = c.sizes[b];
       if (!s) return '–';
