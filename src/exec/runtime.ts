@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { KilnError } from '../errors.js';
 import { output, pidAlive, removeTree, runSync, spawn, type SpawnResult } from '../support/index.js';
-import { buildOciConfig, hostsFile, resolvConfFile, type ProcessSpec } from './spec.js';
+import { DEFAULT_HOSTNAME, buildOciConfig, hostsFile, resolvConfFile, type ProcessSpec } from './spec.js';
 import { recordMountStubs } from './stubs.js';
 
 export interface RunIO {
@@ -78,7 +78,7 @@ export class RuncRuntime implements Runtime {
       const absRootfs = resolve(rootfs);
       const hosts = join(bundle, 'hosts');
       const resolvConf = join(bundle, 'resolv.conf');
-      writeFileSync(hosts, hostsFile(spec.hostname ?? 'kiln'), { mode: 0o644 });
+      writeFileSync(hosts, hostsFile(spec.hostname ?? DEFAULT_HOSTNAME), { mode: 0o644 });
       let hostResolv: string | undefined;
       try {
         hostResolv = readFileSync(this.hostResolvConf, 'utf8');

@@ -93,3 +93,9 @@ test('findRuntime honours --runtime as a command name on PATH', () => {
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a RUN is named buildkitsandbox with /etc/hosts as BuildKit writes it (builds print and test both)', () => {
+  assert.equal(buildOciConfig(base, '/r', FILES).hostname, 'buildkitsandbox');
+  assert.equal(buildOciConfig({ ...base, hostname: 'box' }, '/r', FILES).hostname, 'box');
+  assert.equal(hostsFile('buildkitsandbox'), '127.0.0.1\tlocalhost buildkitsandbox\n::1\tlocalhost ip6-localhost ip6-loopback\n');
+});

@@ -35,7 +35,7 @@ export interface ProcessSpec {
   readonly cwd: string;
   readonly user: ProcessUser;
   readonly network: NetworkMode;
-  /** Container hostname (also in /etc/hosts). Default 'kiln'. */
+  /** Container hostname (also in /etc/hosts). Default DEFAULT_HOSTNAME, as BuildKit's. */
   readonly hostname?: string;
   readonly mounts?: readonly ExtraMount[];
   /**
@@ -198,7 +198,7 @@ export function buildOciConfig(p: ProcessSpec, rootfs: string, files: GeneratedF
       // limits fails without CAP_SYS_RESOURCE, and Docker's 1048576 nofile often is.
     },
     root: { path: rootfs, readonly: false },
-    hostname: p.hostname ?? 'kiln',
+    hostname: p.hostname ?? DEFAULT_HOSTNAME,
     mounts,
     linux: {
       namespaces,
@@ -209,17 +209,12 @@ export function buildOciConfig(p: ProcessSpec, rootfs: string, files: GeneratedF
   };
 }
 
-/** /etc/hosts for a run: localhost and the container's hostname. */
+/** The hostname a RUN sees unless told otherwise: BuildKit's, which some builds print or test. */
+export const DEFAULT_HOSTNAME = 'buildkitsandbox';
+
+/** /etc/hosts for a run, as BuildKit writes it: localhost with the hostname, and ::1. */
 export function hostsFile(hostname: string): string {
-  return [
-    `127.0.0.1\tlocalhost ${hostname}`,
-    '::1\tlocalhost ip6-localhost ip6-loopback',
-    'fe00::0\tip6-localnet',
-    'ff00::0\tip6-mcastprefix',
-    'ff02::1\tip6-allnodes',
-    'ff02::2\tip6-allrouters',
-    '',
-  ].join('\n');
+  return [`127.0.0.1\tlocalhost ${hostname}`, '::1\tlocalhost ip6-localhost ip6-loopback', ''].join('\n');
 }
 
 /**
