@@ -79,7 +79,7 @@ if (positional.length > 0 || flags.has('micro-only')) {
     cases: list('cases'),
     builders: list('builders'),
     reps,
-    coldReps: Number(str('cold-reps') ?? process.env['COLD_REPS'] ?? Math.min(reps, 2)),
+    coldReps: Number(str('cold-reps') ?? process.env['COLD_REPS'] ?? reps),
     micro: flags.has('micro'),
     limit: !flags.has('no-limit'),
     builds: !flags.has('no-builds'),

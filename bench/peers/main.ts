@@ -5,6 +5,7 @@
 // order, so slow drifts of the machine's load hit all of them alike and kiln/BuildKit ratios
 // can be taken pair by pair (rep r of kiln over rep r of BuildKit).
 // Writes bench/results/<date>.json (every raw sample), then the report (report.ts).
+import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
 import { cpus, totalmem, release } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -213,6 +214,7 @@ export async function runBench(opts: Options): Promise<Results> {
       const limits: LimitResult[] = [];
       const measureOnce = async (rep: number) => {
         log(`   ${c}: physical limit #${rep} (RUN steps alone in a chroot)`);
+        spawnSync('sync'); // as before every timed build
         try {
           const l = await measureLimit(src, c, { kilnBin: env.kilnBin, layout: env.layout, work, log });
           limits.push(l);
@@ -245,6 +247,9 @@ export async function runBench(opts: Options): Promise<Results> {
       const tagOf = (b: Builder) => `kiln-bench/${c}:${b.name}`;
       const one = async (b: Builder, phase: Phase, rep: number) => {
         const logFile = join(work, 'logs', `${c}.${b.name}.${phase}.${rep}.log`);
+        // untimed: write back what earlier builds (or the physical-limit run) left dirty, so no
+        // build pays for another's page-cache writeback (bigbuilder writes 300 MB per build)
+        spawnSync('sync');
         const loadBefore = Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
         const c0 = cpuTicks();
         let m;
