@@ -96,3 +96,35 @@ test('the chart is one SVG with a bar per builder and phase', () => {
   assert.match(svg, /✗/);
   assert.match(svg, /stroke-dasharray="4,3"/);
 });
+
+test('big-context cases (issue #6) get their own targets: no-op <= 1.0x (stretch 0.5x) and one file <= 0.8x BuildKit', () => {
+  const r = fixture();
+  const big: CaseResult = {
+    name: 'node-app-20k',
+    modifyFile: 'src/version.ts',
+    bigContext: { from: 'node-app', files: 20000, dir: 'src/assets', dockerfileChange: '', readBy: 'COPY src ./src' },
+    samples: [
+      // no-op pairs 0.5, 0.6, 0.4 -> median 0.5: target and stretch met
+      sample('kiln', 'warm', 1, 0.5), sample('buildkit', 'warm', 1, 1.0),
+      sample('kiln', 'warm', 2, 0.6), sample('buildkit', 'warm', 2, 1.0),
+      sample('kiln', 'warm', 3, 0.4), sample('buildkit', 'warm', 3, 1.0),
+      // one-file pairs 0.9, 0.7, 0.85 -> median 0.85: not met
+      sample('kiln', 'incr', 1, 9), sample('buildkit', 'incr', 1, 10),
+      sample('kiln', 'incr', 2, 7), sample('buildkit', 'incr', 2, 10),
+      sample('kiln', 'incr', 3, 8.5), sample('buildkit', 'incr', 3, 10),
+    ],
+    sizes: {},
+  };
+  r.cases.push(big);
+  const t = targets(r);
+  const by = (s: string) => t.filter((x) => x.what.includes(s));
+  assert.equal(by('no-op rebuild with a 20,000-file context ≤ 1.0×')[0]?.met, true);
+  assert.equal(by('stretch: no-op rebuild')[0]?.met, true);
+  assert.equal(by('one-file-changed rebuild')[0]?.met, false);
+  assert.match(by('one-file-changed rebuild')[0]!.measured, /node-app-20k 0\.85×/);
+  // the general warm target leaves the big-context case out (its rows above judge it)
+  assert.doesNotMatch(by('warm rebuild ≤ BuildKit')[0]?.measured ?? '', /node-app-20k/);
+  // a failed kiln rebuild leaves the only case without pairs: "no data", never "met"
+  big.samples.splice(0, 6, sample('kiln', 'warm', 1, 0.5, false), sample('buildkit', 'warm', 1, 1.0));
+  assert.equal(targets(r).find((x) => x.what.includes('no-op rebuild with a'))?.met, undefined);
+});
