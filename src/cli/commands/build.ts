@@ -185,6 +185,7 @@ async function runBuild(path: string, flags: BuildFlags): Promise<void> {
       buildPlatform: host,
       labels: parseLabels(flags.label),
       sourceLines: ast.lines,
+      escapeToken: ast.directives.escape,
       file: fileName,
       namedContexts: buildContexts.named,
     },
