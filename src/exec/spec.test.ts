@@ -99,3 +99,18 @@ test('a RUN is named buildkitsandbox with /etc/hosts as BuildKit writes it (buil
   assert.equal(buildOciConfig({ ...base, hostname: 'box' }, '/r', FILES).hostname, 'box');
   assert.equal(hostsFile('buildkitsandbox'), '127.0.0.1\tlocalhost buildkitsandbox\n::1\tlocalhost ip6-localhost ip6-loopback\n');
 });
+
+test('config: a seccomp filter by default (deny-list, EPERM; clone3 ENOSYS; clone with namespace flags), none on request', () => {
+  const base = { args: ['true'], env: [], cwd: '/', user: { uid: 0, gid: 0 }, network: 'none' as const };
+  const c = buildOciConfig(base, '/rootfs', { hosts: '/h', resolvConf: '/r' });
+  const sc = c.linux.seccomp!;
+  assert.equal(sc.defaultAction, 'SCMP_ACT_ALLOW');
+  const denied = sc.syscalls.find((x) => x.names.includes('mount'))!;
+  for (const n of ['unshare', 'setns', 'keyctl', 'bpf', 'open_by_handle_at', 'init_module', 'clock_settime', 'fsopen']) assert.ok(denied.names.includes(n), n);
+  assert.equal(denied.errnoRet, 1);
+  for (const n of ['ptrace', 'personality', 'clone', 'chroot']) assert.ok(!denied.names.includes(n), `${n} stays allowed (as under Docker's default caps)`);
+  assert.deepEqual(sc.syscalls.find((x) => x.names.includes('clone3'))?.errnoRet, 38);
+  const cloneRules = sc.syscalls.filter((x) => x.names.includes('clone'));
+  assert.ok(cloneRules.some((x) => x.args?.[0]?.value === 0x10000000 && x.args[0].valueTwo === 0x10000000 && x.args[0].op === 'SCMP_CMP_MASKED_EQ'), 'CLONE_NEWUSER refused');
+  assert.equal(buildOciConfig({ ...base, seccomp: false }, '/rootfs', { hosts: '/h', resolvConf: '/r' }).linux.seccomp, undefined);
+});

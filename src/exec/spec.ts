@@ -1,8 +1,9 @@
 // ProcessSpec (what a RUN step wants) → OCI runtime-spec config.json (what runc reads).
 // Mirrors what `docker build` gives a RUN container: the same namespaces, default mounts,
-// capability set, masked and read-only /proc paths, and per-run /etc/hosts and /etc/resolv.conf
-// bind-mounted from the bundle (never written into the rootfs).
+// capability set, masked and read-only /proc paths, a seccomp filter (seccomp.ts), and per-run
+// /etc/hosts and /etc/resolv.conf bind-mounted from the bundle (never written into the rootfs).
 import { KilnError } from '../errors.js';
+import { defaultSeccomp } from './seccomp.js';
 
 /** A mount added on top of the defaults, e.g. for RUN --mount. Targets are absolute container paths. */
 export type ExtraMount =
@@ -43,6 +44,20 @@ export interface ProcessSpec {
    * build: with it set, setuid programs (sudo, su, ping) stop working under USER.
    */
   readonly noNewPrivileges?: boolean;
+  /** Confine the process with kiln's default seccomp filter (seccomp.ts). Default true, as BuildKit's RUN. */
+  readonly seccomp?: boolean;
+}
+
+/** linux.seccomp of the OCI runtime spec (the part kiln writes). */
+export interface OciSeccomp {
+  defaultAction: 'SCMP_ACT_ALLOW' | 'SCMP_ACT_ERRNO';
+  architectures: string[];
+  syscalls: {
+    names: string[];
+    action: 'SCMP_ACT_ERRNO' | 'SCMP_ACT_ALLOW';
+    errnoRet?: number;
+    args?: { index: number; value: number; valueTwo: number; op: 'SCMP_CMP_MASKED_EQ' | 'SCMP_CMP_EQ' }[];
+  }[];
 }
 
 export interface OciMount {
@@ -73,6 +88,7 @@ export interface OciConfig {
     maskedPaths: string[];
     readonlyPaths: string[];
     resources?: { devices: { allow: boolean; access: string }[] };
+    seccomp?: OciSeccomp;
   };
 }
 
@@ -205,6 +221,7 @@ export function buildOciConfig(p: ProcessSpec, rootfs: string, files: GeneratedF
       maskedPaths: [...MASKED_PATHS],
       readonlyPaths: [...READONLY_PATHS],
       resources: { devices: [{ allow: false, access: 'rwm' }] },
+      ...(p.seccomp === false ? {} : { seccomp: defaultSeccomp() }),
     },
   };
 }

@@ -118,6 +118,21 @@ describe('RuncRuntime', () => {
     assert.match(r2.out, /NoNewPrivs:\t1\n$/);
   });
 
+  test('a seccomp filter refuses namespaces, mounts and clock setting (as BuildKit confines RUN); seccomp: false lifts it', async (t) => {
+    if (!prereq(t, ready, missing)) return;
+    // unshare -U needs no capability at all: only the filter stops it. date -s needs CAP_SYS_TIME
+    // anyway; the filter answers first. Forks and threads (clone without CLONE_NEW*) still work.
+    const script = [
+      'grep -E "^Seccomp:" /proc/self/status',
+      'unshare -U true 2>/dev/null && echo unshare-ok || echo unshare-refused',
+      '(echo forked) | cat',
+    ].join('; ');
+    const r = await run(spec(['/bin/sh', '-c', script]));
+    assert.equal(r.out, 'Seccomp:\t2\nunshare-refused\nforked\n');
+    const open = await run(spec(['/bin/sh', '-c', script], { seccomp: false }));
+    assert.equal(open.out, 'Seccomp:\t0\nunshare-ok\nforked\n');
+  });
+
   test('network none sees only lo; default shares the host network', async (t) => {
     if (!prereq(t, ready, missing)) return;
     const none = await run(spec(['/bin/sh', '-c', 'ls /sys/class/net; cat /sys/class/net/lo/operstate']));
