@@ -187,14 +187,14 @@ hint: load it first (kiln load / kiln import / kiln pull)
     name: 'circular stage dependency',
     dockerfile: 'FROM scratch AS a\nCOPY --from=b /x /x\nFROM scratch AS b\nCOPY --from=a /y /y\n',
     code: 1,
-    stderr: `Dockerfile:2
+    // the COPY that closes the cycle, as Docker 26 shows it (test/conformance err-copy-from-circular)
+    stderr: `Dockerfile:4
 --------------------
- 1 |     FROM scratch AS a
- 2 | >>> COPY --from=b /x /x
+ 2 |     COPY --from=b /x /x
  3 |     FROM scratch AS b
- 4 |     COPY --from=a /y /y
+ 4 | >>> COPY --from=a /y /y
 --------------------
-ERROR: Dockerfile:2: circular dependency detected on stage: a
+ERROR: Dockerfile:4: circular dependency detected on stage: a
 stage: a
 hint: a stage cannot copy or mount from itself or from a stage that depends on it
 `,

@@ -173,7 +173,9 @@ export function checkCycles(nodes: readonly StageNode[], ctx: ErrorContext): voi
     const path = visit(n, []);
     if (path) {
       const name = nodes.length === 1 ? '' : n.name;
-      throw planError({ ...ctx, stage: n.name }, path, 'STAGE_CYCLE', `circular dependency detected on stage: ${name}`, 'a stage cannot copy or mount from itself or from a stage that depends on it');
+      // BuildKit wraps the error with each command's location in path order, so the one it
+      // shows first is the last: the COPY/mount that closes the cycle
+      throw planError({ ...ctx, stage: n.name }, [...path].reverse(), 'STAGE_CYCLE', `circular dependency detected on stage: ${name}`, 'a stage cannot copy or mount from itself or from a stage that depends on it');
     }
   }
 }
