@@ -70,13 +70,6 @@ const KNOWN_FAILURES = new Map<string, KnownFailure>([
     },
   ],
   [
-    'parser-escape-backtick',
-    {
-      reason: "`# escape=`` is not passed on to the plan: src/cli/commands/build.ts calls planBuild without `escapeToken: ast.directives.escape` (debug.ts and graph.ts pass it), so ENV/LABEL/COPY words are expanded with \\ as the escape and \"a`\"b\" never closes; with that one line added the case agrees (checked)",
-      diffs: ['kiln build exited 1: Dockerfile:4: failed to process "\\"a`\\"b\\"": unexpected end of statement while looking for matching double-quote'],
-    },
-  ],
-  [
     'heredoc-more',
     {
       reason: 'RUN with <<- heredocs inside a shell command: BuildKit keeps the heredoc text as written (tabs too; the shell strips them) in the command and its history, chomping only a heredoc that is the whole command or a COPY source; kiln\'s parser (src/dockerfile/parser.ts) chomps every <<- body and plan/lower.ts runArgv folds the chomped text in. Fix: keep the raw body in the AST, chomp in plan/ where BuildKit does',
@@ -102,13 +95,6 @@ const KNOWN_FAILURES = new Map<string, KnownFailure>([
     {
       reason: 'BuildKit never expands --chmod (kiln does not either since 198df7e); BuildKit 0.13 then silently ignores the non-octal "$MODE" (no mode set), kiln refuses it as newer BuildKit does (plan/lower.ts checkChmod; perhaps intended)',
       diffs: ["kiln build exited 1: Dockerfile:5: invalid chmod parameter: '$MODE'"],
-    },
-  ],
-  [
-    'run-seccomp',
-    {
-      reason: 'BuildKit confines every RUN (unless --security=insecure) with the default seccomp profile (Docker\'s: an allow-list of some 350 syscalls, argument filters for clone/personality/socket, per-capability additions); kiln\'s OCI spec (src/exec/spec.ts) has no linux.seccomp, so RUN can make syscalls Docker 26 refuses (e.g. unshare of user namespaces, keyctl, mount without CAP_SYS_ADMIN paths). A profile is a larger piece of work',
-      diffs: ['/seccomp.txt: content docker "Seccomp:\\t2\\nSeccomp_filters:\\t1\\n", kiln "Seccomp:\\t0\\nSeccomp_filters:\\t0\\n"'],
     },
   ],
 ]);
