@@ -21,8 +21,8 @@ export async function resolveFromStore(store: Store, ref: string, platform: Plat
   return { ref: found.name, digest: desc.digest, config };
 }
 
-/** `--pull=missing`: fetch a base image the store lacks from its registry (none is reachable by default here). */
-export async function pullToStore(store: Store, ref: string, platform: Platform, signal?: AbortSignal): Promise<ResolvedImage | undefined> {
+/** Fetch a base image from its registry: one the store lacks (`--pull=missing`), or always (`--pull`). */
+export async function pullToStore(store: Store, ref: string, platform: Platform, signal?: AbortSignal, always = false): Promise<ResolvedImage | undefined> {
   let parsed;
   try {
     parsed = parseNormalizedReference(ref);
@@ -38,6 +38,12 @@ export async function pullToStore(store: Store, ref: string, platform: Platform,
   } catch (e: unknown) {
     if (e instanceof KilnError && e.code === 'ABORTED') throw e;
     const why = e instanceof Error ? e.message : String(e);
+    if (always) {
+      throw new KilnError('IMAGE_NOT_FOUND', `${ref}: pulling it failed (--pull=always): ${why}`, {
+        cause: e,
+        hint: 'check that the registry is reachable; without --pull (or with --pull=missing) the image in the local store is used',
+      });
+    }
     throw new KilnError('IMAGE_NOT_FOUND', `${ref}: not in the local store, and pulling it failed: ${why}`, {
       cause: e,
       hint: 'load it with `kiln load -i FILE` / `kiln import`, or pull it from a reachable registry with `kiln pull`; --pull=never skips the registry',

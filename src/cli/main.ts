@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { KilnError, formatError, toKilnError } from '../errors.js';
 import { ExitCode, exitCodeFor } from './exit-codes.js';
 import { registerCommands } from './commands/index.js';
+import { normalizePullFlag } from './commands/build.js';
 import { VERSION } from './version.js';
 
 export function makeProgram(): Command {
@@ -22,7 +23,9 @@ export async function main(argv: readonly string[]): Promise<number> {
   const program = makeProgram();
   const debug = argv.includes('--debug');
   try {
-    await program.parseAsync(argv as string[], { from: 'user' });
+    const build = argv.indexOf('build');
+    const args = build >= 0 && argv.indexOf('--pull') > build ? normalizePullFlag(argv) : [...argv];
+    await program.parseAsync(args, { from: 'user' });
     return typeof process.exitCode === 'number' ? process.exitCode : ExitCode.OK;
   } catch (e: unknown) {
     if (e instanceof CommanderError) {

@@ -77,3 +77,41 @@ test('kiln build --push without -t is a usage error before any work; an unreacha
   assert.match(dead.stderr, /127\.0\.0\.1:9/);
   assert.doesNotMatch(dead.stderr, /^pushed /m);
 });
+
+test('--pull: missing keeps the stored base image; a bare --pull (docker build style) takes the registry\'s current one', async (t) => {
+  if (!prereq(t, ready, WHAT)) return;
+  // a second machine publishes the base image; this one builds on it
+  const pubRoot = join(work, 'publisher');
+  await addRootfsImage(Store.open(pubRoot), 'docker.io/library/busybox:latest', makeBusyboxRootfs(join(work, 'busybox-pub')), { Cmd: ['sh'] });
+  const publish = async (v: string) => {
+    const ctx = join(work, `pub-${v}`);
+    mkdirSync(ctx, { recursive: true });
+    writeFileSync(join(ctx, 'Dockerfile'), `FROM busybox\nRUN echo ${v} > /v\n`);
+    const r = await runKiln(['build', '-q', '-t', `${reg!.host}/base:1`, '--push', ctx], { env: { KILN_ROOT: pubRoot, DOCKER_CONFIG: join(work, 'docker') }, timeoutMs: 120_000 });
+    assert.equal(r.code, 0, r.stderr);
+  };
+  const ctx = join(work, 'consumer');
+  mkdirSync(ctx, { recursive: true });
+  writeFileSync(join(ctx, 'Dockerfile'), `FROM ${reg!.host}/base:1\nRUN cat /v > /seen\n`);
+  const seen = async (...flags: string[]): Promise<string> => {
+    const out = join(work, `out-${Math.random().toString(36).slice(2)}`);
+    const r = await kiln(['build', '--progress', 'plain', ...flags, '-o', `type=local,dest=${out}`, ctx]);
+    assert.equal(r.code, 0, r.stderr);
+    return readFileSync(join(out, 'seen'), 'utf8').trim();
+  };
+  await publish('one');
+  assert.equal(await seen(), 'one', 'not in the store: pulled (--pull=missing)');
+  await publish('two');
+  assert.equal(await seen(), 'one', 'in the store: no registry lookup by default');
+  assert.equal(await seen('--pull=never'), 'one');
+  assert.equal(await seen('--pull'), 'two', 'a bare --pull before the context pulls the current image');
+  await publish('three');
+  assert.equal(await seen('--pull', 'always'), 'three');
+  const bad = await kiln(['build', '--pull=sometimes', ctx]);
+  assert.equal(bad.code, 125, bad.stderr);
+  assert.match(bad.stderr, /invalid --pull "sometimes": use missing, always or never/);
+  writeFileSync(join(ctx, 'Dockerfile.dead'), 'FROM 127.0.0.1:9/base:1\n');
+  const dead = await kiln(['build', '--pull', '-f', join(ctx, 'Dockerfile.dead'), ctx]);
+  assert.equal(dead.code, 1, dead.stderr);
+  assert.match(dead.stderr, /127\.0\.0\.1:9\/base:1: pulling it failed \(--pull=always\)/);
+});

@@ -63,7 +63,7 @@ export function registerBuild(program: Command): void {
     .option('--build-arg <key=value>', 'set build-time variables (repeatable)', collect, [])
     .option('--label <key=value>', 'set metadata for an image (repeatable)', collect, [])
     .option('--no-cache', 'do not use the cache when building the image')
-    .option('--pull [mode]', 'missing|always|never: when to pull base images (default missing)')
+    .option('--pull [mode]', 'missing|always|never: when to pull base images (default missing; a bare --pull, as with docker build, is always)')
     .option('--platform <os/arch[/variant]>', 'target platform (only the native platform is supported)')
     .option('--network <mode>', 'default network mode for RUN instructions: default|none|host')
     .option('-o, --output <spec>', 'output destination (type=local,dest=DIR | type=oci,dest=FILE | type=docker,dest=FILE)', collect, [])
@@ -98,9 +98,7 @@ async function runBuild(path: string, flags: BuildFlags): Promise<void> {
   if (flags.push && flags.tag.length === 0) throw new KilnError('USAGE', '--push needs a name to push to', { hint: 'add -t REGISTRY/NAME:TAG, e.g. -t 127.0.0.1:5000/app:1 --push' });
   const progressMode = parseProgressMode(flags.progress);
   for (const t of flags.tag) tagName(t); // a bad -t is a usage error before any work, like docker
-  const pullMode = flags.pull === undefined ? 'missing' : flags.pull === true ? 'always' : String(flags.pull);
-  if (!['missing', 'always', 'never'].includes(pullMode)) throw new KilnError('USAGE', `invalid --pull ${JSON.stringify(flags.pull)}: use missing, always or never`);
-  if (pullMode === 'always') notImplemented('--pull=always', 'base images come from the local store; pull them first with `kiln pull`');
+  const pullMode = parsePullMode(flags.pull);
   if (flags.network !== undefined && !['default', 'none', 'host'].includes(flags.network)) {
     throw new KilnError('USAGE', `invalid --network ${JSON.stringify(flags.network)}: use default, none or host`);
   }
@@ -155,10 +153,11 @@ async function runBuild(path: string, flags: BuildFlags): Promise<void> {
   const resolveImage = async (ref: string, platform: Platform, signal?: AbortSignal): Promise<ResolvedImage> => {
     const l = await fromLayout(ref, platform, signal);
     if (l) return l;
-    const r = await resolveFromStore(store, ref, platform);
+    // --pull=always: the registry's current image for the tag (blobs already stored are not fetched again)
+    const r = pullMode === 'always' ? undefined : await resolveFromStore(store, ref, platform);
     if (r) return r;
     if (pullMode !== 'never') {
-      const pulled = await pullToStore(store, ref, platform, signal);
+      const pulled = await pullToStore(store, ref, platform, signal, pullMode === 'always');
       if (pulled) return pulled;
     }
     throw new KilnError('IMAGE_NOT_FOUND', `${ref}: image not found in the local store`, {
@@ -321,4 +320,34 @@ function parseJobs(v: string | undefined): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1) throw new KilnError('USAGE', `invalid --jobs ${JSON.stringify(v)}: expected a whole number of at least 1`);
   return n;
+}
+
+const PULL_MODES = new Map<string, 'missing' | 'always' | 'never'>([
+  ['missing', 'missing'], ['always', 'always'], ['never', 'never'],
+  // docker build's boolean --pull / --pull=true|false
+  ['true', 'always'], ['false', 'missing'],
+]);
+
+/** --pull as buildx takes it: a mode, a boolean, or bare (= always). */
+export function parsePullMode(v: string | boolean | undefined): 'missing' | 'always' | 'never' {
+  if (v === undefined || v === false) return 'missing';
+  if (v === true) return 'always';
+  const m = PULL_MODES.get(v.toLowerCase());
+  if (m === undefined) throw new KilnError('USAGE', `invalid --pull ${JSON.stringify(v)}: use missing, always or never (a bare --pull means always)`);
+  return m;
+}
+
+/**
+ * `docker build --pull .` is a boolean flag followed by the context; commander would take the
+ * context as --pull's value. A bare --pull whose next word is not a pull mode becomes --pull=always.
+ */
+export function normalizePullFlag(argv: readonly string[]): string[] {
+  const out = [...argv];
+  for (let i = 0; i < out.length; i++) {
+    if (out[i] === '--') break;
+    if (out[i] !== '--pull') continue;
+    const next = out[i + 1];
+    if (next === undefined || !PULL_MODES.has(next.toLowerCase())) out[i] = '--pull=always';
+  }
+  return out;
 }
