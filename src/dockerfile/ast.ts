@@ -8,11 +8,11 @@ import type { SourceRange } from '../errors.js';
 export interface Heredoc {
   /** The delimiter word without quotes, e.g. `EOF`. */
   readonly name: string;
-  /** The body, each line ending in "\n" (leading tabs already removed when `chomp`). */
+  /** The body as written, each line ending in "\n" (tabs kept: `chomp` says where users strip them). */
   readonly content: string;
   /** False when the delimiter was (partly) quoted: the body is not expanded. */
   readonly expand: boolean;
-  /** `<<-`: leading tabs were stripped from each body line. */
+  /** `<<-`: leading tabs are stripped from each body line where the body is used on its own. */
   readonly chomp: boolean;
   /** File descriptor number for `3<<EOF`, when given. */
   readonly fileDescriptor?: number;

@@ -1,5 +1,6 @@
 // COPY and ADD: flags, sources (paths and heredoc inline files) and the destination (last word).
 import { fail, type NodeContext } from './fail.js';
+import { chompHeredocContent } from './heredoc.js';
 import { parseFlags, type FlagSpec, type ParsedFlags } from './flags.js';
 import type { AddInstruction, CopyInstruction, InlineSource } from './instruction-types.js';
 import { argValues, fullText, heredocName } from './node-args.js';
@@ -38,7 +39,7 @@ function sourcesAndDest(ctx: NodeContext, kw: 'COPY' | 'ADD', args: readonly str
       continue;
     }
     const h = byName.get(name);
-    inline.push({ path: name, data: h?.content ?? '', expand: h?.expand ?? !/["'\\]/.test(src) });
+    inline.push({ path: name, data: h === undefined ? '' : h.chomp ? chompHeredocContent(h.content) : h.content, expand: h?.expand ?? !/["'\\]/.test(src) });
   }
   return { sources, inline, dest };
 }

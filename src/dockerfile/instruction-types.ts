@@ -40,7 +40,7 @@ export interface CommandLine {
   readonly args: readonly string[];
 }
 
-/** A heredoc file attached to RUN (BuildKit's ShellInlineFile). Content already chomped for `<<-`. */
+/** A heredoc file attached to RUN (BuildKit's ShellInlineFile). Content as written; `chomp` (`<<-`) is applied where BuildKit applies it. */
 export interface HeredocFile {
   readonly name: string;
   readonly content: string;

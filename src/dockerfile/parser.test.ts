@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { KilnError, formatError, type ErrorCode } from '../errors.js';
 import type { Heredoc, InstructionNode } from './ast.js';
 import { dump, goQuote } from './dump.js';
-import { parseHeredoc } from './heredoc.js';
+import { chompHeredocContent, parseHeredoc } from './heredoc.js';
 import { parse } from './parser.js';
 
 function only(text: string): InstructionNode {
@@ -48,8 +48,9 @@ test('heredoc: <<EOF keeps the body (tabs included) and expands', () => {
   assert.deepEqual(heredocs('RUN <<C\n# not a comment\necho hi # trailing\nC\n'), [hd('C', '# not a comment\necho hi # trailing\n')]);
 });
 
-test('heredoc: <<-EOF chomps leading tabs from the body and the terminator', () => {
-  assert.deepEqual(heredocs('RUN <<-EOF\n\tbaz\n\t\tquux\n\tEOF\n'), [hd('EOF', 'baz\nquux\n', { chomp: true })]);
+test('heredoc: <<-EOF ends at a tab-indented terminator; the body keeps its tabs (as in BuildKit\'s parser: users chomp)', () => {
+  assert.deepEqual(heredocs('RUN <<-EOF\n\tbaz\n\t\tquux\n\tEOF\n'), [hd('EOF', '\tbaz\n\t\tquux\n', { chomp: true })]);
+  assert.equal(chompHeredocContent('\tbaz\n\t\tquux\n'), 'baz\nquux\n');
   // without "-", a tab-indented terminator is body text
   assert.deepEqual(heredocs('RUN <<EOF\n\tEOF\nEOF\n'), [hd('EOF', '\tEOF\n')]);
 });
@@ -57,7 +58,7 @@ test('heredoc: <<-EOF chomps leading tabs from the body and the terminator', () 
 test('heredoc: quoted or partly quoted delimiters do not expand', () => {
   assert.deepEqual(heredocs("RUN <<'EOF'\n$X\nEOF\n"), [hd('EOF', '$X\n', { expand: false })]);
   assert.deepEqual(heredocs('RUN <<"EOF"\n$X\nEOF\n'), [hd('EOF', '$X\n', { expand: false })]);
-  assert.deepEqual(heredocs("RUN <<-'NOEXPAND'\n\tdon't $X\nNOEXPAND\n"), [hd('NOEXPAND', "don't $X\n", { expand: false, chomp: true })]);
+  assert.deepEqual(heredocs("RUN <<-'NOEXPAND'\n\tdon't $X\nNOEXPAND\n"), [hd('NOEXPAND', "\tdon't $X\n", { expand: false, chomp: true })]);
   assert.deepEqual(heredocs("RUN <<eo'f'\necho\neof\n"), [hd('eof', 'echo\n', { expand: false })]);
   assert.deepEqual(heredocs("RUN <<eo\\'f\necho\neo'f\n"), [hd("eo'f", 'echo\n')]);
   assert.deepEqual(heredocs("RUN <<'e'o\\'f\necho\neo'f\n"), [hd("eo'f", 'echo\n', { expand: false })]);

@@ -7,7 +7,7 @@ import { KilnError } from '../errors.js';
 import type { ArgNode, Ast, Heredoc, InstructionNode, ParserDirectives, Warning } from './ast.js';
 import type { SourceRange } from '../errors.js';
 import { parseArgs, splitCommand } from './args.js';
-import { chompHeredocContent, heredocsFromLine } from './heredoc.js';
+import { heredocsFromLine } from './heredoc.js';
 import { DirectiveState, LineCursor, goToLower, Source, readLogicalLine, trimNewline, type LogicalLine } from './lexer.js';
 
 export interface ParseOptions {
@@ -90,7 +90,9 @@ function readHeredocs(src: Source, cur: LineCursor, ll: LogicalLine): Heredoc[] 
         `end the heredoc <<${m.name} with a line containing only ${m.name}`,
       );
     }
-    out.push({ ...m, content: m.chomp ? chompHeredocContent(content) : content });
+    // kept as written, tabs too, as BuildKit's parser keeps it: <<- is applied where the body is
+    // used on its own (a RUN that is just the heredoc, a COPY/ADD source), not in a shell command
+    out.push({ ...m, content });
   }
   return out;
 }

@@ -1,7 +1,7 @@
 // One instruction → steps, config and history (BuildKit's dispatch): variables expanded with the
 // stage's build env, then RUN/COPY/ADD/WORKDIR lowered to steps, the rest to config changes.
 import {
-  expandInstruction, MountSpecError, parseHeredoc, ShellLex, type AddInstruction, type CopyInstruction, type Instruction,
+  chompHeredocContent, expandInstruction, MountSpecError, parseHeredoc, ShellLex, type AddInstruction, type CopyInstruction, type Instruction,
   type RunInstruction, type RunMount, type WorkdirInstruction,
 } from '../dockerfile/index.js';
 import { isKilnError } from '../errors.js';
@@ -116,7 +116,7 @@ function runArgv(s: StageState, c: RunInstruction, ctx: DispatchContext): { argv
     }
     const first = c.heredocs[0]!;
     if (parseHeredoc(args[0]!) !== undefined) {
-      const data = first.content;
+      const data = first.chomp ? chompHeredocContent(first.content) : first.content;
       if (s.image.os !== 'windows' && data.startsWith('#!')) {
         const p = goJoin('/dev/pipes/', first.name);
         files.push({ path: p, content: data, mode: 0o755 });

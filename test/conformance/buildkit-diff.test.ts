@@ -70,20 +70,6 @@ const KNOWN_FAILURES = new Map<string, KnownFailure>([
     },
   ],
   [
-    'heredoc-more',
-    {
-      reason: 'RUN with <<- heredocs inside a shell command: BuildKit keeps the heredoc text as written (tabs too; the shell strips them) in the command and its history, chomping only a heredoc that is the whole command or a COPY source; kiln\'s parser (src/dockerfile/parser.ts) chomps every <<- body and plan/lower.ts runArgv folds the chomped text in. Fix: keep the raw body in the AST, chomp in plan/ where BuildKit does',
-      diffs: ["history[8].created_by: docker \"RUN |1 WHO=arg /bin/sh -c cat <<-A > /a.txt && cat <<'B' > /b.txt\\n\\tstripped $WHERE\\nA\\nkept $WHERE\\nB # buildkit\", kiln \"RUN |1 WHO=arg /bin/sh -c cat <<-A > /a.txt && cat <<'B' > /b.txt\\nstripped $WHERE\\nA\\nkept $WHERE\\nB # buildkit\""],
-    },
-  ],
-  [
-    'err-copy-from-circular',
-    {
-      reason: 'two stages that COPY --from each other: BuildKit reports the cycle at the second stage\'s COPY (line 6, where the stage that closes the cycle is reached), kiln at the first stage\'s COPY (line 3); same message. The cycle check is in src/plan/stages.ts',
-      diffs: ['error location: docker Dockerfile:6, kiln Dockerfile:3'],
-    },
-  ],
-  [
     'copy-chmod-symbolic',
     {
       reason: 'BuildKit 0.13 (Docker 26) silently ignores a --chmod that is not an octal number (strconv.ParseUint fails, no mode is set); kiln applies symbolic modes as newer BuildKit (Dockerfile 1.10+) does (perhaps intended; plan/lower.ts checkChmod, build/copy/mode.ts)',
