@@ -335,3 +335,30 @@ test('an existing destination directory keeps its owner and mode; children get t
   await executeCopy({ srcRoot: `${dir}/ctx`, srcKind: 'context', sources: ['d'], inline: [], dest: '/app', destRoot: `${dir}/rootfs`, parents: false, excludes: [], link: false });
   assert.deepEqual(describeTree(`${dir}/rootfs`), ['app d 775 1000:1000', 'app/sub d 750 0:0', 'app/sub/f f 644 0:0 "F"']);
 });
+
+test('owners stay exact where a copied file would inherit another group: a setgid destination dir, setuid files', async (t) => {
+  if (!needRoot(t)) return;
+  // the destination dir is setgid and group 1234: a new file in it gets group 1234, but a context
+  // file must end up 0:0 (and a --chown'd one exactly as asked), whatever the copy skips
+  const dir = `${base}/${++n}`;
+  makeTree(`${dir}/ctx`, { 'a.txt': 'A', 's.bin': { content: 'S', mode: 0o4755 }, 'g/': { mode: 0o2775 }, 'g/in.txt': 'I' });
+  makeTree(`${dir}/rootfs`, { 'shared/g/': { mode: 0o2775 } });
+  makeTree(`${dir}/rootfs`, { 'shared/': { mode: 0o2775 } });
+  chownSync(`${dir}/rootfs/shared`, 0, 1234);
+  const req = (sources: string[], dest: string, extra: Partial<CopyRequest> = {}): CopyRequest => ({
+    srcRoot: `${dir}/ctx`, srcKind: 'context', inline: [], destRoot: `${dir}/rootfs`, parents: false, excludes: [], link: false, sources, dest, ...extra,
+  });
+  await executeCopy(req(['a.txt', 's.bin'], '/shared/'));
+  await executeCopy(req(['s.bin'], '/shared/owned.bin', { chown: '5:1234' }));
+  chownSync(`${dir}/rootfs/shared/g`, 0, 1234);
+  // a directory merged into an existing setgid one: its files are created there, then owned 0:0
+  await executeCopy(req(['g'], '/shared/g'));
+  assert.deepEqual(describeTree(`${dir}/rootfs`), [
+    'shared d 2775 0:1234',
+    'shared/a.txt f 644 0:0 "A"',
+    'shared/g d 2775 0:1234',
+    'shared/g/in.txt f 644 0:0 "I"',
+    'shared/owned.bin f 4755 5:1234 "S"',
+    'shared/s.bin f 4755 0:0 "S"',
+  ]);
+});
