@@ -58,15 +58,20 @@ test('RUN env, cwd, user, network/security; display expands variables keeping qu
 ENV NAME=world
 WORKDIR /w
 USER 1000:1000
-RUN --network=none --security=insecure echo "hello $NAME" $UNSET
+RUN --network=none --security=sandbox echo "hello $NAME" $UNSET
 `);
   const r = runs(stageOf(p))[0]!;
   assert.deepEqual(r.env, ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'NAME=world']);
   assert.equal(r.cwd, '/w');
   assert.equal(r.user, '1000:1000');
   assert.equal(r.network, 'none');
-  assert.equal(r.security, 'insecure');
-  assert.equal(r.display, 'RUN --network=none --security=insecure echo "hello world" $UNSET');
+  assert.equal(r.security, 'sandbox');
+  assert.equal(r.display, 'RUN --network=none --security=sandbox echo "hello world" $UNSET');
+  // kiln cannot grant what --security=insecure asks (all capabilities, no seccomp): it says so
+  await assert.rejects(
+    plan('FROM scratch\nRUN --security=insecure echo hi\n'),
+    (e: KilnError) => e.code === 'INVALID_FLAG' && /--security=insecure is not supported/.test(e.message) && e.location?.[0]?.startLine === 2,
+  );
 });
 
 test('build env order follows BuildKit EnvList: a re-set key moves last; config Env replaces in place', async () => {

@@ -136,6 +136,13 @@ function runArgv(s: StageState, c: RunInstruction, ctx: DispatchContext): { argv
 }
 
 function dispatchRun(s: StageState, c: RunInstruction, cmd: Command, ctx: DispatchContext): void {
+  // BuildKit runs such a step with every capability and no seccomp filter, and only when the
+  // builder was started with --allow security.insecure. kiln has no entitlements, and running the
+  // step sandboxed instead would ignore what the Dockerfile asks: refuse it, as a Dockerfile
+  // error (exit 1; Docker 26's own frontend refuses the flag too: it is in the labs channel).
+  if (c.security === 'insecure') {
+    throw planError(ctx.err, c.range, 'INVALID_FLAG', 'RUN --security=insecure is not supported by kiln: every RUN step runs sandboxed', 'remove --security=insecure, or build this Dockerfile with docker buildx build --allow security.insecure');
+  }
   const { argv, files, suffix } = runArgv(s, c, ctx);
   const mounts = runMounts(s, c, cmd, ctx);
   const pairs = buildArgPairs(s.buildArgs, s.env);
