@@ -64,6 +64,13 @@ export class RuncRuntime implements Runtime {
 
   async run(spec: ProcessSpec, rootfs: string, io: RunIO, signal: AbortSignal): Promise<number> {
     if (signal.aborted) throw new KilnError('ABORTED', 'RUN aborted before it started');
+    // runc as another user is rootless runc, which needs a user namespace set up for it (kiln
+    // does not do that): say so instead of reporting runc's own failure as the command's exit code
+    if (typeof process.geteuid === 'function' && process.geteuid() !== 0) {
+      throw new KilnError('RUNTIME_UNAVAILABLE', 'RUN steps need root: kiln runs them with runc, and rootless builds are not supported yet', {
+        hint: 'run kiln as root (sudo kiln build ...); a Dockerfile without RUN steps builds without root',
+      });
+    }
     const id = newContainerId();
     const bundle = join(this.bundlesDir, id);
     this.live.add(id);

@@ -3,11 +3,11 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { Store, loadImage } from '../../src/store/index.js';
 import { assertValid } from '../../src/image/index.js';
 import { decompressLayer } from '../../src/layer/index.js';
-import { runKiln } from '../helpers/cli.js';
+import { PROJECT_ROOT, runKiln } from '../helpers/cli.js';
 import { isRoot, which, prereq } from '../helpers/prereq.js';
 import { haveBusybox } from '../helpers/busybox-rootfs.js';
 import { busyboxStore } from '../helpers/kiln-image.js';
@@ -204,3 +204,32 @@ async function streamToBuffer(s: NodeJS.ReadableStream): Promise<Buffer> {
   for await (const c of s as AsyncIterable<Buffer>) chunks.push(c);
   return Buffer.concat(chunks);
 }
+
+test('as a non-root user a RUN step fails with a clear "needs root" error, not as the command\'s exit code', async (t) => {
+  if (!prereq(t, ready && which('setpriv') !== undefined, 'root, runc, busybox-static and setpriv (util-linux)')) return;
+  // a store of its own, owned by nobody, with busybox in it
+  const { work: w2, root: r2 } = await busyboxStore('kiln-e2e-nobody-');
+  try {
+    const ctx = join(w2, 'ctx');
+    mkdirSync(ctx);
+    writeFileSync(join(ctx, 'Dockerfile'), 'FROM busybox\nRUN echo hi\n');
+    // kiln itself, where nobody can read it (the checkout may live under a private /root)
+    const copy = join(w2, 'kiln');
+    mkdirSync(join(copy, 'node_modules'), { recursive: true });
+    execFileSync('cp', ['-a', join(PROJECT_ROOT, 'bin'), join(PROJECT_ROOT, 'dist'), copy]);
+    for (const m of ['fs-xattr', 'commander']) execFileSync('cp', ['-a', join(PROJECT_ROOT, 'node_modules', m), join(copy, 'node_modules')]);
+    execFileSync('chown', ['-R', '65534:65534', w2]);
+    execFileSync('chmod', ['755', w2]);
+    const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '--', process.execPath, join(copy, 'bin', 'kiln.js'), 'build', '--progress', 'plain', ctx], {
+      env: { ...process.env, KILN_ROOT: r2, HOME: w2 },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /ERROR: Dockerfile:2: RUN steps need root: kiln runs them with runc, and rootless builds are not supported yet/);
+    assert.match(r.stderr, /hint: run kiln as root/);
+    assert.doesNotMatch(r.stderr, /rootless container requires user namespaces|did not complete successfully/);
+  } finally {
+    execFileSync('rm', ['-rf', w2]);
+  }
+});
