@@ -209,6 +209,24 @@ hint: pass the Dockerfile with -f, or put one at the root of the context
 `,
   },
   {
+    name: '-f naming a directory',
+    dockerfile: 'FROM scratch\n',
+    args: build('-f', '{ctx}'),
+    code: 1,
+    stderr: `ERROR: failed to read dockerfile: read {ctx}: is a directory
+hint: -f takes the Dockerfile itself, not its directory
+`,
+  },
+  {
+    name: 'a file as the context',
+    dockerfile: 'FROM scratch\n',
+    args: ['build', '{ctx}/Dockerfile'],
+    code: 1,
+    stderr: `ERROR: unable to prepare context: context must be a directory: {ctx}/Dockerfile
+hint: pass the directory that holds the Dockerfile (\`kiln build .\`), or name the Dockerfile with -f
+`,
+  },
+  {
     name: 'missing context directory',
     args: ['build', '{ctx}/does-not-exist'],
     code: 1,

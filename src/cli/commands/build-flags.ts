@@ -2,12 +2,29 @@
 // secrets, ssh) into what the plan and the engine take. Bad values are USAGE errors (exit 125).
 export const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Option } from 'commander';
 import { KilnError } from '../../errors.js';
 import { formatReference, parseNormalizedReference } from '../../registry/index.js';
 import type { SecretSource } from '../../build/index.js';
+
+/**
+ * The Dockerfile's text (`-` = stdin), or docker's message for why it cannot be read:
+ * `failed to read dockerfile: open X: no such file or directory` / `read X: is a directory`.
+ */
+export function readDockerfile(path: string): string {
+  try {
+    return readFileSync(path === '-' ? 0 : path, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === 'EISDIR' ? `read ${path}: is a directory` : code === 'EACCES' ? `open ${path}: permission denied` : `open ${path}: no such file or directory`;
+    throw new KilnError('CONTEXT_PATH_NOT_FOUND', `failed to read dockerfile: ${why}`, {
+      cause: e,
+      hint: code === 'EISDIR' ? '-f takes the Dockerfile itself, not its directory' : 'pass the Dockerfile with -f, or put one at the root of the context',
+    });
+  }
+}
 
 export function notImplemented(flag: string, hint: string): never {
   throw new KilnError('NOT_IMPLEMENTED', `${flag} is not supported by this version of kiln`, { hint });

@@ -21,7 +21,7 @@ import { exportCaches, importCaches, registryClients } from './build-cache.js';
 import { parseCacheFrom, parseCacheTo } from './cache-spec.js';
 import { clientOptions, pushImage } from './registry.js';
 import { layoutResolver, parseBuildContexts } from './build-context.js';
-import { collect, noCacheFilterOption, notImplemented, outputSpec, parseBuildArgs, parseLabels, parseSecrets, parseSsh, tagName } from './build-flags.js';
+import { collect, noCacheFilterOption, notImplemented, readDockerfile, outputSpec, parseBuildArgs, parseLabels, parseSecrets, parseSsh, tagName } from './build-flags.js';
 import { pullToStore, resolveFromStore } from '../base-images.js';
 
 interface BuildFlags {
@@ -119,16 +119,14 @@ async function runBuild(path: string, flags: BuildFlags): Promise<void> {
   }
 
   const contextDir = resolve(path);
-  if (!existsSync(contextDir) || !statSync(contextDir).isDirectory()) {
+  if (!existsSync(contextDir)) {
     throw new KilnError('CONTEXT_PATH_NOT_FOUND', `unable to prepare context: path ${JSON.stringify(path)} not found`, { hint: 'pass the build context directory, e.g. `kiln build .`' });
   }
-  const dockerfilePath = flags.file === undefined ? join(contextDir, 'Dockerfile') : flags.file === '-' ? '-' : resolve(flags.file);
-  let text: string;
-  try {
-    text = dockerfilePath === '-' ? readFileSync(0, 'utf8') : readFileSync(dockerfilePath, 'utf8');
-  } catch {
-    throw new KilnError('CONTEXT_PATH_NOT_FOUND', `failed to read dockerfile: open ${dockerfilePath}: no such file or directory`, { hint: 'pass the Dockerfile with -f, or put one at the root of the context' });
+  if (!statSync(contextDir).isDirectory()) {
+    throw new KilnError('CONTEXT_PATH_NOT_FOUND', `unable to prepare context: context must be a directory: ${contextDir}`, { hint: 'pass the directory that holds the Dockerfile (`kiln build .`), or name the Dockerfile with -f' });
   }
+  const dockerfilePath = flags.file === undefined ? join(contextDir, 'Dockerfile') : flags.file === '-' ? '-' : resolve(flags.file);
+  const text = readDockerfile(dockerfilePath);
   const fileName = dockerfilePath === '-' ? 'Dockerfile' : flags.file ?? 'Dockerfile';
   const ast = parse(text, { file: fileName });
   const stages = toStages(ast);

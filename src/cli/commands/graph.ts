@@ -1,7 +1,6 @@
 // `kiln graph [--format mermaid|dot] [--target X] [-f FILE] PATH`: the stage graph of a
 // Dockerfile as planned for the target (pruned stages dashed), without touching the store: base
 // images resolve to placeholders, so nothing needs to be pulled.
-import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { KilnError } from '../../errors.js';
@@ -9,6 +8,7 @@ import { parse, toStages } from '../../dockerfile/index.js';
 import { hostPlatform, type Digest, type Platform } from '../../image/index.js';
 import { planBuild, type ResolvedImage } from '../../plan/index.js';
 import { stageGraph, toDot, toMermaid } from '../render/index.js';
+import { readDockerfile } from './build-flags.js';
 
 interface GraphFlags {
   format: 'mermaid' | 'dot';
@@ -37,12 +37,7 @@ export function registerGraph(program: Command): void {
     .option('--build-arg <key=value>', 'build-time variables used in FROM lines (repeatable)', (v: string, prev: string[]) => [...prev, v], [])
     .action(async (path: string, flags: GraphFlags) => {
       const file = flags.file === undefined ? join(resolve(path), 'Dockerfile') : resolve(flags.file);
-      let text: string;
-      try {
-        text = readFileSync(file, 'utf8');
-      } catch {
-        throw new KilnError('CONTEXT_PATH_NOT_FOUND', `failed to read dockerfile: open ${file}: no such file or directory`, { hint: 'pass the Dockerfile with -f, or put one at the root of the context' });
-      }
+      const text = readDockerfile(file);
       const fileName = flags.file ?? 'Dockerfile';
       const ast = parse(text, { file: fileName });
       const stages = toStages(ast);
