@@ -207,6 +207,11 @@ export function executeWorkdir(path: string, userSpec: string, rootfs: string, r
       mkdirSync(host, { mode: 0o755 });
       chmodSync(host, 0o755);
       chownSync(host, owner.uid, owner.gid);
+    } else if (!statSync(host).isDirectory()) {
+      // BuildKit's mkdir fails here, at the WORKDIR, not at the next RUN that would chdir into it
+      throw new KilnError('IO', `mkdir ${cur}: not a directory`, {
+        hint: `${cur} is a file in the image; pick another WORKDIR or remove the file first`,
+      });
     }
   }
 }

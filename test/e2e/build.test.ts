@@ -233,3 +233,11 @@ test('as a non-root user a RUN step fails with a clear "needs root" error, not a
     execFileSync('rm', ['-rf', w2]);
   }
 });
+
+test('WORKDIR onto an existing file fails at the WORKDIR line (as BuildKit\'s mkdir does), not at the next RUN', async (t) => {
+  if (!prereq(t, ready, 'root, runc and busybox-static')) return;
+  const r = await kiln(['build', '--progress', 'plain', context('workdir-file', 'FROM busybox\nWORKDIR /etc/passwd\nRUN pwd\n')]);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /^ERROR: Dockerfile:2: mkdir \/etc\/passwd: not a directory$/m);
+  assert.doesNotMatch(r.stderr, /\[stage-0 3\/3\] RUN pwd/, 'the RUN never starts');
+});
