@@ -34,6 +34,11 @@ export interface CopierOptions {
   readonly xattrs: boolean;
 }
 
+/** S_ISGID when `dir` (just made) got it from a setgid parent, else 0. */
+function inheritedSetgid(dir: string): number {
+  return lstatSync(dir).mode & 0o2000;
+}
+
 function seconds(ns: bigint): number {
   return Number(ns) / 1e9;
 }
@@ -84,13 +89,14 @@ export class Copier {
     const mode = (dirMode ?? DEFAULT_DIR_MODE) & 0o777;
     mkdirSync(abs, mode);
     this.dirGid.clear();
-    chmodSync(abs, mode); // no umask
+    // no umask; the setgid bit a setgid parent hands down stays, as after BuildKit's MkdirAll
+    chmodSync(abs, mode | inheritedSetgid(abs));
     if (this.opts.chown && IS_ROOT) lchownSync(abs, this.opts.chown.uid, this.opts.chown.gid);
   }
 
   /** Copies the entries of one match so that the match itself becomes `target`. */
   copyEntries(entries: readonly Entry[], target: string): void {
-    const stack: { created: boolean; existed: boolean }[] = [];
+    const stack: { created: boolean; existed: boolean; setgid: number }[] = [];
     for (const e of entries) {
       if ((++this.count & 255) === 0) this.opts.signal?.throwIfAborted();
       const dst = e.rel === '' ? target : `${target}/${e.rel}`;
@@ -101,7 +107,9 @@ export class Copier {
         const existed = !fresh && lstatOrUndefined(dst) !== undefined;
         const created = existed ? this.dirOnly(dst, e.st, overwrite) : this.newDir(dst, e.st);
         if (e.parentOnly && created) this.fileInfo(e.st, e.abs, dst);
-        stack.push({ created, existed });
+        // the match's own new directory keeps a setgid bit its parent handed down (BuildKit makes
+        // it with MkdirAll; test/conformance copy-setgid-parent)
+        stack.push({ created, existed, setgid: created && e.rel === '' ? inheritedSetgid(dst) : 0 });
         continue;
       }
       if (e.kind === 'close') {
@@ -109,8 +117,10 @@ export class Copier {
         if (e.parentOnly) continue;
         // The destination directory of a directory source keeps the source's mode: like BuildKit,
         // --chmod applies only to what is copied into it.
-        if (overwrite || s.created) this.fileInfo(e.st, e.abs, dst, e.rel !== '');
-        else if (s.existed) lutimesSync(dst, seconds(e.st.atimeNs), seconds(e.st.mtimeNs));
+        if (overwrite || s.created) {
+          this.fileInfo(e.st, e.abs, dst, e.rel !== '');
+          if (s.setgid !== 0 && (Number(e.st.mode) & 0o2000) === 0) chmodSync(dst, (Number(e.st.mode) & 0o7777) | s.setgid);
+        } else if (s.existed) lutimesSync(dst, seconds(e.st.atimeNs), seconds(e.st.mtimeNs));
         continue;
       }
       this.leaf(e.st, e.abs, dst, fresh);
