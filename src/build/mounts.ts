@@ -96,29 +96,25 @@ export async function acquireCacheDir(stateDir: string, m: RunMountPlan, seed: C
   const base = join(stateDir, 'cache-mounts');
   mkdirSync(base, { recursive: true });
   const sharing = m.sharing ?? 'shared';
+  // the dir is filled (from= seed) while held; a failure gives the hold back
+  const ready = async (dir: string, release: () => void): Promise<{ dir: string; release: () => void }> => {
+    try {
+      await ensureCacheDir(dir, m, seed, signal);
+    } catch (e) {
+      release();
+      throw e;
+    }
+    return { dir, release };
+  };
   if (sharing === 'private') {
     for (let n = 0; ; n++) {
       const dir = join(base, n === 0 ? name : `${name}~${n}`);
       const release = tryLock(dir);
-      if (!release) continue;
-      try {
-        await ensureCacheDir(dir, m, seed, signal);
-      } catch (e) {
-        release();
-        throw e;
-      }
-      return { dir, release };
+      if (release) return ready(dir, release);
     }
   }
   const dir = join(base, name);
-  const release = sharing === 'locked' ? await lock(dir, signal) : () => undefined;
-  try {
-    await ensureCacheDir(dir, m, seed, signal);
-  } catch (e) {
-    release();
-    throw e;
-  }
-  return { dir, release };
+  return ready(dir, sharing === 'locked' ? await lock(dir, signal) : () => undefined);
 }
 
 /** A directory for secret files: in memory (/dev/shm) when possible, never inside the rootfs. */
