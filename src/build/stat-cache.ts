@@ -44,6 +44,12 @@ class Table {
   delete(k: string): void {
     this.changed.set(k, undefined);
   }
+  /** Every live path (a snapshot: deleting while iterating is fine). */
+  keys(): string[] {
+    const out = Object.keys(this.parsed).filter((k) => !this.changed.has(k));
+    for (const [k, v] of this.changed) if (v !== undefined) out.push(k);
+    return out;
+  }
   /** Every live entry (a snapshot: deleting while iterating is fine). */
   entries(): Array<[string, Entry]> {
     const out: Array<[string, Entry]> = [];
@@ -115,7 +121,7 @@ export class ContextStatCache {
   save(): void {
     if (!this.entries) return;
     // forget files that are gone (entries of files this build did not read may serve another Dockerfile)
-    for (const [rel] of this.entries.entries()) {
+    for (const rel of this.entries.keys()) {
       if (this.seen.has(rel)) continue;
       try {
         lstatSync(join(this.contextDir, rel));
