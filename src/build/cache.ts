@@ -8,6 +8,7 @@ import { mkdirSync, readFileSync, readdirSync, renameSync, statSync, unlinkSync,
 import { join } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import type { Digest } from '../image/index.js';
+import type { CopyTarget } from './copy/index.js';
 
 export interface LayerRecord {
   readonly digest: Digest;
@@ -49,6 +50,8 @@ export interface CacheRecord {
   readonly layer?: LayerRecord | { readonly empty: true };
   /** What the key was made of, for explaining misses. */
   readonly inputs?: KeyInputs;
+  /** A COPY from the context: where each match landed (for reusing its files, copy/reuse.ts). */
+  readonly copyTargets?: readonly CopyTarget[];
   readonly meta?: RecordMeta;
   readonly created: string;
 }

@@ -17,6 +17,8 @@ export interface StepDecision {
   readonly resultFrom?: string;
   /** Context files hashed for this step, and how many of them had to be read (stat cache misses). */
   readonly contextFiles?: { readonly hashed: number; readonly read: number };
+  /** A COPY that ran: how many unchanged files it linked from its previous result (copy/reuse.ts). */
+  readonly reusedFiles?: number;
 }
 
 /** `docker.io/library/node:20` → `node:20` (how users write it). */
@@ -87,6 +89,7 @@ export function formatDecisions(decisions: readonly StepDecision[]): string {
       out.push(`  context ${d.inputs.content.slice(0, 23)} (${n} file${n === 1 ? '' : 's'}${read})`);
     }
     for (const [label, dg] of Object.entries(d.inputs.sources ?? {})) out.push(`  from ${label} ${dg.slice(0, 23)}`);
+    if (d.reusedFiles !== undefined) out.push(`  ${d.reusedFiles} unchanged file${d.reusedFiles === 1 ? '' : 's'} linked from the previous result`);
   }
   return out.join('\n') + '\n';
 }

@@ -10,7 +10,8 @@ import type { ReadOnlyView, SnapshotId } from '../snapshot/index.js';
 import { BuildCache, cacheKey, type KeyInputs } from './cache.js';
 import { snapshotExists } from './base.js';
 import { executeRun, executeWorkdir } from './run-step.js';
-import { executeCopy } from './copy/index.js';
+import { executeCopy, type CopyTarget, type Input } from './copy/index.js';
+import { copySeed } from './copy-seed.js';
 import { localBase } from './local-context.js';
 import { missReason, type StepDecision } from './explain.js';
 import type { ImagePart } from './assemble.js';
@@ -134,9 +135,10 @@ export async function runStage(ctx: StageRunContext, ps: PlannedStage, signal: A
         sources[l] = r.digest;
         if (r.files) sourceFiles[l] = r.files;
       };
+      let walked: Input[] | undefined;
       if (step.kind === 'copy') {
         const { destRoot: _omit, srcRoot: _root, ...req } = copyRequest(step, deps.contextDir, '');
-        if (step.from.kind === 'context') contentParts.push(await contextDigest({ ...req, srcRoot: deps.contextDir }, signal, files));
+        if (step.from.kind === 'context') contentParts.push(await contextDigest({ ...req, srcRoot: deps.contextDir }, signal, files, (inp) => (walked = inp)));
         else addSource(sourceName(step.from), await sourceDigest(step.from, req, views, signal));
       } else if (step.kind === 'run') {
         for (const m of step.mounts) {
@@ -168,9 +170,11 @@ export async function runStage(ctx: StageRunContext, ps: PlannedStage, signal: A
       const slot = BuildCache.slot(dockerfile, ps.name, i);
       const filtered = noCacheStages.has(ps.name) || noCacheStages.has(String(ps.index));
       const rec = opts.noCache || filtered ? undefined : cache.get(stepKey);
-      const decide = (cachedHit: boolean, reason?: string, resultFrom?: string): void => {
+      const decide = (cachedHit: boolean, reason?: string, resultFrom?: string): { d: StepDecision } => {
         const d: StepDecision = { stage: ps.name, pos, display: step.display, key: stepKey, cached: cachedHit, ...(reason !== undefined ? { reason } : {}), ...(resultFrom !== undefined ? { resultFrom } : {}), inputs, ...(contextFiles ? { contextFiles } : {}) };
-        decisions.push({ order: [plan.stages.indexOf(ps), i], d });
+        const held = { order: [plan.stages.indexOf(ps), i] as [number, number], d };
+        decisions.push(held);
+        return held;
       };
       const shared = inflight.get(stepKey);
       if (shared) {
@@ -222,16 +226,19 @@ export async function runStage(ctx: StageRunContext, ps: PlannedStage, signal: A
         else reason = missReason(cache.get(prevKey)?.inputs, inputs, ranKeys.has(inputs.parent));
       }
       deps.progress.miss(id, reason);
-      decide(false, reason);
+      const decision = decide(false, reason);
       let settle!: { resolve: (r: { snapshot: SnapshotId; created: string }) => void; reject: (e: unknown) => void };
       const running = new Promise<{ snapshot: SnapshotId; created: string }>((resolve, reject) => (settle = { resolve, reject }));
       running.catch(() => undefined); // a failure is reported by this stage; waiters see it too
       inflight.set(stepKey, running);
-      const active = await deps.snapshotter.prepare(parent, signal).catch((e: unknown) => {
+      // a COPY from the context links its unchanged files from its previous result
+      const reuse = step.kind === 'copy' && walked !== undefined && !opts.noCache && !filtered ? copySeed(cache, slot, inputs, walked, deps.contextDir, files) : undefined;
+      const active = await deps.snapshotter.prepare(parent, signal, reuse?.seed).catch((e: unknown) => {
         settle.reject(e);
         throw e;
       });
       let committed: SnapshotId;
+      let copyTargets: CopyTarget[] | undefined;
       try {
         if (step.kind === 'run') {
           await executeRun(step, active.rootfs, {
@@ -251,7 +258,10 @@ export async function runStage(ctx: StageRunContext, ps: PlannedStage, signal: A
           }, signal);
         } else if (step.kind === 'copy') {
           const srcRoot = await openSource(step.from, views, signal);
-          await executeCopy(copyRequest(step, srcRoot, active.rootfs), signal);
+          const reused = active.seeded === true ? reuse?.result.reused : undefined;
+          const r = await executeCopy(copyRequest(step, srcRoot, active.rootfs), signal, { ...(walked ? { inputs: walked } : {}), ...(reused ? { reuse: reused } : {}) });
+          if (step.from.kind === 'context') copyTargets = r.targets;
+          if (reused) decision.d = { ...decision.d, reusedFiles: reused.files.size };
         } else {
           executeWorkdir(step.path, step.user, active.rootfs, resolveInRoot);
         }
@@ -266,7 +276,7 @@ export async function runStage(ctx: StageRunContext, ps: PlannedStage, signal: A
       // a re-run (--no-cache) replaces the record: its old snapshot stays findable for pruning
       const replaced = cache.get(stepKey)?.snapshot;
       if (replaced && replaced !== committed) cache.put(`orphan-${replaced}`, { snapshot: replaced, created: stepCreated });
-      cache.put(stepKey, { snapshot: committed, created: stepCreated, inputs, meta: { stage: ps.name, pos, display: step.display } });
+      cache.put(stepKey, { snapshot: committed, created: stepCreated, inputs, ...(copyTargets ? { copyTargets } : {}), meta: { stage: ps.name, pos, display: step.display } });
       cache.putSlot(slot, stepKey);
       ranKeys.add(stepKey);
       parent = committed;

@@ -8,7 +8,7 @@ import type { ReadOnlyView, SnapshotId } from '../snapshot/index.js';
 import { makeTempDir } from '../support/index.js';
 import { BuildCache, cacheKey } from './cache.js';
 import { materialiseImage, type MaterialisedImage } from './base.js';
-import { computeCopyDigest, type CopyRequest } from './copy/index.js';
+import { computeCopyDigest, type CopyRequest, type Input } from './copy/index.js';
 import type { ContextStatCache } from './stat-cache.js';
 import type { LocalContexts } from './local-context.js';
 import { shortRef } from './explain.js';
@@ -34,7 +34,8 @@ export interface StepSources {
   /** How a source is named in step decisions ("context", "stage build", "image alpine:3"). */
   sourceName(src: Source): string;
   sourceDigest(src: Source, req: Omit<CopyRequest, 'destRoot' | 'srcRoot'>, views: ReadOnlyView[], signal: AbortSignal): Promise<{ digest: string; files?: Record<string, string> }>;
-  contextDigest(req: Omit<CopyRequest, 'destRoot'>, signal: AbortSignal, files: Map<string, string>): Promise<string>;
+  /** `keep` receives the walked inputs (to hand them to the copy). */
+  contextDigest(req: Omit<CopyRequest, 'destRoot'>, signal: AbortSignal, files: Map<string, string>, keep?: (inputs: Input[]) => void): Promise<string>;
   /** A directory with the source's files; a snapshot view opened for it is added to `views` for the caller to release. */
   openSource(src: Source, views: ReadOnlyView[], signal: AbortSignal): Promise<string>;
   copyRequest(step: CopyStep, srcRoot: string, destRoot: string): CopyRequest;
@@ -98,8 +99,8 @@ export function stepSources(ctx: SourcesContext): StepSources {
   }
 
   /** Digest of what a step reads from the context (stat cache), with per-file digests. */
-  async function contextDigest(req: Omit<CopyRequest, 'destRoot'>, signal: AbortSignal, files: Map<string, string>): Promise<string> {
-    const d = await computeCopyDigest(req, recording(deps.contextDir, statCache.digester(), files), signal).catch((e: unknown) => {
+  async function contextDigest(req: Omit<CopyRequest, 'destRoot'>, signal: AbortSignal, files: Map<string, string>, keep?: (inputs: Input[]) => void): Promise<string> {
+    const d = await computeCopyDigest(req, recording(deps.contextDir, statCache.digester(), files), signal, keep).catch((e: unknown) => {
       throw asHashError(e);
     });
     return d.digest;

@@ -15,7 +15,7 @@ import { output, removeTree } from '../support/index.js';
 import { overlayDiff } from './diff.js';
 import { MetaStore, pidAlive, type SnapshotMeta } from './meta.js';
 import { isMounted, mountOverlay, mountsUnder, unmount, unmountAllUnder } from './mount.js';
-import type { ActiveSnapshot, ApplyToDir, ReadOnlyView, SnapshotDiff, SnapshotId, Snapshotter } from './types.js';
+import type { ActiveSnapshot, ApplyToDir, PrepareSeed, ReadOnlyView, SnapshotDiff, SnapshotId, Snapshotter } from './types.js';
 
 export interface OverlaySnapshotterOptions {
   /** Bytes allowed for the overlay mount option string. Default 3800 (one page minus slack). */
@@ -118,13 +118,19 @@ export class OverlaySnapshotter implements Snapshotter {
     }
   }
 
-  async prepare(parent: SnapshotId | null, signal?: AbortSignal): Promise<ActiveSnapshot> {
+  async prepare(parent: SnapshotId | null, signal?: AbortSignal, seed?: PrepareSeed): Promise<ActiveSnapshot & { readonly seeded: boolean }> {
     aborted(signal);
     if (parent !== null) this.meta.committed(parent);
+    // a seed only from a committed sibling: its layer dir is complete and never changes again
+    const from = seed === undefined ? undefined : this.meta.tryRead(seed.from);
+    const useSeed = seed !== undefined && from?.state === 'committed' && from.parent === parent && from.flatOf === undefined ? seed : undefined;
     const id = this.meta.create({ parent, state: 'active', pid: process.pid });
     const dir = this.meta.dir(id);
     const merged = join(dir, 'merged');
+    let seeded = false;
     try {
+      if (useSeed !== undefined) seeded = this.fillSeed(useSeed, join(dir, 'fs'));
+      aborted(signal);
       mkdirSync(join(dir, 'work'));
       mkdirSync(merged);
       const own = `,upperdir=${id}/fs,workdir=${id}/work,${OVERLAY_FLAGS}`;
@@ -137,9 +143,10 @@ export class OverlaySnapshotter implements Snapshotter {
       throw e;
     }
     let released = false;
-    const snap: ActiveSnapshot = {
+    const snap: ActiveSnapshot & { readonly seeded: boolean } = {
       id,
       rootfs: merged,
+      seeded,
       release: async () => {
         if (released) return;
         released = true;
@@ -150,6 +157,18 @@ export class OverlaySnapshotter implements Snapshotter {
     };
     this.active.set(id, snap);
     return snap;
+  }
+
+  /** Runs a seed; one that fails leaves an empty layer (the step then does all its work itself). */
+  private fillSeed(seed: PrepareSeed, layer: string): boolean {
+    try {
+      seed.fill(layer, join(this.meta.dir(seed.from), 'fs'));
+      return true;
+    } catch {
+      removeTree(layer);
+      mkdirSync(layer, { mode: 0o755 });
+      return false;
+    }
   }
 
   async commit(active: ActiveSnapshot): Promise<SnapshotId> {

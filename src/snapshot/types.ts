@@ -37,12 +37,27 @@ export type WhiteoutMode = 'overlay' | 'delete';
 /** Extracts one layer into `dir` (layer/'s applyLayer(tarStream, dir, { whiteoutMode }) fits here). */
 export type ApplyToDir = (dir: string, whiteoutMode: WhiteoutMode, signal?: AbortSignal) => Promise<void>;
 
+/**
+ * Fills the layer dir of a snapshot being prepared before it is mounted, from the layer dir of a
+ * committed snapshot on the same parent (build/copy/reuse.ts hard-links unchanged files of the
+ * previous run of the same COPY). Whatever it puts there may share inodes with `from`: the step
+ * must never write such a file in place (only unlink or replace it).
+ */
+export interface PrepareSeed {
+  readonly from: SnapshotId;
+  fill(layer: string, fromLayer: string): void;
+}
+
 export interface Snapshotter {
   readonly backend: 'overlay' | 'copy';
   /** The state dir this snapshotter owns. */
   readonly root: string;
-  /** A writable rootfs on top of committed snapshot `parent` (null: empty). */
-  prepare(parent: SnapshotId | null, signal?: AbortSignal): Promise<ActiveSnapshot>;
+  /**
+   * A writable rootfs on top of committed snapshot `parent` (null: empty). `seed` (overlay only,
+   * and only when `seed.from` is a committed child of `parent`) fills the new layer first;
+   * `seeded` says whether it ran.
+   */
+  prepare(parent: SnapshotId | null, signal?: AbortSignal, seed?: PrepareSeed): Promise<ActiveSnapshot & { readonly seeded?: boolean }>;
   /** Freezes an active snapshot (unmounting it); its id becomes a committed snapshot id. */
   commit(active: ActiveSnapshot): Promise<SnapshotId>;
   /** What the step changed relative to its parent (active or committed snapshot). */

@@ -14,6 +14,7 @@ import { KilnError } from '../../errors.js';
 import type { ChmodSpec } from './mode.js';
 import type { Owner } from './owner.js';
 import { lstatOrUndefined } from './paths.js';
+import type { ReusedFiles } from './reuse.js';
 import type { Entry } from './select.js';
 
 export const IS_ROOT = typeof process.getuid === 'function' && process.getuid() === 0;
@@ -32,6 +33,8 @@ export interface CopierOptions {
   readonly signal?: AbortSignal | undefined;
   /** Copy extended attributes (not for generated temp files: heredocs, downloads). */
   readonly xattrs: boolean;
+  /** What a seeded layer already holds (reuse.ts), as paths relative to destRoot. */
+  readonly reuse?: ReusedFiles | undefined;
 }
 
 /** S_ISGID when `dir` (just made) got it from a setgid parent, else 0. */
@@ -94,22 +97,41 @@ export class Copier {
     if (this.opts.chown && IS_ROOT) lchownSync(abs, this.opts.chown.uid, this.opts.chown.gid);
   }
 
-  /** Copies the entries of one match so that the match itself becomes `target`. */
-  copyEntries(entries: readonly Entry[], target: string): void {
-    const stack: { created: boolean; existed: boolean; setgid: number }[] = [];
+  /** Path relative to destRoot, for the `reuse` sets. */
+  private rootRel(abs: string): string {
+    return abs.slice(this.opts.destRoot.length + 1);
+  }
+
+  /**
+   * Copies the entries of one match so that the match itself becomes `target`; returns whether
+   * the match is a directory this copy made.
+   */
+  copyEntries(entries: readonly Entry[], target: string): boolean {
+    const stack: { created: boolean; existed: boolean; setgid: number; fresh: boolean }[] = [];
+    const reuse = this.opts.reuse;
+    let top = false;
     for (const e of entries) {
       if ((++this.count & 255) === 0) this.opts.signal?.throwIfAborted();
       const dst = e.rel === '' ? target : `${target}/${e.rel}`;
       const overwrite = e.rel !== '';
       // nothing exists yet inside a directory this copy just created: skip the lookups
-      const fresh = stack.length > 0 && stack[stack.length - 1]!.created;
+      const fresh = stack.length > 0 && stack[stack.length - 1]!.fresh;
       if (e.kind === 'open') {
+        if (reuse?.dirs.has(this.rootRel(dst))) {
+          // made by the seed as this copy would make it; the files in it are the reused ones, and
+          // a path it lacks may still exist in a lower layer: lookups stay on
+          if (e.parentOnly) this.fileInfo(e.st, e.abs, dst);
+          stack.push({ created: true, existed: false, setgid: e.rel === '' ? lstatSync(dirname(dst)).mode & 0o2000 : 0, fresh: false });
+          if (e.rel === '') top = true;
+          continue;
+        }
         const existed = !fresh && lstatOrUndefined(dst) !== undefined;
         const created = existed ? this.dirOnly(dst, e.st, overwrite) : this.newDir(dst, e.st);
         if (e.parentOnly && created) this.fileInfo(e.st, e.abs, dst);
         // the match's own new directory keeps a setgid bit its parent handed down (BuildKit makes
         // it with MkdirAll; test/conformance copy-setgid-parent)
-        stack.push({ created, existed, setgid: created && e.rel === '' ? inheritedSetgid(dst) : 0 });
+        stack.push({ created, existed, setgid: created && e.rel === '' ? inheritedSetgid(dst) : 0, fresh: created });
+        if (e.rel === '') top = created;
         continue;
       }
       if (e.kind === 'close') {
@@ -123,8 +145,10 @@ export class Copier {
         } else if (s.existed) lutimesSync(dst, seconds(e.st.atimeNs), seconds(e.st.mtimeNs));
         continue;
       }
+      if (reuse?.files.has(this.rootRel(dst))) continue; // linked by the seed: never touched
       this.leaf(e.st, e.abs, dst, fresh);
     }
+    return top;
   }
 
   private newDir(dst: string, st: BigIntStats): true {

@@ -7,7 +7,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { closeSync, openSync, readFileSync, readSync, readlinkSync, type BigIntStats } from 'node:fs';
 import type { CopyInputDigest, CopyRequest } from './types.js';
-import { selectInputs } from './inputs.js';
+import { selectInputs, type Input } from './inputs.js';
 import { urlKey } from './remote.js';
 import type { Entry } from './select.js';
 
@@ -74,8 +74,11 @@ function hashEntry(h: Batched, e: Entry, withOwner: boolean, digest: FileDigeste
   h.update(fields.join('\0') + '\n');
 }
 
-/** See the file comment; `digest` defaults to reading every selected file. */
-export async function computeCopyDigest(req: Omit<CopyRequest, 'destRoot'>, digest: FileDigester = digestFile, signal?: AbortSignal): Promise<CopyInputDigest> {
+/**
+ * See the file comment; `digest` defaults to reading every selected file. `keep` receives the
+ * selected inputs, so the copy itself need not walk the source again.
+ */
+export async function computeCopyDigest(req: Omit<CopyRequest, 'destRoot'>, digest: FileDigester = digestFile, signal?: AbortSignal, keep?: (inputs: Input[]) => void): Promise<CopyInputDigest> {
   const h = createHash('sha256');
   h.update(JSON.stringify({
     v: 1,
@@ -94,7 +97,9 @@ export async function computeCopyDigest(req: Omit<CopyRequest, 'destRoot'>, dige
   let n = 0;
   const withOwner = req.srcKind === 'rootfs';
   const b = new Batched(h);
-  for (const input of selectInputs(req, signal)) {
+  const inputs = selectInputs(req, signal);
+  keep?.(inputs);
+  for (const input of inputs) {
     if (input.kind === 'url') {
       // pinned by --checksum (verified on download), else whatever the server has now
       const key = req.add?.checksum ?? (await urlKey(input.url, signal));

@@ -14,9 +14,12 @@ import { selectInputs, type Input } from './inputs.js';
 import { parseChmod } from './mode.js';
 import { resolveChown } from './owner.js';
 import { download } from './remote.js';
+import type { ReusedFiles, CopyTarget } from './reuse.js';
 import type { Entry } from './select.js';
 import type { CopyInputDigest, CopyRequest } from './types.js';
 export type { CopyRequest, CopyInputDigest } from './types.js';
+export type { Input } from './inputs.js';
+export { seedLayer, type CopyTarget, type ReusedFiles } from './reuse.js';
 export { computeCopyDigest, digestFile, type FileDigester } from './hash.js';
 export { parseChmod, type ChmodSpec } from './mode.js';
 export { resolveChown, type Owner } from './owner.js';
@@ -39,10 +42,20 @@ function leafEntries(abs: string): Entry[] {
   return [{ rel: '', abs, st: lstatSync(abs, { bigint: true }), kind: 'leaf', parentOnly: false }];
 }
 
-/** Copies the request's sources into destRoot with Docker's COPY/ADD semantics. */
-export async function executeCopy(req: CopyRequest, signal?: AbortSignal): Promise<void> {
+export interface CopyOptions {
+  /** The request's inputs as the cache-key walk selected them (one walk for both). */
+  readonly inputs?: readonly Input[];
+  /** What a seeded destination layer already holds (reuse.ts). */
+  readonly reuse?: ReusedFiles;
+}
+
+/**
+ * Copies the request's sources into destRoot with Docker's COPY/ADD semantics. Returns where
+ * each match landed when every input is a plain local match (what reuse.ts needs next time).
+ */
+export async function executeCopy(req: CopyRequest, signal?: AbortSignal, opts: CopyOptions = {}): Promise<{ targets?: CopyTarget[] }> {
   try {
-    await copyAll(req, signal);
+    return await copyAll(req, signal, opts);
   } catch (e) {
     throw asKilnError(e, signal);
   }
@@ -60,10 +73,10 @@ function asKilnError(e: unknown, signal?: AbortSignal): KilnError {
   });
 }
 
-async function copyAll(req: CopyRequest, signal?: AbortSignal): Promise<void> {
+async function copyAll(req: CopyRequest, signal: AbortSignal | undefined, opts: CopyOptions): Promise<{ targets?: CopyTarget[] }> {
   signal?.throwIfAborted();
   const chmod = req.chmod !== undefined ? parseChmod(req.chmod) : undefined;
-  const inputs = selectInputs(req, signal);
+  const inputs = opts.inputs ?? selectInputs(req, signal);
   const chown = req.chown !== undefined ? resolveChown(req.destRoot, req.chown) : undefined;
   const destRoot = req.destRoot.replace(/(.)\/+$/, '$1');
   const dest = splitDest(req.dest);
@@ -71,7 +84,7 @@ async function copyAll(req: CopyRequest, signal?: AbortSignal): Promise<void> {
   checkMultipleSources(inputs, dest.dirSyntax, destAbs(), req.dest);
 
   // Extended attributes travel from stage/image sources only: BuildKit's context transfer drops them.
-  const copier = new Copier({ destRoot, chown, keepSourceOwner: req.srcKind === 'rootfs', chmod, signal, xattrs: req.srcKind === 'rootfs' });
+  const copier = new Copier({ destRoot, chown, keepSourceOwner: req.srcKind === 'rootfs', chmod, signal, xattrs: req.srcKind === 'rootfs', reuse: opts.reuse });
   const generated = new Copier({ destRoot, chown, keepSourceOwner: false, chmod, signal, xattrs: false });
   const unpackLocal = req.add !== undefined && req.add.unpack !== false;
   const unpackUrl = req.add?.unpack === true;
@@ -96,6 +109,7 @@ async function copyAll(req: CopyRequest, signal?: AbortSignal): Promise<void> {
 
   let tmp: string | undefined;
   const tmpDir = (): string => (tmp ??= makeTempDir('kiln-copy-'));
+  let targets: CopyTarget[] | undefined = req.add === undefined ? [] : undefined;
   try {
     for (const input of inputs) {
       signal?.throwIfAborted();
@@ -106,8 +120,11 @@ async function copyAll(req: CopyRequest, signal?: AbortSignal): Promise<void> {
           await extract(m.abs);
           continue;
         }
-        copier.copyEntries(input.entries, prepare(copier, m.st.isDirectory(), m.name, true));
+        const target = prepare(copier, m.st.isDirectory(), m.name, true);
+        const created = copier.copyEntries(input.entries, target);
+        targets?.push({ rel: m.rel, dir: m.st.isDirectory(), target: target.slice(destRoot.length + 1), created });
       } else if (input.kind === 'url') {
+        targets = undefined;
         const dir = makeTempDir('url-', tmpDir());
         const file = await download(input.url, dir, req.add?.checksum, req.sourceDateEpoch, signal);
         if (unpackUrl && (await isArchive(file))) {
@@ -117,6 +134,7 @@ async function copyAll(req: CopyRequest, signal?: AbortSignal): Promise<void> {
         generated.nextSource();
         generated.copyEntries(leafEntries(file), prepare(generated, false, posix.basename(file), false));
       } else {
+        targets = undefined;
         const dir = makeTempDir('inline-', tmpDir());
         const name = posix.basename(posix.normalize('/' + input.path)) || 'file';
         const file = `${dir}/${name}`;
@@ -131,6 +149,7 @@ async function copyAll(req: CopyRequest, signal?: AbortSignal): Promise<void> {
   } finally {
     if (tmp !== undefined) removeTree(tmp);
   }
+  return targets !== undefined ? { targets } : {};
 }
 
 /**
