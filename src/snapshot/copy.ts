@@ -71,7 +71,7 @@ export class CopySnapshotter implements Snapshotter {
     const m = this.meta.read(active.id);
     if (m.state !== 'active' || !this.active.has(active.id)) throw new KilnError('INTERNAL', `snapshot ${active.id} is not active here`);
     this.active.delete(active.id);
-    this.meta.write(active.id, { parent: m.parent, state: 'committed', pid: process.pid });
+    this.meta.commit(active.id, { parent: m.parent, pid: process.pid });
     return active.id;
   }
 
@@ -104,7 +104,7 @@ export class CopySnapshotter implements Snapshotter {
       removeTree(this.meta.dir(id));
       throw e;
     }
-    this.meta.write(id, { parent, state: 'committed', pid: process.pid });
+    this.meta.commit(id, { parent, pid: process.pid });
     return id;
   }
 

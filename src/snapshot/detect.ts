@@ -20,7 +20,11 @@ export interface OverlayProbe {
   readonly ok: boolean;
   /** Why overlay is unavailable (for --debug and the hint). */
   readonly reason?: string;
+  /** The kernel takes the `volatile` option (Linux 5.10+). */
+  readonly volatile?: boolean;
 }
+
+const PROBE_FLAGS = 'lowerdir=l1:l2,upperdir=u,workdir=w,index=off,metacopy=off,redirect_dir=off';
 
 /** Tries a real overlay mount (two lowers, upper, work) in a temp dir under `root`. */
 export async function probeOverlay(root: string): Promise<OverlayProbe> {
@@ -31,7 +35,14 @@ export async function probeOverlay(root: string): Promise<OverlayProbe> {
   try {
     for (const d of ['l1', 'l2', 'u', 'w', 'm']) mkdirSync(join(dir, d), { recursive: true });
     writeFileSync(join(dir, 'l2', 'f'), 'lower');
-    await mountOverlay(merged, 'lowerdir=l1:l2,upperdir=u,workdir=w,index=off,metacopy=off,redirect_dir=off', dir);
+    // volatile first; a kernel without it refuses the option (EINVAL)
+    let volatile = true;
+    try {
+      await mountOverlay(merged, `${PROBE_FLAGS},volatile`, dir);
+    } catch {
+      volatile = false;
+      await mountOverlay(merged, PROBE_FLAGS, dir);
+    }
     try {
       if (readFileSync(join(merged, 'f'), 'utf8') !== 'lower') return { ok: false, reason: 'overlay mount shows wrong content' };
       writeFileSync(join(merged, 'g'), 'upper');
@@ -40,7 +51,7 @@ export async function probeOverlay(root: string): Promise<OverlayProbe> {
     } finally {
       await unmount(merged);
     }
-    return { ok: true };
+    return { ok: true, volatile };
   } catch (e) {
     return { ok: false, reason: (e as Error).message };
   } finally {
@@ -71,20 +82,21 @@ export async function cleanupStaleProbes(root: string): Promise<string[]> {
 
 const BACKEND_FILE = 'backend.json';
 
-/** True when an earlier probe in `root` succeeded on this kernel. */
-function rememberedOverlay(root: string): boolean {
+/** An earlier successful probe in `root` on this kernel (undefined: probe again). */
+function rememberedOverlay(root: string): { volatile: boolean } | undefined {
   try {
-    const b = JSON.parse(readFileSync(join(root, BACKEND_FILE), 'utf8')) as { kind?: unknown; kernel?: unknown };
-    return b.kind === 'overlay' && b.kernel === release();
+    const b = JSON.parse(readFileSync(join(root, BACKEND_FILE), 'utf8')) as { kind?: unknown; kernel?: unknown; volatile?: unknown };
+    // files written before the volatile probe existed lack the field: probe again
+    return b.kind === 'overlay' && b.kernel === release() && typeof b.volatile === 'boolean' ? { volatile: b.volatile } : undefined;
   } catch {
-    return false;
+    return undefined;
   }
 }
 
-function rememberOverlay(root: string): void {
+function rememberOverlay(root: string, volatile: boolean): void {
   const tmp = join(root, `.${BACKEND_FILE}.${process.pid}`);
   try {
-    writeFileSync(tmp, JSON.stringify({ kind: 'overlay', kernel: release() }) + '\n');
+    writeFileSync(tmp, JSON.stringify({ kind: 'overlay', kernel: release(), volatile }) + '\n');
     renameSync(tmp, join(root, BACKEND_FILE));
   } catch {
     rmSync(tmp, { force: true });
@@ -101,11 +113,12 @@ export async function createSnapshotter(root: string, opts: CreateSnapshotterOpt
   const kind = opts.kind ?? 'auto';
   mkdirSync(root, { recursive: true, mode: 0o700 });
   if (kind === 'copy') return new CopySnapshotter(root);
-  if (rememberedOverlay(root)) return new OverlaySnapshotter(root, opts);
+  const known = rememberedOverlay(root);
+  if (known) return new OverlaySnapshotter(root, { volatile: known.volatile, ...opts });
   const probe = await probeOverlay(root);
   if (probe.ok) {
-    rememberOverlay(root);
-    return new OverlaySnapshotter(root, opts);
+    rememberOverlay(root, probe.volatile === true);
+    return new OverlaySnapshotter(root, { volatile: probe.volatile === true, ...opts });
   }
   if (kind === 'overlay') {
     throw new KilnError('SNAPSHOT_UNAVAILABLE', `overlayfs is not usable in ${root}: ${probe.reason ?? 'unknown reason'}`, {

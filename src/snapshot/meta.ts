@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { KilnError } from '../errors.js';
 import type { SnapshotId } from './types.js';
+import { Durability, stamp } from './durability.js';
 
 export interface SnapshotMeta {
   readonly parent: SnapshotId | null;
@@ -21,6 +22,9 @@ export interface SnapshotMeta {
   readonly flat?: SnapshotId;
   /** overlay: this snapshot is the flattened copy of that one. */
   readonly flatOf?: SnapshotId;
+  /** Committed snapshots: the boot and time of the commit (durability.ts). */
+  readonly boot?: string;
+  readonly t?: string;
 }
 
 const ID = /^[0-9a-f]{8}$/;
@@ -33,9 +37,11 @@ export class MetaStore {
   readonly root: string;
   readonly snapshots: string;
   readonly views: string;
+  readonly durability: Durability;
 
   constructor(root: string) {
     this.root = resolve(root);
+    this.durability = new Durability(this.root);
     this.snapshots = join(this.root, 'snapshots');
     this.views = join(this.root, 'views');
     mkdirSync(join(this.snapshots, 'empty'), { recursive: true, mode: 0o755 });
@@ -63,13 +69,28 @@ export class MetaStore {
     renameSync(tmp, join(this.dir(id), 'meta.json'));
   }
 
+  /**
+   * Marks a snapshot committed, stamped with this boot (its files need not be on disk yet: see
+   * durability.ts); this process will start a background sync when it exits.
+   */
+  commit(id: SnapshotId, meta: Omit<SnapshotMeta, 'state' | 'boot' | 't'>): void {
+    this.write(id, { ...meta, state: 'committed', ...stamp() });
+    this.durability.committed();
+  }
+
+  /**
+   * The snapshot's meta; undefined when there is none, or when it was committed in an earlier
+   * boot and no sync covered it (its files may be lost: it counts as debris).
+   */
   tryRead(id: SnapshotId): SnapshotMeta | undefined {
     if (!isSnapshotId(id)) return undefined;
+    let m: SnapshotMeta;
     try {
-      return JSON.parse(readFileSync(join(this.dir(id), 'meta.json'), 'utf8')) as SnapshotMeta;
+      m = JSON.parse(readFileSync(join(this.dir(id), 'meta.json'), 'utf8')) as SnapshotMeta;
     } catch {
       return undefined;
     }
+    return this.durability.counts(m) ? m : undefined;
   }
 
   read(id: SnapshotId): SnapshotMeta {

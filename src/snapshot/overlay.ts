@@ -7,7 +7,7 @@
 // layers fit). When a chain still does not fit (or passes overlayfs's 500-layer stack limit),
 // its oldest part is flattened: merged once through a read-only overlay into a new layer dir
 // that is recorded as `flat` in the meta of the newest snapshot it covers, and reused.
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { KilnError } from '../errors.js';
@@ -22,6 +22,11 @@ export interface OverlaySnapshotterOptions {
   readonly maxOptionBytes?: number;
   /** Most lower layers in one mount. Default 450 (overlayfs allows 500). */
   readonly maxLayers?: number;
+  /**
+   * Mount writable snapshots `volatile` (Linux 5.10+, probed in detect.ts): no sync of the upper
+   * filesystem at unmount; commits are stamped instead (durability.ts).
+   */
+  readonly volatile?: boolean;
 }
 
 const OVERLAY_FLAGS = 'index=off,metacopy=off,redirect_dir=off';
@@ -36,6 +41,7 @@ export class OverlaySnapshotter implements Snapshotter {
   private readonly meta: MetaStore;
   private readonly maxOptionBytes: number;
   private readonly maxLayers: number;
+  private readonly flags: string;
   private readonly active = new Map<SnapshotId, ActiveSnapshot>();
   private readonly views = new Map<string, ReadOnlyView>();
   private readonly flattening = new Map<SnapshotId, Promise<void>>();
@@ -45,6 +51,7 @@ export class OverlaySnapshotter implements Snapshotter {
     this.root = this.meta.root;
     this.maxOptionBytes = opts.maxOptionBytes ?? 3800;
     this.maxLayers = opts.maxLayers ?? 450;
+    this.flags = opts.volatile === true ? `${OVERLAY_FLAGS},volatile` : OVERLAY_FLAGS;
   }
 
   parent(id: SnapshotId): SnapshotId | null {
@@ -57,7 +64,8 @@ export class OverlaySnapshotter implements Snapshotter {
     let cur = id;
     while (cur !== null) {
       const m = this.meta.committed(cur);
-      if (m.flat !== undefined && existsSync(join(this.meta.dir(m.flat), 'fs'))) {
+      // a flat made after `cur` may not have survived a reboot that `cur` did (durability.ts)
+      if (m.flat !== undefined && this.meta.tryRead(m.flat)?.state === 'committed') {
         out.push({ id: m.flat, rel: `${m.flat}/fs` });
         break;
       }
@@ -108,7 +116,7 @@ export class OverlaySnapshotter implements Snapshotter {
         await unmount(view);
       }
       aborted(signal);
-      this.meta.write(flat, { parent: null, state: 'committed', pid: process.pid, flatOf: top });
+      this.meta.commit(flat, { parent: null, pid: process.pid, flatOf: top });
       this.meta.write(top, { ...this.meta.committed(top), flat });
     } catch (e) {
       this.safeRemoveDir(this.meta.dir(flat));
@@ -133,7 +141,7 @@ export class OverlaySnapshotter implements Snapshotter {
       aborted(signal);
       mkdirSync(join(dir, 'work'));
       mkdirSync(merged);
-      const own = `,upperdir=${id}/fs,workdir=${id}/work,${OVERLAY_FLAGS}`;
+      const own = `,upperdir=${id}/fs,workdir=${id}/work,${this.flags}`;
       const lowers = await this.lowers(parent, own.length, signal);
       aborted(signal);
       await mountOverlay(merged, `lowerdir=${lowers.join(':')}${own}`, this.meta.snapshots);
@@ -180,7 +188,7 @@ export class OverlaySnapshotter implements Snapshotter {
     this.active.delete(active.id);
     removeTree(join(dir, 'work'));
     rmSync(merged, { recursive: true, force: true });
-    this.meta.write(active.id, { parent: m.parent, state: 'committed', pid: process.pid });
+    this.meta.commit(active.id, { parent: m.parent, pid: process.pid });
     return active.id;
   }
 
@@ -239,7 +247,7 @@ export class OverlaySnapshotter implements Snapshotter {
       this.safeRemoveDir(this.meta.dir(id));
       throw e;
     }
-    this.meta.write(id, { parent, state: 'committed', pid: process.pid });
+    this.meta.commit(id, { parent, pid: process.pid });
     return id;
   }
 

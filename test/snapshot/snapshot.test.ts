@@ -327,8 +327,9 @@ describe('snapshotters', () => {
     assert.equal(s1.backend, 'overlay');
     assert.deepEqual(mountsUnder(dead), [], 'the dead probe\'s mount is gone');
     assert.equal(existsSync(dead), false, 'and its dir');
-    const remembered = JSON.parse(readFileSync(join(root, 'backend.json'), 'utf8')) as { kind: string; kernel: string };
-    assert.deepEqual(remembered, { kind: 'overlay', kernel: release() });
+    const remembered = JSON.parse(readFileSync(join(root, 'backend.json'), 'utf8')) as { kind: string; kernel: string; volatile: boolean };
+    assert.deepEqual(remembered, { kind: 'overlay', kernel: release(), volatile: remembered.volatile });
+    assert.equal(typeof remembered.volatile, 'boolean', 'whether the kernel takes `volatile` (test/snapshot/durability.test.ts)');
     // remembered: no probe runs. With the dir immutable a probe could not create its dirs and
     // 'auto' would fall back to copy; the remembered answer still says overlay.
     assert.equal(spawnSync('chattr', ['+i', root]).status, 0);
