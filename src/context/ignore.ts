@@ -213,23 +213,33 @@ export class IgnoreMatcher {
    */
   excluded(relPath: string): boolean {
     if (relPath === '' || relPath === '.' || this.#patterns.length === 0) return false;
-    const parents = parentDirs(relPath);
+    const parents = this.#parentMatches(relPath);
     let matched = false;
-    for (const pattern of this.#patterns) {
+    for (let i = 0; i < this.#patterns.length; i++) {
+      const pattern = this.#patterns[i]!;
       // An inclusion only matters while not excluded, an exception only while excluded.
       if (pattern.exclusion !== matched) continue;
-      let match = pattern.match(relPath);
-      if (!match) {
-        for (const parent of parents) {
-          if (pattern.match(parent)) {
-            match = true;
-            break;
-          }
-        }
-      }
-      if (match) matched = !pattern.exclusion;
+      if (parents[i] || pattern.match(relPath)) matched = !pattern.exclusion;
     }
     return matched;
+  }
+
+  #lastDir: string | undefined;
+  #lastParents: boolean[] = [];
+
+  /**
+   * Per pattern: whether it matches one of the parent directories of `relPath`. The same for
+   * every entry of a directory, and walks visit a directory's entries together: remembered for
+   * the last directory asked about (a 20k-file context walk did three regexp tests per file).
+   */
+  #parentMatches(relPath: string): boolean[] {
+    const slash = relPath.lastIndexOf('/');
+    const dir = slash < 0 ? '' : relPath.slice(0, slash);
+    if (dir === this.#lastDir) return this.#lastParents;
+    const parents = parentDirs(relPath);
+    this.#lastParents = this.#patterns.map((p) => parents.some((d) => p.match(d)));
+    this.#lastDir = dir;
+    return this.#lastParents;
   }
 
   /**
