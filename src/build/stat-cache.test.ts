@@ -21,12 +21,13 @@ test('stat cache: unchanged files are not read again; a stat change (size, mode,
     const c1 = new ContextStatCache(state, ctx);
     const realNow = Date.now;
     Date.now = () => realNow() + 5_000;
+    let c2: ContextStatCache;
     try {
       const d1 = c1.digester();
       assert.equal(d1(f, lstatSync(f, { bigint: true })), sha('hello'));
       assert.deepEqual(c1.counters, { reads: 1, hits: 0 });
       c1.save();
-      const c2 = new ContextStatCache(state, ctx);
+      c2 = new ContextStatCache(state, ctx);
       assert.equal(c2.digester()(f, lstatSync(f, { bigint: true })), sha('hello'));
       assert.deepEqual(c2.counters, { reads: 0, hits: 1 });
       chmodSync(f, 0o600);
@@ -44,6 +45,19 @@ test('stat cache: unchanged files are not read again; a stat change (size, mode,
     c3.digester()(f, lstatSync(f, { bigint: true }));
     c3.digester()(f, lstatSync(f, { bigint: true }));
     assert.deepEqual(c3.counters, { reads: 2, hits: 0 });
+    // a known file edited just now: read, and its stale entry (which cannot match) is left, so
+    // the table is not rewritten
+    c2.save();
+    const table = join(state, 'context-hash', readdirSync(join(state, 'context-hash'))[0]!);
+    const before = readFileSync(table, 'utf8');
+    const c4 = new ContextStatCache(state, ctx);
+    writeFileSync(f, 'edited');
+    assert.equal(c4.digester()(f, lstatSync(f, { bigint: true })), sha('edited'));
+    assert.deepEqual(c4.counters, { reads: 1, hits: 0 });
+    c4.save();
+    assert.equal(readFileSync(table, 'utf8'), before, 'not rewritten');
+    const c5 = new ContextStatCache(state, ctx);
+    assert.equal(c5.digester()(f, lstatSync(f, { bigint: true })), sha('edited'), 'the stale entry does not match');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
