@@ -38,6 +38,9 @@ export interface AssembledImage {
   readonly layers: readonly { readonly descriptor: Descriptor; readonly createdBy: string; readonly uncompressedSize?: number }[];
 }
 
+/** Layers written at once (assembleImage). */
+const LAYER_JOBS = 4;
+
 const DOCKER_TO_OCI: Readonly<Record<string, string>> = {
   [MediaType.DockerLayer]: MediaType.OciLayerGzip,
   [MediaType.DockerForeignLayer]: MediaType.OciLayerNondistributableGzip,
@@ -56,58 +59,107 @@ export async function assembleImage(
   const report: { descriptor: Descriptor; createdBy: string; uncompressedSize?: number }[] = [];
   let emptyTar: Promise<LayerRecord> | undefined;
 
-  for (const p of parts) {
-    if (p.kind === 'base-layer') {
-      const desc: Descriptor = { ...p.descriptor, mediaType: DOCKER_TO_OCI[p.descriptor.mediaType] ?? p.descriptor.mediaType };
+  // The steps' layers are independent: written a few at a time (a tar pack, a gzip on the
+  // thread pool and two fsyncs each), then taken in order. 17 small layers of many-layers took
+  // ~90 ms one after the other.
+  const made = layersInParallel(parts, (p) => stepLayer(p, deps, opts, onLayer));
+  try {
+    for (const [i, p] of parts.entries()) {
+      if (p.kind === 'base-layer') {
+        const desc: Descriptor = { ...p.descriptor, mediaType: DOCKER_TO_OCI[p.descriptor.mediaType] ?? p.descriptor.mediaType };
+        layers.push(desc);
+        diffIds.push(p.diffId);
+        report.push({ descriptor: desc, createdBy: '(base image)' });
+        continue;
+      }
+      if (p.kind === 'base-history') {
+        history.push(opts.sourceDateEpoch === undefined ? p.history : { ...p.history, created: opts.created });
+        continue;
+      }
+      // SOURCE_DATE_EPOCH: every time is the epoch, whatever the cache remembers.
+      const entry = opts.sourceDateEpoch === undefined ? p.history : { ...p.history, created: opts.created };
+      if (p.kind === 'history') {
+        history.push(stamp(entry, opts.created, true));
+        continue;
+      }
+      const step = await made.get(i);
+      const { uncompressedSize } = step;
+      let layer = step.layer;
+      if ('empty' in layer) {
+        // BuildKit's exporter gives an unchanged step a layer all the same (e.g. RUN true, a COPY
+        // whose wildcard matched nothing, WORKDIR of an existing directory): not empty_layer.
+        emptyTar ??= emptyLayer(deps.store, opts);
+        layer = await emptyTar;
+      }
+      const desc: Descriptor = { mediaType: layer.mediaType, digest: layer.digest, size: layer.size };
       layers.push(desc);
-      diffIds.push(p.diffId);
-      report.push({ descriptor: desc, createdBy: '(base image)' });
-      continue;
+      diffIds.push(layer.diffId);
+      history.push(stamp(entry, opts.created, false));
+      report.push(uncompressedSize === undefined ? { descriptor: desc, createdBy: p.history.created_by ?? '' } : { descriptor: desc, createdBy: p.history.created_by ?? '', uncompressedSize });
     }
-    if (p.kind === 'base-history') {
-      history.push(opts.sourceDateEpoch === undefined ? p.history : { ...p.history, created: opts.created });
-      continue;
-    }
-    // SOURCE_DATE_EPOCH: every time is the epoch, whatever the cache remembers.
-    const entry = opts.sourceDateEpoch === undefined ? p.history : { ...p.history, created: opts.created };
-    if (p.kind === 'history') {
-      history.push(stamp(entry, opts.created, true));
-      continue;
-    }
-    const made = await stepLayer(p, deps, opts, onLayer);
-    const { uncompressedSize } = made;
-    let layer = made.layer;
-    if ('empty' in layer) {
-      // BuildKit's exporter gives an unchanged step a layer all the same (e.g. RUN true, a COPY
-      // whose wildcard matched nothing, WORKDIR of an existing directory): not empty_layer.
-      emptyTar ??= emptyLayer(deps.store, opts);
-      layer = await emptyTar;
-    }
-    const desc: Descriptor = { mediaType: layer.mediaType, digest: layer.digest, size: layer.size };
-    layers.push(desc);
-    diffIds.push(layer.diffId);
-    history.push(stamp(entry, opts.created, false));
-    report.push(uncompressedSize === undefined ? { descriptor: desc, createdBy: p.history.created_by ?? '' } : { descriptor: desc, createdBy: p.history.created_by ?? '', uncompressedSize });
-  }
 
-  const config = buildConfig({
-    ...baseConfig,
-    created: opts.created,
-    rootfs: { type: 'layers', diff_ids: diffIds },
-    history,
-  });
-  const configBytes = canonicalJson(config);
-  const configDigest = sha256(configBytes);
-  await deps.store.ingestBytes(configBytes, { digest: configDigest, size: configBytes.length });
-  const manifest = buildManifest({
-    format: 'oci',
-    config: { mediaType: MediaType.OciConfig, digest: configDigest, size: configBytes.length },
-    layers,
-  });
-  const manifestBytes = canonicalJson(manifest);
-  const manifestDigest = sha256(manifestBytes);
-  await deps.store.ingestBytes(manifestBytes, { digest: manifestDigest, size: manifestBytes.length });
-  return { manifestDigest, manifestSize: manifestBytes.length, configDigest, manifest: manifestBytes, config: configBytes, layers: report };
+    const config = buildConfig({
+      ...baseConfig,
+      created: opts.created,
+      rootfs: { type: 'layers', diff_ids: diffIds },
+      history,
+    });
+    const configBytes = canonicalJson(config);
+    const configDigest = sha256(configBytes);
+    await deps.store.ingestBytes(configBytes, { digest: configDigest, size: configBytes.length });
+    const manifest = buildManifest({
+      format: 'oci',
+      config: { mediaType: MediaType.OciConfig, digest: configDigest, size: configBytes.length },
+      layers,
+    });
+    const manifestBytes = canonicalJson(manifest);
+    const manifestDigest = sha256(manifestBytes);
+    await deps.store.ingestBytes(manifestBytes, { digest: manifestDigest, size: manifestBytes.length });
+    return { manifestDigest, manifestSize: manifestBytes.length, configDigest, manifest: manifestBytes, config: configBytes, layers: report };
+  } finally {
+    await made.stop();
+  }
+}
+
+type StepPart = Extract<ImagePart, { kind: 'step' }>;
+type Made = Awaited<ReturnType<typeof stepLayer>>;
+
+/**
+ * Makes the layers of the step parts with LAYER_JOBS workers, in part order; `get(i)` waits
+ * for part i's. `stop()` lets no new layer start and waits for those under way (after a failure,
+ * nothing keeps writing once the build has returned).
+ */
+function layersInParallel(parts: readonly ImagePart[], make: (p: StepPart) => Promise<Made>): { get(i: number): Promise<Made>; stop(): Promise<void> } {
+  const queue = parts.flatMap((p, i) => (p.kind === 'step' ? [i] : []));
+  const settled = new Map<number, { resolve: (m: Made) => void; reject: (e: unknown) => void; promise: Promise<Made> }>();
+  for (const i of queue) {
+    let resolve!: (m: Made) => void;
+    let reject!: (e: unknown) => void;
+    const promise = new Promise<Made>((res, rej) => ((resolve = res), (reject = rej)));
+    promise.catch(() => undefined); // reported when its turn comes in get()
+    settled.set(i, { resolve, reject, promise });
+  }
+  let next = 0;
+  let stopped = false;
+  const worker = async (): Promise<void> => {
+    while (!stopped && next < queue.length) {
+      const i = queue[next++]!;
+      const d = settled.get(i)!;
+      try {
+        d.resolve(await make(parts[i] as StepPart));
+      } catch (e) {
+        d.reject(e);
+      }
+    }
+  };
+  const workers = Array.from({ length: Math.min(LAYER_JOBS, queue.length) }, worker);
+  return {
+    get: (i) => settled.get(i)!.promise,
+    stop: async () => {
+      stopped = true;
+      await Promise.allSettled(workers);
+    },
+  };
 }
 
 /** The layer of a step that changed nothing: an empty tar (its 1024-byte end-of-archive), compressed. */
