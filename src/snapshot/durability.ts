@@ -43,6 +43,10 @@ export function markerPath(root: string, boot: string): string {
   return join(root, `durable-${boot.replace(/[^0-9a-f-]/gi, '')}`);
 }
 
+/** State dirs this process committed to, and whether their exit hook is installed. */
+const toSync = new Map<string, Durability>();
+let exitHook = false;
+
 /** Digits of the marker's value (a 64-bit nanosecond count has at most 20). */
 const WIDTH = 20;
 
@@ -82,7 +86,14 @@ export class Durability {
     } catch {
       /* there already (another process of this boot made it), or not writable: no syncer */
     }
-    process.on('exit', () => this.syncInBackground());
+    toSync.set(this.root, this);
+    if (!exitHook) {
+      // one hook for every state dir of this process (tests open dozens)
+      exitHook = true;
+      process.on('exit', () => {
+        for (const d of toSync.values()) d.syncInBackground();
+      });
+    }
   }
 
   /**
