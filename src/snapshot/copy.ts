@@ -44,6 +44,7 @@ export class CopySnapshotter implements Snapshotter {
       }
     } catch (e) {
       removeTree(this.meta.dir(id));
+      this.meta.forget(id);
       if (signal?.aborted) throw new KilnError('ABORTED', 'snapshot preparation aborted');
       throw new KilnError('IO', `cannot copy snapshot ${parent}: ${(e as Error).message}`, { cause: e });
     }
@@ -61,6 +62,7 @@ export class CopySnapshotter implements Snapshotter {
         released = true;
         this.active.delete(id);
         removeTree(this.meta.dir(id));
+        this.meta.forget(id);
       },
     };
     this.active.set(id, snap);
@@ -102,6 +104,7 @@ export class CopySnapshotter implements Snapshotter {
       aborted(signal);
     } catch (e) {
       removeTree(this.meta.dir(id));
+      this.meta.forget(id);
       throw e;
     }
     this.meta.commit(id, { parent, pid: process.pid });

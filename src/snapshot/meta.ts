@@ -5,8 +5,12 @@
 //   snapshots/<id>/merged      overlay mount point  (active overlay snapshots only)
 //   snapshots/empty            an empty lower layer (overlay needs at least one lowerdir)
 //   views/<pid>-<random>       read-only mounts (COPY --from)
+//   active/<id>                made before the snapshot's dir, removed when it is committed or
+//                              removed: what a crash can leave behind, so the cleanup at the
+//                              start of every build reads these few instead of every meta.json
+//                              (a full scan runs once per boot: scanned-<boot>)
 // Ids are 8 hex digits, short on purpose: overlay lowerdir options list `<id>/fs` per layer.
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { KilnError } from '../errors.js';
@@ -37,6 +41,7 @@ export class MetaStore {
   readonly root: string;
   readonly snapshots: string;
   readonly views: string;
+  readonly active: string;
   readonly durability: Durability;
 
   constructor(root: string) {
@@ -44,8 +49,10 @@ export class MetaStore {
     this.durability = new Durability(this.root);
     this.snapshots = join(this.root, 'snapshots');
     this.views = join(this.root, 'views');
+    this.active = join(this.root, 'active');
     mkdirSync(join(this.snapshots, 'empty'), { recursive: true, mode: 0o755 });
     mkdirSync(this.views, { recursive: true, mode: 0o700 });
+    mkdirSync(this.active, { recursive: true, mode: 0o700 });
   }
 
   dir(id: SnapshotId): string {
@@ -57,10 +64,25 @@ export class MetaStore {
     for (;;) {
       const id = randomBytes(4).toString('hex');
       if (existsSync(this.dir(id))) continue;
+      try {
+        writeFileSync(join(this.active, id), '', { flag: 'wx' });
+      } catch {
+        continue; // another process picked the same id just now
+      }
       mkdirSync(join(this.dir(id), 'fs'), { recursive: true, mode: 0o755 });
       this.write(id, meta);
       return id;
     }
+  }
+
+  /** The snapshot is committed or gone: a crash can no longer leave it half made. */
+  forget(id: SnapshotId): void {
+    rmSync(join(this.active, id), { force: true });
+  }
+
+  /** Snapshots that may be half made (see `active/` above). */
+  activeIds(): SnapshotId[] {
+    return readdirSync(this.active).filter(isSnapshotId);
   }
 
   write(id: SnapshotId, meta: SnapshotMeta): void {
@@ -75,6 +97,7 @@ export class MetaStore {
    */
   commit(id: SnapshotId, meta: Omit<SnapshotMeta, 'state' | 'boot' | 't'>): void {
     this.write(id, { ...meta, state: 'committed', ...stamp() });
+    this.forget(id);
     this.durability.committed();
   }
 

@@ -7,13 +7,14 @@
 // layers fit). When a chain still does not fit (or passes overlayfs's 500-layer stack limit),
 // its oldest part is flattened: merged once through a read-only overlay into a new layer dir
 // that is recorded as `flat` in the meta of the newest snapshot it covers, and reused.
-import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { KilnError } from '../errors.js';
 import { output, removeTree } from '../support/index.js';
 import { overlayDiff } from './diff.js';
 import { MetaStore, pidAlive, type SnapshotMeta } from './meta.js';
+import { BOOT_ID } from './durability.js';
 import { isMounted, mountOverlay, mountsUnder, unmount, unmountAllUnder } from './mount.js';
 import type { ActiveSnapshot, ApplyToDir, PrepareSeed, ReadOnlyView, SnapshotDiff, SnapshotId, Snapshotter } from './types.js';
 
@@ -120,6 +121,7 @@ export class OverlaySnapshotter implements Snapshotter {
       this.meta.write(top, { ...this.meta.committed(top), flat });
     } catch (e) {
       this.safeRemoveDir(this.meta.dir(flat));
+      this.meta.forget(flat);
       throw e;
     } finally {
       rmSync(view, { recursive: true, force: true });
@@ -148,6 +150,7 @@ export class OverlaySnapshotter implements Snapshotter {
     } catch (e) {
       if (isMounted(merged)) await unmount(merged).catch(() => undefined);
       this.safeRemoveDir(dir);
+      this.meta.forget(id);
       throw e;
     }
     let released = false;
@@ -161,6 +164,7 @@ export class OverlaySnapshotter implements Snapshotter {
         this.active.delete(id);
         if (isMounted(merged)) await unmount(merged);
         this.safeRemoveDir(dir);
+        this.meta.forget(id);
       },
     };
     this.active.set(id, snap);
@@ -245,6 +249,7 @@ export class OverlaySnapshotter implements Snapshotter {
       aborted(signal);
     } catch (e) {
       this.safeRemoveDir(this.meta.dir(id));
+      this.meta.forget(id);
       throw e;
     }
     this.meta.commit(id, { parent, pid: process.pid });
@@ -287,15 +292,32 @@ export async function cleanupStaleState(meta: MetaStore, isStale: (m: SnapshotMe
     removeTree(p);
     cleaned.push(p);
   }
-  for (const id of meta.ids()) {
+  // every snapshot once per boot (stores made before active/ existed, snapshots a reboot made
+  // untrustworthy: durability.ts); otherwise only those that may be half made
+  const scanned = join(meta.root, `scanned-${BOOT_ID.replace(/[^0-9a-f-]/gi, '')}`);
+  const full = BOOT_ID === '' || !existsSync(scanned);
+  for (const id of full ? meta.ids() : meta.activeIds()) {
     const m = meta.tryRead(id);
-    if (m !== undefined && !isStale(m)) continue;
+    if (m !== undefined && !isStale(m)) {
+      if (m.state === 'committed') meta.forget(id);
+      continue;
+    }
     const dir = meta.dir(id);
+    let age: number;
+    try {
+      age = Date.now() - statSync(dir).mtimeMs;
+    } catch {
+      // removed without its marker (or not made yet: give the maker a minute)
+      if (Date.now() - (statSync(join(meta.active, id), { throwIfNoEntry: false })?.mtimeMs ?? 0) >= 60_000) meta.forget(id);
+      continue;
+    }
     // no meta.json yet: maybe another process is creating it right now; only old ones are debris
-    if (m === undefined && Date.now() - statSync(dir).mtimeMs < 60_000) continue;
+    if (m === undefined && age < 60_000) continue;
     cleaned.push(...(await unmountAllUnder(dir)));
     removeTree(dir);
+    meta.forget(id);
     cleaned.push(id);
   }
+  if (full && BOOT_ID !== '') writeFileSync(scanned, '');
   return cleaned;
 }

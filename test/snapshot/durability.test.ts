@@ -5,7 +5,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSnapshotter, OverlaySnapshotter } from '../../src/snapshot/index.js';
@@ -123,4 +123,29 @@ test('an rm -rf of the state dir right after the committing process exits does n
     await new Promise((res) => setTimeout(res, 100));
     assert.equal(existsSync(root), false, 'nothing re-created by the syncer');
   }
+});
+
+test('the stale cleanup reads the few half-made snapshots (active/), every snapshot only once per boot', async (t) => {
+  if (!prereq(t, isRoot, 'root and overlayfs')) return;
+  const root = fresh();
+  const s = new OverlaySnapshotter(root, { volatile: true });
+  assert.deepEqual(await s.cleanupStale(), [], 'the first cleanup of a boot scans everything: nothing to do');
+  const scanned = join(root, `scanned-${BOOT_ID}`);
+  assert.ok(existsSync(scanned));
+  const kept = await commitOne(s);
+  assert.deepEqual(readdirSync(join(root, 'active')), [], 'a committed snapshot leaves no marker');
+
+  // two snapshots a killed kiln (pid 999999999) left active, one with its marker, one without
+  const dead = { parent: null, state: 'active' as const, pid: 999_999_999 };
+  const withMarker = (s as unknown as { meta: { create(m: object): string } }).meta.create(dead);
+  const without = (s as unknown as { meta: { create(m: object): string } }).meta.create(dead);
+  rmSync(join(root, 'active', without));
+  const cleaned = await s.cleanupStale();
+  assert.deepEqual(cleaned.filter((c) => !c.startsWith('/')), [withMarker], 'only the marked one is looked at');
+  assert.equal(existsSync(join(root, 'snapshots', without)), true);
+  // a new boot (no scanned-<boot>): everything is read again
+  rmSync(scanned);
+  assert.deepEqual((await s.cleanupStale()).filter((c) => !c.startsWith('/')), [without]);
+  assert.equal(s.parent(kept), null, 'committed snapshots stay');
+  assert.deepEqual(readdirSync(join(root, 'active')), []);
 });
