@@ -146,7 +146,7 @@ export function seedLayer(layer: string, prev: string, s: SeedInputs): ReusedFil
       }
       if (!inDir || !e.st.isFile() || e.st.nlink !== 1n || writes.get(d) !== 1) continue;
       const ctx = e.abs.startsWith(prefix) ? e.abs.slice(prefix.length) : undefined;
-      const was = ctx === undefined ? undefined : s.before[ctx];
+      const was = ctx !== undefined && Object.hasOwn(s.before, ctx) ? s.before[ctx] : undefined; // a file may be named __proto__
       if (was === undefined || was !== s.now.get(ctx!)) continue;
       const old = lstatOr(`${prev}/${d}`);
       if (!old?.isFile() || old.size !== e.st.size || usedInodes.has(old.ino)) continue;
