@@ -7,7 +7,7 @@ import { KilnError } from '../errors.js';
 import { output, removeTree } from '../support/index.js';
 import { treeDiff } from './diff.js';
 import { MetaStore, pidAlive } from './meta.js';
-import { cleanupStaleState } from './overlay.js';
+import { cleanupStaleState, removeCommitted } from './overlay.js';
 import type { ActiveSnapshot, ApplyToDir, ReadOnlyView, SnapshotDiff, SnapshotId, Snapshotter } from './types.js';
 
 function aborted(signal?: AbortSignal): void {
@@ -88,6 +88,10 @@ export class CopySnapshotter implements Snapshotter {
     const children = this.meta.children(id);
     if (children.length > 0) throw new KilnError('INTERNAL', `snapshot ${id} still has children (${children.join(', ')})`);
     removeTree(this.meta.dir(id));
+  }
+
+  async removeMany(ids: readonly SnapshotId[]): Promise<SnapshotId[]> {
+    return removeCommitted(this.meta, ids, (_m, id) => removeTree(this.meta.dir(id)));
   }
 
   /** The committed tree itself: nothing to mount (callers only read it). */

@@ -137,6 +137,19 @@ export class MetaStore {
   children(id: SnapshotId): SnapshotId[] {
     return this.ids().filter((c) => this.tryRead(c)?.parent === id);
   }
+
+  /** parent → children of every snapshot, from one read of each meta.json. */
+  childMap(): Map<SnapshotId, Set<SnapshotId>> {
+    const out = new Map<SnapshotId, Set<SnapshotId>>();
+    for (const c of this.ids()) {
+      const p = this.tryRead(c)?.parent;
+      if (p === undefined || p === null) continue;
+      let set = out.get(p);
+      if (set === undefined) out.set(p, (set = new Set()));
+      set.add(c);
+    }
+    return out;
+  }
 }
 
 export { pidAlive } from '../support/index.js';

@@ -208,6 +208,14 @@ export class OverlaySnapshotter implements Snapshotter {
     const m = this.meta.committed(id);
     const children = this.meta.children(id);
     if (children.length > 0) throw new KilnError('INTERNAL', `snapshot ${id} still has children (${children.join(', ')})`);
+    this.drop(m, id);
+  }
+
+  async removeMany(ids: readonly SnapshotId[]): Promise<SnapshotId[]> {
+    return removeCommitted(this.meta, ids, (m, id) => this.drop(m, id));
+  }
+
+  private drop(m: SnapshotMeta, id: SnapshotId): void {
     if (m.flat !== undefined) this.safeRemoveDir(this.meta.dir(m.flat));
     this.safeRemoveDir(this.meta.dir(id));
   }
@@ -273,6 +281,24 @@ export class OverlaySnapshotter implements Snapshotter {
     if (mountsUnder(dir).length > 0) throw new KilnError('INTERNAL', `refusing to delete ${dir}: something is mounted below it`);
     removeTree(dir);
   }
+}
+
+/** Shared by both backends' removeMany: `drop` deletes one snapshot's files. */
+export function removeCommitted(meta: MetaStore, ids: readonly SnapshotId[], drop: (m: SnapshotMeta, id: SnapshotId) => void): SnapshotId[] {
+  const kids = meta.childMap();
+  const removed: SnapshotId[] = [];
+  for (const id of ids) {
+    const m = meta.tryRead(id);
+    if (m?.state !== 'committed' || (kids.get(id)?.size ?? 0) > 0) continue;
+    try {
+      drop(m, id);
+    } catch {
+      continue; // e.g. something still mounted below it: left for a later prune
+    }
+    if (m.parent !== null) kids.get(m.parent)?.delete(id);
+    removed.push(id);
+  }
+  return removed;
 }
 
 /**

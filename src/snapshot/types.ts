@@ -64,6 +64,12 @@ export interface Snapshotter {
   diff(snapshot: ActiveSnapshot | SnapshotId): Promise<SnapshotDiff>;
   /** Deletes a committed snapshot (refused while another snapshot builds on it). */
   remove(id: SnapshotId): Promise<void>;
+  /**
+   * Deletes committed snapshots in the order given (children first), skipping any that another
+   * snapshot still builds on; returns those deleted. Reads every snapshot's meta once, where
+   * `remove` reads them all per call: for pruning, while builds are excluded (activity.ts).
+   */
+  removeMany(ids: readonly SnapshotId[]): Promise<SnapshotId[]>;
   /** Mounts committed snapshot `id` (with its parents) read-only. */
   view(id: SnapshotId, signal?: AbortSignal): Promise<ReadOnlyView>;
   /** Creates a committed snapshot on `parent` by letting `apply` extract a base-image layer. */
