@@ -3,7 +3,7 @@
 // recorded before the run and removed after it, and their parent directory's times restored,
 // so the snapshot diff does not see them (BuildKit's MountStubsCleaner does the same) — except
 // the top-level /dev, /proc and /sys directories, which BuildKit's layers keep.
-import { lstatSync, readdirSync, rmSync, type BigIntStats, type Stats } from 'node:fs';
+import { lstatSync, lutimesSync, readdirSync, rmSync, type BigIntStats, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { runSync } from '../support/index.js';
 
@@ -28,11 +28,22 @@ function isEmptyStubTree(p: string): boolean {
   return readdirSync(p).every((n) => isEmptyStubTree(join(p, n)));
 }
 
-/** Sets a directory's mtime with full nanosecond precision (fs.utimes rounds through a double). */
+/**
+ * Sets a directory's mtime with full nanosecond precision. fs.utimes goes through a double and
+ * libuv keeps microseconds, so it is tried first and checked: base images' times are mostly
+ * whole seconds (tar), and that saves a touch(1) process per RUN on a base without /etc/hosts.
+ */
 function restoreMtime(dir: string, mtimeNs: bigint): void {
   const sec = mtimeNs / 1_000_000_000n;
-  const nsec = (mtimeNs % 1_000_000_000n).toString().padStart(9, '0');
-  runSync('touch', ['-m', '-c', '-h', '-d', `@${sec}.${nsec}`, dir]);
+  const ns = mtimeNs % 1_000_000_000n;
+  try {
+    const now = lstatSync(dir, { bigint: true });
+    lutimesSync(dir, Number(now.atimeNs) / 1e9, Number(sec) + Number(ns) / 1e9);
+    if (lstatSync(dir, { bigint: true }).mtimeNs === mtimeNs) return;
+  } catch {
+    /* fall through to touch(1) */
+  }
+  runSync('touch', ['-m', '-c', '-h', '-d', `@${sec}.${ns.toString().padStart(9, '0')}`, dir]);
 }
 
 /**
@@ -68,9 +79,8 @@ export function recordMountStubs(rootfs: string, destinations: readonly string[]
     }
   }
   return () => {
-    // remove every stub, then restore each parent once (a touch(1) process each: /etc/hosts and
-    // /etc/resolv.conf share /etc), deepest first, so a parent's times are restored after its
-    // children are gone
+    // remove every stub, then restore each parent once (/etc/hosts and /etc/resolv.conf share
+    // /etc), deepest first, so a parent's times are restored after its children are gone
     const parents = new Map<string, bigint>();
     for (const s of stubs) {
       if (!isEmptyStubTree(s.path)) continue;

@@ -1,0 +1,38 @@
+// Mount stubs on a plain directory: what runc would create is removed after the run, and the
+// parent's mtime comes back to the nanosecond, whether or not fs.utimes can express it.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, lstatSync, mkdirSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { makeTempDir, removeTree } from '../support/index.js';
+import { recordMountStubs } from './stubs.js';
+
+const base = makeTempDir('kiln-stubs-test-');
+after(() => removeTree(base));
+
+for (const [what, stamp] of [
+  ['a whole second (tar-made base images)', '@1700000000'],
+  ['nanoseconds fs.utimes cannot set', '@1700000000.123456789'],
+] as const) {
+  test(`stubs are removed and their parent's mtime restored exactly: ${what}`, () => {
+    const rootfs = join(base, String(Math.random()).slice(2));
+    mkdirSync(join(rootfs, 'etc'), { recursive: true });
+    writeFileSync(join(rootfs, 'etc', 'passwd'), 'root:x:0:0::/root:/bin/sh\n');
+    execFileSync('touch', ['-m', '-d', stamp, join(rootfs, 'etc')]);
+    const before = lstatSync(join(rootfs, 'etc'), { bigint: true }).mtimeNs;
+    const clean = recordMountStubs(rootfs, ['/etc/hosts', '/etc/resolv.conf', '/run/secrets/x']);
+    // what runc does for missing mount destinations
+    writeFileSync(join(rootfs, 'etc', 'hosts'), '');
+    writeFileSync(join(rootfs, 'etc', 'resolv.conf'), '');
+    mkdirSync(join(rootfs, 'run', 'secrets'), { recursive: true });
+    writeFileSync(join(rootfs, 'run', 'secrets', 'x'), '');
+    assert.notEqual(lstatSync(join(rootfs, 'etc'), { bigint: true }).mtimeNs, before);
+    clean();
+    assert.equal(existsSync(join(rootfs, 'etc', 'hosts')), false);
+    assert.equal(existsSync(join(rootfs, 'etc', 'resolv.conf')), false);
+    assert.equal(existsSync(join(rootfs, 'run')), false);
+    assert.equal(existsSync(join(rootfs, 'etc', 'passwd')), true);
+    assert.equal(lstatSync(join(rootfs, 'etc'), { bigint: true }).mtimeNs, before);
+  });
+}
