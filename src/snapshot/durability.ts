@@ -38,9 +38,14 @@ export function stamp(): Stamp {
   return { boot: BOOT_ID, t: process.hrtime.bigint().toString() };
 }
 
+/** A per-boot file `<kind>-<boot>` in state dir `root` (the boot id is a UUID). */
+export function bootFile(root: string, kind: string, boot: string = BOOT_ID): string {
+  return join(root, `${kind}-${boot.replace(/[^0-9a-f-]/gi, '')}`);
+}
+
 /** The durable-marker of `boot` in state dir `root`: everything stamped up to this time is on disk. */
 export function markerPath(root: string, boot: string): string {
-  return join(root, `durable-${boot.replace(/[^0-9a-f-]/gi, '')}`);
+  return bootFile(root, 'durable', boot);
 }
 
 /** State dirs this process committed to, and whether their exit hook is installed. */

@@ -14,7 +14,7 @@ import { KilnError } from '../errors.js';
 import { output, removeTree } from '../support/index.js';
 import { overlayDiff } from './diff.js';
 import { MetaStore, pidAlive, type SnapshotMeta } from './meta.js';
-import { BOOT_ID } from './durability.js';
+import { BOOT_ID, bootFile } from './durability.js';
 import { isMounted, mountOverlay, mountsUnder, unmount, unmountAllUnder } from './mount.js';
 import type { ActiveSnapshot, ApplyToDir, PrepareSeed, ReadOnlyView, SnapshotDiff, SnapshotId, Snapshotter } from './types.js';
 
@@ -320,7 +320,7 @@ export async function cleanupStaleState(meta: MetaStore, isStale: (m: SnapshotMe
   }
   // every snapshot once per boot (stores made before active/ existed, snapshots a reboot made
   // untrustworthy: durability.ts); otherwise only those that may be half made
-  const scanned = join(meta.root, `scanned-${BOOT_ID.replace(/[^0-9a-f-]/gi, '')}`);
+  const scanned = bootFile(meta.root, 'scanned');
   const full = BOOT_ID === '' || !existsSync(scanned);
   for (const id of full ? meta.ids() : meta.activeIds()) {
     const m = meta.tryRead(id);
