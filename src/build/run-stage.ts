@@ -7,7 +7,7 @@ import type { History } from '../image/index.js';
 import { resolveInRoot } from '../exec/index.js';
 import type { BuildPlan, PlannedStage } from '../plan/index.js';
 import type { ReadOnlyView, SnapshotId } from '../snapshot/index.js';
-import { BuildCache, cacheKey, type KeyInputs } from './cache.js';
+import { BuildCache, cacheKey, type CacheRecord, type KeyInputs } from './cache.js';
 import { snapshotExists } from './base.js';
 import { executeRun, executeWorkdir } from './run-step.js';
 import { executeCopy, type CopyTarget, type Input } from './copy/index.js';
@@ -217,13 +217,17 @@ export async function runStage(ctx: StageRunContext, ps: PlannedStage, signal: A
       }
       // --- end shared cache
       let reason: string;
+      // what this step position made last time: for the miss reason and a COPY's file reuse
+      // (read once: a 20k-file COPY's record is ~2 MB)
+      let prev: CacheRecord | undefined;
       if (opts.noCache) reason = '--no-cache';
       else if (filtered) reason = `--no-cache-filter ${ps.name}`;
       else {
         const prevKey = cache.getSlot(slot);
+        prev = prevKey === stepKey ? rec : prevKey !== undefined ? cache.get(prevKey) : undefined;
         if (prevKey === undefined) reason = 'no previous build';
         else if (prevKey === stepKey) reason = rec === undefined || !snapshotExists(deps.snapshotter, rec.snapshot) ? 'cached result was removed (pruned)' : 'parent step re-ran';
-        else reason = missReason(cache.get(prevKey)?.inputs, inputs, ranKeys.has(inputs.parent));
+        else reason = missReason(prev?.inputs, inputs, ranKeys.has(inputs.parent));
       }
       deps.progress.miss(id, reason);
       const decision = decide(false, reason);
@@ -232,7 +236,7 @@ export async function runStage(ctx: StageRunContext, ps: PlannedStage, signal: A
       running.catch(() => undefined); // a failure is reported by this stage; waiters see it too
       inflight.set(stepKey, running);
       // a COPY from the context links its unchanged files from its previous result
-      const reuse = step.kind === 'copy' && walked !== undefined && !opts.noCache && !filtered ? copySeed(cache, slot, inputs, walked, deps.contextDir, files) : undefined;
+      const reuse = step.kind === 'copy' && walked !== undefined && prev !== undefined ? copySeed(prev, inputs, walked, deps.contextDir, files) : undefined;
       const active = await deps.snapshotter.prepare(parent, signal, reuse?.seed).catch((e: unknown) => {
         settle.reject(e);
         throw e;
