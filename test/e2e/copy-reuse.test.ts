@@ -5,26 +5,21 @@
 // --explain counts the linked files.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, linkSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { Store } from '../../src/store/index.js';
 import { runKiln } from '../helpers/cli.js';
 import { isRoot, which, prereq } from '../helpers/prereq.js';
-import { haveBusybox, makeBusyboxRootfs } from '../helpers/busybox-rootfs.js';
-import { addRootfsImage } from '../helpers/kiln-image.js';
+import { haveBusybox } from '../helpers/busybox-rootfs.js';
+import { busyboxStore } from '../helpers/kiln-image.js';
 
 let root = '';
 let work = '';
 const ready = isRoot && which('runc') !== undefined && haveBusybox();
 
 before(async () => {
-  if (!ready) return;
-  work = mkdtempSync(join(tmpdir(), 'kiln-e2e-reuse-'));
-  root = join(work, 'root');
-  await addRootfsImage(Store.open(root), 'docker.io/library/busybox:latest', makeBusyboxRootfs(join(work, 'busybox')), { Cmd: ['sh'] });
+  if (ready) ({ work, root } = await busyboxStore('kiln-e2e-reuse-'));
 });
 
 after(() => {
