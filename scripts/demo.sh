@@ -18,7 +18,7 @@ say "dependencies (npm, Debian packages) and kiln itself"
 bash scripts/ensure-deps.sh
 # compile only when a source changed since the last compile (a second run needs no compiler)
 stamp=dist/.kiln-build-stamp
-if [ ! -f "$stamp" ] || [ ! -f dist/src/cli/main.js ] || [ -n "$(find src bin scripts/bundle.mjs tsconfig.json tsconfig.build.json package-lock.json -newer "$stamp" -print -quit)" ]; then
+if [ ! -f "$stamp" ] || [ ! -f dist/src/cli/main.js ] || [ -n "$(find src bin native scripts/bundle.mjs scripts/build-native.mjs tsconfig.json tsconfig.build.json package-lock.json -newer "$stamp" -print -quit)" ]; then
   npm run -s build
   touch "$stamp"
 fi

@@ -13,10 +13,11 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund >&2
 fi
 
+# gcc, libc6-dev: scripts/build-native.mjs (the mount helper; fs-xattr builds with node-gyp too)
 # mmdebstrap, busybox-static, jq, attr, curl: scripts/make-base-images.sh
 # tar, python3 (tarfile), zstd: layer/ oracle tests
 # bzip2, xz-utils, attr: test/conformance case setup scripts (tar -j/-J archives, setfattr)
-PACKAGES=(runc skopeo umoci docker-registry mmdebstrap busybox-static attr zstd tar python3 uidmap jq curl apache2-utils bzip2 xz-utils ${KILN_EXTRA_PACKAGES:-})
+PACKAGES=(gcc libc6-dev runc skopeo umoci docker-registry mmdebstrap busybox-static attr zstd tar python3 uidmap jq curl apache2-utils bzip2 xz-utils ${KILN_EXTRA_PACKAGES:-})
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f '${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

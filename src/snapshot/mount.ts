@@ -1,10 +1,14 @@
-// Mounting and unmounting with mount(8)/umount(8), with every mount kiln makes tracked so that
-// errors, aborts and process exit unmount them, and /proc/self/mountinfo parsing to find (and
-// clean) mounts a crashed run left under a directory.
+// Mounting and unmounting, with every mount kiln makes tracked so that errors, aborts and process
+// exit unmount them, and /proc/self/mountinfo parsing to find (and clean) mounts a crashed run
+// left under a directory. The calls go straight to mount(2)/umount2(2) through the native helper
+// (support/native.ts) when it is built, else through mount(8)/umount(8): two ~3 ms processes per
+// step that the helper saves.
 import { readFileSync } from 'node:fs';
 import { resolve, sep } from 'node:path';
 import { KilnError } from '../errors.js';
-import { output, runSync } from '../support/index.js';
+import {
+  MNT_DETACH, MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RDONLY, MS_REMOUNT, nativeSys, output, runSync,
+} from '../support/index.js';
 
 const tracked = new Set<string>();
 let exitHook = false;
@@ -32,6 +36,23 @@ function track(target: string): void {
 
 const ENV = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C' };
 
+const VFS_FLAGS: Readonly<Record<string, number>> = { ro: MS_RDONLY, rw: 0, nosuid: MS_NOSUID, nodev: MS_NODEV, noexec: MS_NOEXEC };
+
+/**
+ * mount(8)'s split of an option string: the generic options it knows become mount(2) flags, the
+ * rest is the filesystem's data. (kiln's own option strings: no commas inside values.)
+ */
+export function splitMountOptions(options: string): { flags: number; data: string } {
+  let flags = 0;
+  const data: string[] = [];
+  for (const o of options.split(',')) {
+    const f = VFS_FLAGS[o];
+    if (f === undefined) data.push(o);
+    else flags |= f;
+  }
+  return { flags, data: data.join(',') };
+}
+
 /**
  * Mounts an overlay at `target`. `options` may use paths relative to `cwd` (that is how a long
  * lowerdir chain stays under the kernel's one-page limit for mount options).
@@ -39,7 +60,13 @@ const ENV = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bi
 export async function mountOverlay(target: string, options: string, cwd: string): Promise<void> {
   const abs = resolve(target);
   try {
-    await output('mount', ['-t', 'overlay', 'overlay', '-o', options, abs], { cwd, env: ENV });
+    const sys = nativeSys();
+    if (sys) {
+      const { flags, data } = splitMountOptions(options);
+      await sys.mount('overlay', abs, 'overlay', flags, data, resolve(cwd));
+    } else {
+      await output('mount', ['-t', 'overlay', 'overlay', '-o', options, abs], { cwd, env: ENV });
+    }
   } catch (e) {
     throw new KilnError('SNAPSHOT_UNAVAILABLE', `cannot mount overlay at ${abs}: ${(e as Error).message}`, {
       cause: e,
@@ -53,7 +80,19 @@ export async function mountOverlay(target: string, options: string, cwd: string)
 export async function mountBindReadOnly(source: string, target: string): Promise<void> {
   const abs = resolve(target);
   try {
-    await output('mount', ['--bind', '-o', 'ro', resolve(source), abs], { env: ENV });
+    const sys = nativeSys();
+    if (sys) {
+      // what mount(8) does for --bind -o ro: a bind mount, then a read-only remount of it
+      await sys.mount(resolve(source), abs, null, MS_BIND, null, null);
+      try {
+        await sys.mount(null, abs, null, MS_REMOUNT | MS_BIND | MS_RDONLY, null, null);
+      } catch (e) {
+        await sys.umount(abs, MNT_DETACH).catch(() => undefined);
+        throw e;
+      }
+    } else {
+      await output('mount', ['--bind', '-o', 'ro', resolve(source), abs], { env: ENV });
+    }
   } catch (e) {
     throw new KilnError('SNAPSHOT_UNAVAILABLE', `cannot bind-mount ${source} at ${abs}: ${(e as Error).message}`, { cause: e });
   }
@@ -63,11 +102,14 @@ export async function mountBindReadOnly(source: string, target: string): Promise
 /** Unmounts `target` (falls back to a lazy detach when it is busy). */
 export async function unmount(target: string): Promise<void> {
   const abs = resolve(target);
+  const sys = nativeSys();
   try {
-    await output('umount', [abs], { env: ENV });
+    if (sys) await sys.umount(abs, 0);
+    else await output('umount', [abs], { env: ENV });
   } catch (e) {
     try {
-      await output('umount', ['-l', abs], { env: ENV });
+      if (sys) await sys.umount(abs, MNT_DETACH);
+      else await output('umount', ['-l', abs], { env: ENV });
     } catch {
       if (isMounted(abs)) {
         throw new KilnError('IO', `cannot unmount ${abs}: ${(e as Error).message}`, { cause: e });

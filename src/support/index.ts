@@ -4,3 +4,4 @@ export * from './process.js';
 export * from './tempdir.js';
 export * from './go-text.js';
 export * from './filepath-match.js';
+export * from './native.js';
