@@ -8,7 +8,8 @@
 // null]` per change since. A build that changed a few entries appends them instead of rewriting
 // 20k entries (~25-45 ms); the log is folded into the table once it passes COMPACT_LINES. Both
 // are only a cache: a torn last line is skipped, a lost line costs one re-read.
-import { appendFileSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, type BigIntStats } from 'node:fs';
+import { appendFileSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import type { FileStat } from '../support/index.js';
 import { join, relative } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import { digestFile, type FileDigester } from './copy/index.js';
@@ -31,7 +32,7 @@ export interface HashCounters {
   hits: number;
 }
 
-function statSig(st: BigIntStats): string {
+function statSig(st: FileStat): string {
   return `${st.size}:${st.mtimeNs}:${st.ctimeNs}:${st.ino}:${st.dev}:${st.mode}:${st.uid}:${st.gid}`;
 }
 

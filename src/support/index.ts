@@ -5,3 +5,4 @@ export * from './tempdir.js';
 export * from './go-text.js';
 export * from './filepath-match.js';
 export * from './native.js';
+export * from './stat.js';

@@ -1,7 +1,8 @@
 // The optional native helper (native/kiln_sys.c, built by scripts/build-native.mjs into
-// native/build/kiln_sys.node): mount(2) and umount2(2) as promise-returning calls. Loaded on first
-// use; `undefined` when it was not built (no compiler) or KILN_NATIVE=0, and callers then spawn
-// mount(8)/umount(8) instead.
+// native/build/kiln_sys.node): mount(2) and umount2(2) as promise-returning calls, and a batched
+// lstat for tree walks (support/stat.ts). Loaded on first use; `undefined` when it was not built
+// (no compiler) or KILN_NATIVE=0, and callers then spawn mount(8)/umount(8) and lstat one file
+// at a time instead.
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -12,6 +13,8 @@ export interface NativeSys {
   mount(source: string | null, target: string, fstype: string | null, flags: number, data: string | null, cwd: string | null): Promise<void>;
   /** umount2(2). Rejects with an Error carrying `errno`. */
   umount(target: string, flags: number): Promise<void>;
+  /** lstat of every name in `dir`, packed (support/stat.ts); null when `dir` cannot be opened. */
+  lstatAt(dir: string, names: readonly string[]): BigInt64Array | null;
 }
 
 /** Linux mount(2) flags and umount2(2) flags kiln uses (uapi/linux/mount.h). */

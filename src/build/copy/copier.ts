@@ -11,6 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { dirname } from 'node:path';
 import * as xattr from 'fs-xattr';
 import { KilnError } from '../../errors.js';
+import type { FileStat } from '../../support/index.js';
 import type { ChmodSpec } from './mode.js';
 import type { Owner } from './owner.js';
 import { lstatOrUndefined } from './paths.js';
@@ -151,13 +152,13 @@ export class Copier {
     return top;
   }
 
-  private newDir(dst: string, st: BigIntStats): true {
+  private newDir(dst: string, st: FileStat): true {
     mkdirSync(dst, Number(st.mode) & 0o777);
     return true;
   }
 
   /** fsutil copyDirectoryOnly: true when the directory was created. */
-  private dirOnly(dst: string, st: BigIntStats, overwrite: boolean): boolean {
+  private dirOnly(dst: string, st: FileStat, overwrite: boolean): boolean {
     const cur = lstatOrUndefined(dst);
     if (!cur) {
       mkdirSync(dst, Number(st.mode) & 0o777);
@@ -175,7 +176,7 @@ export class Copier {
     return false;
   }
 
-  private leaf(st: BigIntStats, src: string, dst: string, fresh: boolean): void {
+  private leaf(st: FileStat, src: string, dst: string, fresh: boolean): void {
     const cur = fresh ? undefined : lstatOrUndefined(dst);
     if (cur) {
       if (cur.isDirectory()) {
@@ -224,7 +225,7 @@ export class Copier {
    * directory. Only what differs is set: a COPY of a 20k-file directory from the context spent
    * ~0.2 s on chown/chmod calls that changed nothing.
    */
-  private copiedFileInfo(st: BigIntStats, src: string, dst: string): void {
+  private copiedFileInfo(st: FileStat, src: string, dst: string): void {
     const owner = this.owner(st);
     const mode = Number(st.mode) & 0o7777;
     const want = this.opts.chmod ? this.opts.chmod.apply(mode, false) : mode;
@@ -247,12 +248,12 @@ export class Copier {
     return gid;
   }
 
-  private owner(st: BigIntStats): { uid: number; gid: number } {
+  private owner(st: FileStat): { uid: number; gid: number } {
     return this.opts.chown ?? (this.opts.keepSourceOwner ? { uid: Number(st.uid), gid: Number(st.gid) } : { uid: 0, gid: 0 });
   }
 
   /** Owner, mode, times and xattrs of `dst` from the source (fsutil copyFileInfo + copyXAttrs). */
-  fileInfo(st: BigIntStats, src: string, dst: string, applyChmod = true): void {
+  fileInfo(st: FileStat, src: string, dst: string, applyChmod = true): void {
     if (st.isDirectory()) this.dirGid.clear(); // a directory's setgid bit or group may change here
     const owner = this.owner(st);
     if (IS_ROOT) lchownSync(dst, owner.uid, owner.gid);

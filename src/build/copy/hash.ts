@@ -5,14 +5,15 @@
 // Per-file content digests come from a FileDigester, so a stat-keyed cache can supply them.
 // URLs count with their --checksum, or else with the digest of what the server sends now.
 import { createHash, type Hash } from 'node:crypto';
-import { closeSync, openSync, readFileSync, readSync, readlinkSync, type BigIntStats } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, readlinkSync } from 'node:fs';
+import type { FileStat } from '../../support/index.js';
 import type { CopyInputDigest, CopyRequest } from './types.js';
 import { selectInputs, type Input } from './inputs.js';
 import { urlKey } from './remote.js';
 import type { Entry } from './select.js';
 
 /** Returns the hex sha256 of a regular file's content (`st` is its lstat, for caches keyed on it). */
-export type FileDigester = (abs: string, st: BigIntStats) => string;
+export type FileDigester = (abs: string, st: FileStat) => string;
 
 const SMALL = 1 << 20;
 let chunk: Buffer | undefined;
@@ -35,7 +36,7 @@ export const digestFile: FileDigester = (abs, st) => {
   return h.digest('hex');
 };
 
-function typeOf(st: BigIntStats): string {
+function typeOf(st: FileStat): string {
   if (st.isFile()) return 'f';
   if (st.isDirectory()) return 'd';
   if (st.isSymbolicLink()) return 'l';

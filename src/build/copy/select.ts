@@ -2,10 +2,10 @@
 // .dockerignore'd paths invisible), then each match walked into an ordered entry list with
 // --exclude / --parents include patterns applied like fsutil's copier. Both the copy and the
 // cache-key hash consume the same lists, so the key covers exactly what is copied.
-import { readdirSync, type BigIntStats } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { KilnError } from '../../errors.js';
 import type { IgnoreMatcher } from '../../context/index.js';
-import { FilepathPattern } from '../../support/index.js';
+import { FilepathPattern, lstatMany, type FileStat } from '../../support/index.js';
 import {
   baseName, cleanSourcePath, containsWildcards, joinRel, lstatOrUndefined, outsideError, resolveRel, splitWildcards,
   type SourceKind,
@@ -27,7 +27,7 @@ export interface Match {
   /** Resolved path relative to the tree root ('' = the root). */
   readonly rel: string;
   readonly abs: string;
-  readonly st: BigIntStats;
+  readonly st: FileStat;
 }
 
 /** One item of a walked match, in copy order (pre-order, names sorted). */
@@ -35,7 +35,7 @@ export interface Entry {
   /** Path relative to the match ('' = the match itself). */
   readonly rel: string;
   readonly abs: string;
-  readonly st: BigIntStats;
+  readonly st: FileStat;
   /** 'open'/'close' bracket a directory's children; 'leaf' is anything else. */
   readonly kind: 'open' | 'close' | 'leaf';
   /** A directory copied only as the parent of included paths (created if missing, never overwritten). */
@@ -60,7 +60,7 @@ export function notFound(tree: SourceTree, rel: string, source: string, ignored 
 }
 
 /** Whether the context path `rel` (an existing entry with stats `st`) is part of the context. */
-function visible(tree: SourceTree, rel: string, st: BigIntStats): boolean {
+function visible(tree: SourceTree, rel: string, st: FileStat): boolean {
   const ig = tree.ignore;
   if (!ig || rel === '' || !ig.excluded(rel)) return true;
   if (!st.isDirectory() || ig.canSkipDir(rel)) return false;
@@ -169,7 +169,11 @@ export function walkMatch(tree: SourceTree, m: Match, filters: WalkFilters): Ent
 
   const walkDir = (abs: string, rel: string, ctxRel: string, excluded: boolean, sink: Entry[]): void => {
     if (excluded && !excHasExceptions) return;
-    for (const name of readdirSync(abs).sort()) {
+    const names = readdirSync(abs).sort();
+    // one native call for the whole directory; an entry skipped below is never looked at
+    const stats = lstatMany(abs, names);
+    for (let k = 0; k < names.length; k++) {
+      const name = names[k]!;
       const r = joinRel(rel, name);
       const cr = joinRel(ctxRel, name);
       const childAbs = `${abs}/${name}`;
@@ -185,7 +189,7 @@ export function walkMatch(tree: SourceTree, m: Match, filters: WalkFilters): Ent
         isExcluded = true;
       }
       if (!include && !inc && !excHasExceptions) continue;
-      const st = lstatOrUndefined(childAbs);
+      const st = stats.get(k);
       if (!st) continue;
       if (!st.isDirectory()) {
         if (include && !hiddenDir) sink.push({ rel: r, abs: childAbs, st, kind: 'leaf', parentOnly: false });
