@@ -1,6 +1,7 @@
 // Where a step's inputs come from: base images made into snapshots (once per build), finished
 // stages' snapshots, the context and named local contexts, opened for reading and hashed for
 // cache keys, and the CopyRequest a COPY/ADD step turns into.
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { KilnError } from '../errors.js';
 import type { CopyStep, PlannedStage, ResolvedImage, Source } from '../plan/index.js';
@@ -8,13 +9,16 @@ import type { ReadOnlyView, SnapshotId } from '../snapshot/index.js';
 import { makeTempDir } from '../support/index.js';
 import { BuildCache, cacheKey } from './cache.js';
 import { materialiseImage, type MaterialisedImage } from './base.js';
-import { computeCopyDigest, type CopyRequest, type Input } from './copy/index.js';
+import { computeCopyDigest, digestHeader, inputsSignature, selectInputs, type CopyRequest, type Input } from './copy/index.js';
 import type { ContextStatCache } from './stat-cache.js';
 import type { LocalContexts } from './local-context.js';
 import { shortRef } from './explain.js';
 import { asHashError, digestWithXattrs, recording } from './step-inputs.js';
 import type { BuildDeps, BuildOptions } from './ports.js';
 import type { StageOutcome } from './run-stage.js';
+
+/** A COPY reading fewer entries than this from one source is hashed file by file (no tree record). */
+const TREE_MIN_ENTRIES = 256;
 
 /** What one build shares between its stages (engine.ts makes one per build). */
 export interface SourcesContext {
@@ -98,12 +102,34 @@ export function stepSources(ctx: SourcesContext): StepSources {
     return out;
   }
 
-  /** Digest of what a step reads from the context (stat cache), with per-file digests. */
+  /**
+   * Digest of what a step reads from the context (stat cache), with per-file digests. When the
+   * inputs' signature (copy/signature.ts) is the one stored with the last digest of the same
+   * request, that digest and its files are taken as they are.
+   */
   async function contextDigest(req: Omit<CopyRequest, 'destRoot'>, signal: AbortSignal, files: Map<string, string>, keep?: (inputs: Input[]) => void): Promise<string> {
-    const d = await computeCopyDigest(req, recording(deps.contextDir, statCache.digester(), files), signal, keep).catch((e: unknown) => {
+    try {
+      const inputs = selectInputs(req, signal);
+      keep?.(inputs);
+      // (a few files cost less to look up one by one than a record costs to write)
+      const big = req.srcRoot === deps.contextDir && inputs.some((i) => i.kind === 'local' && i.entries.length >= TREE_MIN_ENTRIES);
+      const sig = big ? inputsSignature(req, inputs, BigInt(Date.now()) * 1_000_000n) : undefined;
+      const key = sig ? createHash('sha256').update(digestHeader(req)).digest('hex').slice(0, 32) : '';
+      const stored = sig ? statCache.tree(key, sig.sig) : undefined;
+      if (sig && stored) {
+        for (const rel in stored.files) files.set(rel, stored.files[rel]!);
+        statCache.markSeen(Object.keys(stored.files));
+        statCache.counters.hits += sig.files;
+        return stored.digest;
+      }
+      const mine = new Map<string, string>();
+      const d = await computeCopyDigest(req, recording(deps.contextDir, statCache.digester(), mine), signal, undefined, inputs);
+      for (const [rel, v] of mine) files.set(rel, v);
+      if (sig && !sig.racy) statCache.storeTree(key, sig.sig, d.digest, mine);
+      return d.digest;
+    } catch (e) {
       throw asHashError(e);
-    });
-    return d.digest;
+    }
   }
 
   async function openSource(src: Source, views: ReadOnlyView[], signal: AbortSignal): Promise<string> {

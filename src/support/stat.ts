@@ -29,6 +29,17 @@ export class PackedStat implements FileStat {
   ) {
     this.type = Number(a[i + F_MODE]!) & S_IFMT;
   }
+  /**
+   * Writes this file's identity as IDENTITY_WORDS int64s at `dst[at...]`, without a BigInt per
+   * field (copyIdentity has the field order).
+   */
+  copyIdentityTo(dst: BigInt64Array, at: number): void {
+    // the record minus atime: [mode … ino] then [mtime, ctime]
+    const src = new Int32Array(this.a.buffer, this.a.byteOffset + this.i * 8, NFIELDS * 2);
+    const out = new Int32Array(dst.buffer, dst.byteOffset + at * 8, IDENTITY_WORDS * 2);
+    out.set(src.subarray(0, F_ATIME * 2));
+    out.set(src.subarray(F_MTIME * 2, NFIELDS * 2), F_ATIME * 2);
+  }
   isFile(): boolean {
     return this.type === fsc.S_IFREG;
   }
@@ -85,6 +96,27 @@ export class PackedStat implements FileStat {
   get ctimeNs(): bigint {
     return this.a[this.i + F_CTIME]!;
   }
+}
+
+/** int64 words per file written by copyIdentity. */
+export const IDENTITY_WORDS = 10;
+
+/**
+ * Writes what identifies a file's content and metadata (everything but atime: mode, uid, gid,
+ * nlink, size, rdev, dev, ino, mtime ns, ctime ns) as IDENTITY_WORDS int64s at `dst[at...]`.
+ */
+export function copyIdentity(st: FileStat, dst: BigInt64Array, at: number): void {
+  if (st instanceof PackedStat) return st.copyIdentityTo(dst, at);
+  dst[at] = st.mode;
+  dst[at + 1] = st.uid;
+  dst[at + 2] = st.gid;
+  dst[at + 3] = st.nlink;
+  dst[at + 4] = st.size;
+  dst[at + 5] = st.rdev;
+  dst[at + 6] = st.dev;
+  dst[at + 7] = BigInt.asIntN(64, st.ino);
+  dst[at + 8] = st.mtimeNs;
+  dst[at + 9] = st.ctimeNs;
 }
 
 const ERRNO_NAMES = new Map<number, string>(Object.entries(constants.errno).map(([k, v]) => [v, k]));

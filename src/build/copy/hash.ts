@@ -75,13 +75,9 @@ function hashEntry(h: Batched, e: Entry, withOwner: boolean, digest: FileDigeste
   h.update(fields.join('\0') + '\n');
 }
 
-/**
- * See the file comment; `digest` defaults to reading every selected file. `keep` receives the
- * selected inputs, so the copy itself need not walk the source again.
- */
-export async function computeCopyDigest(req: Omit<CopyRequest, 'destRoot'>, digest: FileDigester = digestFile, signal?: AbortSignal, keep?: (inputs: Input[]) => void): Promise<CopyInputDigest> {
-  const h = createHash('sha256');
-  h.update(JSON.stringify({
+/** Every flag that shapes a COPY's result, as the first line of its digest (signature.ts too). */
+export function digestHeader(req: Omit<CopyRequest, 'destRoot'>): string {
+  return JSON.stringify({
     v: 1,
     srcKind: req.srcKind,
     dest: req.dest,
@@ -93,12 +89,28 @@ export async function computeCopyDigest(req: Omit<CopyRequest, 'destRoot'>, dige
     add: req.add ?? null,
     sourceDateEpoch: req.sourceDateEpoch ?? null,
     sources: req.sources,
-  }) + '\n');
+  });
+}
+
+/**
+ * See the file comment; `digest` defaults to reading every selected file. `keep` receives the
+ * selected inputs, so the copy itself need not walk the source again; `selected` hands in
+ * inputs already selected for this request.
+ */
+export async function computeCopyDigest(
+  req: Omit<CopyRequest, 'destRoot'>,
+  digest: FileDigester = digestFile,
+  signal?: AbortSignal,
+  keep?: (inputs: Input[]) => void,
+  selected?: Input[],
+): Promise<CopyInputDigest> {
+  const h = createHash('sha256');
+  h.update(digestHeader(req) + '\n');
   let files = 0;
   let n = 0;
   const withOwner = req.srcKind === 'rootfs';
   const b = new Batched(h);
-  const inputs = selectInputs(req, signal);
+  const inputs = selected ?? selectInputs(req, signal);
   keep?.(inputs);
   for (const input of inputs) {
     if (input.kind === 'url') {

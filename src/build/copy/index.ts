@@ -20,7 +20,9 @@ import type { CopyInputDigest, CopyRequest } from './types.js';
 export type { CopyRequest, CopyInputDigest } from './types.js';
 export type { Input } from './inputs.js';
 export { seedLayer, type CopyTarget, type ReusedFiles } from './reuse.js';
-export { computeCopyDigest, digestFile, type FileDigester } from './hash.js';
+export { computeCopyDigest, digestFile, digestHeader, type FileDigester } from './hash.js';
+export { inputsSignature, type InputsSignature } from './signature.js';
+export { selectInputs } from './inputs.js';
 export { parseChmod, type ChmodSpec } from './mode.js';
 export { resolveChown, type Owner } from './owner.js';
 
