@@ -117,9 +117,10 @@ export function stepSources(ctx: SourcesContext): StepSources {
       const key = sig ? createHash('sha256').update(digestHeader(req)).digest('hex').slice(0, 32) : '';
       const stored = sig ? statCache.tree(key, sig.sig) : undefined;
       if (sig && stored) {
-        for (const rel in stored.files) files.set(rel, stored.files[rel]!);
-        statCache.markSeen(Object.keys(stored.files));
-        statCache.counters.hits += sig.files;
+        const rels = Object.keys(stored.files);
+        for (const rel of rels) files.set(rel, stored.files[rel]!);
+        statCache.markSeen(rels);
+        statCache.counters.hits += rels.length; // as many as the file-by-file path would count
         return stored.digest;
       }
       const mine = new Map<string, string>();
