@@ -17,7 +17,7 @@ import { asHashError, digestWithXattrs, recording } from './step-inputs.js';
 import type { BuildDeps, BuildOptions } from './ports.js';
 import type { StageOutcome } from './run-stage.js';
 
-/** A COPY reading fewer entries than this from one source is hashed file by file (no tree record). */
+/** A COPY reading this many entries from one source gets a tree record file of its own. */
 const TREE_MIN_ENTRIES = 256;
 
 /** What one build shares between its stages (engine.ts makes one per build). */
@@ -111,11 +111,11 @@ export function stepSources(ctx: SourcesContext): StepSources {
     try {
       const inputs = selectInputs(req, signal);
       keep?.(inputs);
-      // (a few files cost less to look up one by one than a record costs to write)
-      const big = req.srcRoot === deps.contextDir && inputs.some((i) => i.kind === 'local' && i.entries.length >= TREE_MIN_ENTRIES);
-      const sig = big ? inputsSignature(req, inputs, BigInt(Date.now()) * 1_000_000n) : undefined;
+      // a big request gets a record file of its own, small ones share one (tree-records.ts)
+      const big = inputs.some((i) => i.kind === 'local' && i.entries.length >= TREE_MIN_ENTRIES);
+      const sig = req.srcRoot === deps.contextDir ? inputsSignature(req, inputs, BigInt(Date.now()) * 1_000_000n) : undefined;
       const key = sig ? createHash('sha256').update(digestHeader(req)).digest('hex').slice(0, 32) : '';
-      const stored = sig ? statCache.tree(key, sig.sig) : undefined;
+      const stored = sig ? statCache.trees.get(key, sig.sig, big) : undefined;
       if (sig && stored) {
         const rels = Object.keys(stored.files);
         for (const rel of rels) files.set(rel, stored.files[rel]!);
@@ -126,7 +126,7 @@ export function stepSources(ctx: SourcesContext): StepSources {
       const mine = new Map<string, string>();
       const d = await computeCopyDigest(req, recording(deps.contextDir, statCache.digester(), mine), signal, undefined, inputs);
       for (const [rel, v] of mine) files.set(rel, v);
-      if (sig && !sig.racy) statCache.storeTree(key, sig.sig, d.digest, mine);
+      if (sig && !sig.racy) statCache.trees.put(key, sig.sig, d.digest, mine, big);
       return d.digest;
     } catch (e) {
       throw asHashError(e);

@@ -9,21 +9,17 @@
 // 20k entries (~25-45 ms); the log is folded into the table once it passes COMPACT_LINES. Both
 // are only a cache: a torn last line is skipped, a lost line costs one re-read.
 //
-// Tree records, `<name>.tree-<request>.json`: per big COPY request (copy/signature.ts), the
-// signature of its inputs, its digest and the files it read. A build whose inputs have the same
-// signature takes that digest without looking up 20k files one by one. At most MAX_TREES per
-// context, the least recently used dropped first.
-import { appendFileSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+// Next to the table: tree records (tree-records.ts), a COPY's digest by the signature of its inputs.
+import { appendFileSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import type { FileStat } from '../support/index.js';
-import { basename, dirname, join, relative } from 'node:path';
+import { join, relative } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import { digestFile, type FileDigester } from './copy/index.js';
+import { TreeRecords } from './tree-records.js';
 
 const RACY_NS = 1_000_000_000n;
 /** Log lines that make the next save rewrite the table instead. */
 const COMPACT_LINES = 2000;
-/** Tree records kept per context (each is the file list of one big COPY: ~2 MB for 20k files). */
-const MAX_TREES = 16;
 
 interface Entry {
   /** size:mtimeNs:ctimeNs:ino:dev:mode:uid:gid */
@@ -105,11 +101,15 @@ export class ContextStatCache {
 
   private readonly prefix: string;
 
+  /** Digests of whole COPY requests by the signature of their inputs. */
+  readonly trees: TreeRecords;
+
   constructor(stateDir: string, private readonly contextDir: string) {
     this.prefix = contextDir.endsWith('/') ? contextDir : `${contextDir}/`;
     const dir = join(stateDir, 'context-hash');
     mkdirSync(dir, { recursive: true });
     this.file = join(dir, `${createHash('sha256').update(contextDir).digest('hex').slice(0, 32)}.json`);
+    this.trees = new TreeRecords(this.file.slice(0, -'.json'.length));
   }
 
   private load(): Table {
@@ -159,67 +159,14 @@ export class ContextStatCache {
     };
   }
 
-  private treeFile(key: string): string {
-    return `${this.file.slice(0, -'.json'.length)}.tree-${key}.json`;
-  }
-
-  /**
-   * The digest stored for the request `key` when it was last computed with signature `sig`
-   * (copy/signature.ts), and the files it read (`rel` -> `mode:digest`, as step-inputs.ts
-   * records them); undefined when there is none or it was made for other inputs.
-   */
-  tree(key: string, sig: string): { digest: string; files: Record<string, string> } | undefined {
-    let text: string;
-    try {
-      text = readFileSync(this.treeFile(key), 'utf8');
-    } catch {
-      return undefined;
-    }
-    const nl = text.indexOf('\n');
-    try {
-      const head = JSON.parse(text.slice(0, nl)) as { v?: unknown; sig?: unknown; digest?: unknown };
-      if (nl < 0 || head.v !== 1 || head.sig !== sig || typeof head.digest !== 'string') return undefined;
-      const files = JSON.parse(text.slice(nl + 1)) as unknown;
-      if (typeof files !== 'object' || files === null || Array.isArray(files)) return undefined;
-      const now = new Date();
-      utimesSync(this.treeFile(key), now, now); // in use: the last to be dropped (dropOldTrees)
-      return { digest: head.digest, files: files as Record<string, string> };
-    } catch {
-      return undefined; // a broken record is only a cache miss
-    }
-  }
-
-  /** Stores what `tree(key, sig)` returns later (atomically: a crash leaves the old record or none). */
-  storeTree(key: string, sig: string, digest: string, files: ReadonlyMap<string, string>): void {
-    const obj = Object.create(null) as Record<string, string>; // a file may be named __proto__
-    for (const [k, v] of files) obj[k] = v;
-    const tmp = `${this.treeFile(key)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-    try {
-      writeFileSync(tmp, `${JSON.stringify({ v: 1, sig, digest })}\n${JSON.stringify(obj)}`);
-      renameSync(tmp, this.treeFile(key));
-      this.dropOldTrees();
-    } catch {
-      rmSync(tmp, { force: true }); // only a cache: the next build computes the digest again
-    }
-  }
-
-  /** Keeps the MAX_TREES most recently written tree records of this context (one per COPY request). */
-  private dropOldTrees(): void {
-    const dir = dirname(this.file);
-    const prefix = `${basename(this.file, '.json')}.tree-`;
-    const trees = readdirSync(dir).filter((n) => n.startsWith(prefix) && n.endsWith('.json'));
-    if (trees.length <= MAX_TREES) return;
-    const aged = trees.map((n) => ({ n, t: statSync(join(dir, n), { throwIfNoEntry: false })?.mtimeMs ?? 0 })).sort((a, b) => b.t - a.t);
-    for (const { n } of aged.slice(MAX_TREES)) rmSync(join(dir, n), { force: true });
-  }
-
   /** Files whose digest came from a tree record: still in the context, so save() keeps them. */
   markSeen(rels: Iterable<string>): void {
     for (const rel of rels) this.seen.add(rel);
   }
 
-  /** Writes the table back (atomically) when it changed. */
+  /** Writes the table (and the small tree records) back (atomically) when they changed. */
   save(): void {
+    this.trees.save();
     if (!this.entries) return;
     // forget files that are gone (entries of files this build did not read may serve another Dockerfile)
     for (const rel of this.entries.keys()) {
