@@ -11,13 +11,12 @@
 //
 // Next to the table: tree records (tree-records.ts), a COPY's digest by the signature of its inputs.
 import { appendFileSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import type { FileStat } from '../support/index.js';
+import { RACY_NS, type FileStat } from '../support/index.js';
 import { join, relative } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import { digestFile, type FileDigester } from './copy/index.js';
 import { TreeRecords } from './tree-records.js';
 
-const RACY_NS = 1_000_000_000n;
 /** Log lines that make the next save rewrite the table instead. */
 const COMPACT_LINES = 2000;
 

@@ -121,12 +121,20 @@ export function copyIdentity(st: FileStat, dst: BigInt64Array, at: number): void
 
 const ERRNO_NAMES = new Map<number, string>(Object.entries(constants.errno).map(([k, v]) => [v, k]));
 
-function lstatOne(p: string): FileStat | undefined | Error {
+/**
+ * A file changed less than this long ago is "racy": a later write in the same timestamp tick
+ * could leave its stat as it is, so nothing keyed on that stat may be remembered yet.
+ */
+export const RACY_NS = 1_000_000_000n;
+
+/** lstatSync({bigint}), or undefined when the path (or a parent) is not there. */
+export function lstatOrUndefined(p: string): BigIntStats | undefined {
   try {
     return lstatSync(p, { bigint: true, throwIfNoEntry: false });
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    return code === 'ENOTDIR' ? undefined : (e as Error);
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    throw e;
   }
 }
 
@@ -154,11 +162,5 @@ export function lstatMany(dir: string, names: readonly string[], native = true):
     };
   }
   const base = dir.endsWith('/') ? dir : `${dir}/`;
-  return {
-    get(k) {
-      const r = lstatOne(base + names[k]);
-      if (r instanceof Error) throw r;
-      return r;
-    },
-  };
+  return { get: (k) => lstatOrUndefined(base + names[k]) };
 }

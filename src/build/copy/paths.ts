@@ -2,22 +2,15 @@
 // would leave it is CONTEXT_PATH_OUTSIDE (BuildKit silently clamps such paths at the context
 // root, which copies something the user did not name). A rootfs is resolved like a chroot:
 // absolute link targets restart at the root and `..` stops there.
-import { lstatSync, readlinkSync, type BigIntStats } from 'node:fs';
+import { readlinkSync } from 'node:fs';
 import { KilnError } from '../../errors.js';
+import { lstatOrUndefined } from '../../support/index.js';
 
 const MAX_LINKS = 40;
 
 export type SourceKind = 'context' | 'rootfs';
 
-export function lstatOrUndefined(p: string): BigIntStats | undefined {
-  try {
-    return lstatSync(p, { bigint: true, throwIfNoEntry: false });
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
-    throw e;
-  }
-}
+export { lstatOrUndefined };
 
 export function outsideError(source: string, why: string): KilnError {
   return new KilnError('CONTEXT_PATH_OUTSIDE', `${JSON.stringify(source)}: ${why}`, {

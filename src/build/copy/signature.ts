@@ -7,19 +7,15 @@
 // digest without a per-file look-up (stat-cache.ts, tree records). A 20k-file COPY spent ~100 ms
 // building per-file stat strings and hash lines only to find nothing had changed.
 import { createHash, type Hash } from 'node:crypto';
-import { copyIdentity, IDENTITY_WORDS } from '../../support/index.js';
+import { copyIdentity, IDENTITY_WORDS, RACY_NS } from '../../support/index.js';
 import { digestHeader } from './hash.js';
 import type { Input } from './inputs.js';
 import type { CopyRequest } from './types.js';
 
-/** How long after its last change a file counts as racy (as in stat-cache.ts). */
-const RACY_NS = 1_000_000_000n;
 const BATCH = 4096;
 
 export interface InputsSignature {
   readonly sig: string;
-  /** Files (leaf entries) covered. */
-  readonly files: number;
   /**
    * Some entry changed within the last second: a later write in the same timestamp tick could
    * leave its stat as it is, so this signature must not be stored for later builds.
@@ -53,7 +49,6 @@ export function inputsSignature(req: Omit<CopyRequest, 'destRoot'>, inputs: read
   const ids = createHash('sha256');
   const words = new Words(ids);
   let text = digestHeader(req) + '\n';
-  let files = 0;
   let newest = 0n;
   for (const input of inputs) {
     if (input.kind === 'url') return undefined;
@@ -69,7 +64,6 @@ export function inputsSignature(req: Omit<CopyRequest, 'destRoot'>, inputs: read
         text = '';
       }
       if (e.kind === 'close') continue;
-      if (e.kind === 'leaf') files++;
       words.add(e.st);
       const m = e.st.mtimeNs;
       const c = e.st.ctimeNs;
@@ -79,5 +73,5 @@ export function inputsSignature(req: Omit<CopyRequest, 'destRoot'>, inputs: read
   }
   names.update(text);
   words.flush();
-  return { sig: `${names.digest('hex')}${ids.digest('hex')}`, files, racy: nowNs - newest <= RACY_NS };
+  return { sig: `${names.digest('hex')}${ids.digest('hex')}`, racy: nowNs - newest <= RACY_NS };
 }
