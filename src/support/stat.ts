@@ -23,22 +23,26 @@ const S_IFMT = 0o170000;
 export class PackedStat implements FileStat {
   /** The file type bits (S_IFMT) of the mode. */
   private readonly type: number;
+  /**
+   * `a`: the records of one directory, `w` the same bytes as int32 (shared by its files),
+   * `i`: this file's record.
+   */
   constructor(
     private readonly a: BigInt64Array,
+    private readonly w: Int32Array,
     private readonly i: number,
   ) {
     this.type = Number(a[i + F_MODE]!) & S_IFMT;
   }
   /**
-   * Writes this file's identity as IDENTITY_WORDS int64s at `dst[at...]`, without a BigInt per
-   * field (copyIdentity has the field order).
+   * Writes this file's identity at int64 word `at` of `dst` (given as int32s) without making a
+   * BigInt or a view per field: the record minus atime (copyIdentity has the field order).
    */
-  copyIdentityTo(dst: BigInt64Array, at: number): void {
-    // the record minus atime: [mode … ino] then [mtime, ctime]
-    const src = new Int32Array(this.a.buffer, this.a.byteOffset + this.i * 8, NFIELDS * 2);
-    const out = new Int32Array(dst.buffer, dst.byteOffset + at * 8, IDENTITY_WORDS * 2);
-    out.set(src.subarray(0, F_ATIME * 2));
-    out.set(src.subarray(F_MTIME * 2, NFIELDS * 2), F_ATIME * 2);
+  copyIdentityTo(dst: Int32Array, at: number): void {
+    const s = this.i * 2;
+    const d = at * 2;
+    for (let j = 0; j < F_ATIME * 2; j++) dst[d + j] = this.w[s + j]!;
+    for (let j = F_MTIME * 2; j < NFIELDS * 2; j++) dst[d + j - 2] = this.w[s + j]!;
   }
   isFile(): boolean {
     return this.type === fsc.S_IFREG;
@@ -103,10 +107,11 @@ export const IDENTITY_WORDS = 10;
 
 /**
  * Writes what identifies a file's content and metadata (everything but atime: mode, uid, gid,
- * nlink, size, rdev, dev, ino, mtime ns, ctime ns) as IDENTITY_WORDS int64s at `dst[at...]`.
+ * nlink, size, rdev, dev, ino, mtime ns, ctime ns) as IDENTITY_WORDS int64s at `dst[at...]`;
+ * `dst32` is the same buffer as int32s.
  */
-export function copyIdentity(st: FileStat, dst: BigInt64Array, at: number): void {
-  if (st instanceof PackedStat) return st.copyIdentityTo(dst, at);
+export function copyIdentity(st: FileStat, dst: BigInt64Array, dst32: Int32Array, at: number): void {
+  if (st instanceof PackedStat) return st.copyIdentityTo(dst32, at);
   dst[at] = st.mode;
   dst[at + 1] = st.uid;
   dst[at + 2] = st.gid;
@@ -148,11 +153,12 @@ export interface StatList {
 export function lstatMany(dir: string, names: readonly string[], native = true): StatList {
   const packed = native && names.length > 0 ? nativeSys()?.lstatAt(dir, names) : undefined;
   if (packed) {
+    const words = new Int32Array(packed.buffer, packed.byteOffset, packed.length * 2);
     return {
       get(k) {
         const i = k * NFIELDS;
         const m = packed[i + F_MODE]!;
-        if (m >= 0n) return new PackedStat(packed, i);
+        if (m >= 0n) return new PackedStat(packed, words, i);
         const errno = -Number(m);
         const code = ERRNO_NAMES.get(errno) ?? `E${errno}`;
         if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;

@@ -26,10 +26,11 @@ export interface InputsSignature {
 /** Entries' identities in batches: one hash update per BATCH entries. */
 class Words {
   private readonly buf = new BigInt64Array(BATCH * IDENTITY_WORDS);
+  private readonly buf32 = new Int32Array(this.buf.buffer);
   private n = 0;
   constructor(private readonly h: Hash) {}
   add(st: Parameters<typeof copyIdentity>[0]): void {
-    copyIdentity(st, this.buf, this.n * IDENTITY_WORDS);
+    copyIdentity(st, this.buf, this.buf32, this.n * IDENTITY_WORDS);
     if (++this.n === BATCH) this.flush();
   }
   flush(): void {
