@@ -3,6 +3,7 @@
 // step another stage is running right now, or an imported --cache-from cache), and finally the
 // stage's image parts in history order.
 import { KilnError, isKilnError } from '../errors.js';
+import { noteCodePath } from '../support/index.js';
 import type { History } from '../image/index.js';
 import { resolveInRoot } from '../exec/index.js';
 import type { BuildPlan, PlannedStage } from '../plan/index.js';
@@ -172,6 +173,7 @@ export async function runStage(ctx: StageRunContext, ps: PlannedStage, signal: A
       const rec = opts.noCache || filtered ? undefined : cache.get(stepKey);
       const decide = (cachedHit: boolean, reason?: string, resultFrom?: string): { d: StepDecision } => {
         const d: StepDecision = { stage: ps.name, pos, display: step.display, key: stepKey, cached: cachedHit, ...(reason !== undefined ? { reason } : {}), ...(resultFrom !== undefined ? { resultFrom } : {}), inputs, ...(contextFiles ? { contextFiles } : {}) };
+        noteCodePath(`step:${step.kind}:${cachedHit ? 'hit' : 'miss'}`);
         const held = { order: [plan.stages.indexOf(ps), i] as [number, number], d };
         decisions.push(held);
         return held;

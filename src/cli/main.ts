@@ -5,6 +5,9 @@ import { ExitCode, exitCodeFor } from './exit-codes.js';
 import { registerCommands } from './commands/index.js';
 import { normalizePullFlag } from './commands/build.js';
 import { VERSION } from './version.js';
+import { noteCodePath } from '../support/index.js';
+
+export { codePaths } from '../support/index.js';
 
 export function makeProgram(): Command {
   const program = new Command('kiln')
@@ -15,6 +18,7 @@ export function makeProgram(): Command {
     .showSuggestionAfterError(true)
     .exitOverride();
   registerCommands(program);
+  program.hook('preAction', (_top, action) => noteCodePath(`cmd:${action.name()}`));
   for (const c of program.commands) c.exitOverride().showSuggestionAfterError(true);
   return program;
 }

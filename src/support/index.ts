@@ -6,3 +6,4 @@ export * from './go-text.js';
 export * from './filepath-match.js';
 export * from './native.js';
 export * from './stat.js';
+export * from './code-paths.js';

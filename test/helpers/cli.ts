@@ -14,10 +14,10 @@ export interface CliResult {
 
 export function runKiln(
   args: readonly string[],
-  opts: { env?: Record<string, string | undefined>; cwd?: string; input?: string | Buffer; timeoutMs?: number } = {},
+  opts: { env?: Record<string, string | undefined>; cwd?: string; input?: string | Buffer; timeoutMs?: number; bin?: string } = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [KILN_BIN, ...args], {
+    const child = spawn(process.execPath, [opts.bin ?? KILN_BIN, ...args], {
       cwd: opts.cwd ?? PROJECT_ROOT,
       env: { ...process.env, ...opts.env },
       stdio: ['pipe', 'pipe', 'pipe'],
