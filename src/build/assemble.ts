@@ -15,6 +15,7 @@ import {
   type History,
   type ImageConfig,
 } from '../image/index.js';
+import { isKilnError, type SourceRange } from '../errors.js';
 import { layerFromTar, writeChanges } from '../layer/index.js';
 import type { Snapshotter } from '../snapshot/index.js';
 import { cacheKey, type BuildCache, type LayerRecord } from './cache.js';
@@ -23,7 +24,14 @@ import type { BlobStore } from './ports.js';
 /** One link in the chain of what the final image is made of, oldest first. */
 export type ImagePart =
   | { readonly kind: 'base-layer'; readonly descriptor: Descriptor; readonly diffId: Digest }
-  | { readonly kind: 'step'; readonly cacheKey: string; readonly snapshot: string; readonly history: History }
+  | {
+      readonly kind: 'step';
+      readonly cacheKey: string;
+      readonly snapshot: string;
+      readonly history: History;
+      /** Where the step is: an error while writing its layer names it, as the step's own errors do. */
+      readonly at?: { readonly location: SourceRange; readonly stage: string; readonly sourceLines?: readonly string[] };
+    }
   | { readonly kind: 'history'; readonly history: History }
   /** A base image's own history entry, kept verbatim (re-stamped only under SOURCE_DATE_EPOCH). */
   | { readonly kind: 'base-history'; readonly history: History };
@@ -62,7 +70,13 @@ export async function assembleImage(
   // The steps' layers are independent: written a few at a time (a tar pack, a gzip on the
   // thread pool and two fsyncs each), then taken in order. 17 small layers of many-layers took
   // ~90 ms one after the other.
-  const made = layersInParallel(parts, (p) => stepLayer(p, deps, opts, onLayer));
+  const made = layersInParallel(parts, (p) =>
+    stepLayer(p, deps, opts, onLayer).catch((e: unknown) => {
+      throw isKilnError(e) && p.at !== undefined && e.details.location === undefined
+        ? e.with({ location: [p.at.location], stage: p.at.stage, ...(p.at.sourceLines ? { sourceLines: p.at.sourceLines } : {}) })
+        : e;
+    }),
+  );
   try {
     for (const [i, p] of parts.entries()) {
       if (p.kind === 'base-layer') {

@@ -2,7 +2,7 @@
 // each step on a fresh snapshot of its parent, an unchanged step taken from the cache (local, a
 // step another stage is running right now, or an imported --cache-from cache), and finally the
 // stage's image parts in history order.
-import { KilnError, isKilnError } from '../errors.js';
+import { KilnError, isKilnError, type SourceRange } from '../errors.js';
 import { noteCodePath } from '../support/index.js';
 import type { History } from '../image/index.js';
 import { resolveInRoot } from '../exec/index.js';
@@ -305,6 +305,7 @@ export async function runStage(ctx: StageRunContext, ps: PlannedStage, signal: A
   // Times come from when each step really ran (its cache record), so a fully cached rebuild
   // reproduces the same config and image id, as BuildKit's does.
   const parts: ImagePart[] = [...baseParts];
+  const at = (s: { readonly location: SourceRange }) => ({ location: s.location, stage: ps.name, ...(opts.sourceLines ? { sourceLines: opts.sourceLines } : {}) });
   const seen = new Set<number>();
   let when = created ?? baseCreated;
   for (const h of ps.history) {
@@ -315,14 +316,14 @@ export async function runStage(ctx: StageRunContext, ps: PlannedStage, signal: A
       if (!r || r.snapshot === null) throw new KilnError('INTERNAL', `history refers to step ${h.step} that produced no snapshot`);
       seen.add(h.step);
       when = r.created;
-      parts.push({ kind: 'step', cacheKey: r.key, snapshot: r.snapshot, history: { ...h.entry, created: when } });
+      parts.push({ kind: 'step', cacheKey: r.key, snapshot: r.snapshot, history: { ...h.entry, created: when }, at: at(ps.steps[h.step]!) });
     }
   }
   ps.steps.forEach((s, i) => {
     const r = stepResults[i]!;
     if (!seen.has(i) && r.snapshot !== null) {
       const entry: History = { created: r.created, created_by: s.createdBy };
-      parts.push({ kind: 'step', cacheKey: r.key, snapshot: r.snapshot, history: entry });
+      parts.push({ kind: 'step', cacheKey: r.key, snapshot: r.snapshot, history: entry, at: at(s) });
     }
   });
   return { index: ps.index, name: ps.name, snapshot: parent, key, parts, ran, cached };

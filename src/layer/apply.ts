@@ -3,12 +3,13 @@
 // existing paths. The tar is hostile input: nothing is ever written outside the root.
 // The same applier extracts ADD's local archives ('untar' mode, see ApplyOptions.untar).
 import {
-  closeSync, constants, fchmodSync, fchownSync, futimesSync, linkSync, lchownSync, lstatSync, lutimesSync, chmodSync, mkdirSync, openSync, readdirSync,
+  closeSync, constants, fchmodSync, fchownSync, futimesSync, linkSync, lchownSync, lstatSync, lutimesSync, chmodSync, mkdirSync, openSync,
   realpathSync, rmSync, symlinkSync, unlinkSync, writeSync, type Stats,
 } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import * as xattr from 'fs-xattr';
 import { KilnError, isKilnError } from '../errors.js';
+import { readdirNames } from '../support/index.js';
 import { cleanEntryPath, entryParts, linkClimbsOut, RootResolver } from './paths.js';
 import { readTar, type TarSource } from './tar-reader.js';
 import type { TarHeader } from './tar-format.js';
@@ -150,7 +151,7 @@ class Applier {
       return;
     }
     const prune = (abs: string): void => {
-      for (const name of readdirSync(abs)) {
+      for (const name of readdirNames(abs, `/${this.rel(abs)}`)) {
         const child = `${abs}/${name}`;
         const st = lstatSync(child);
         if (!this.added.has(this.rel(child))) this.remove(child, st);

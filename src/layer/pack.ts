@@ -1,10 +1,11 @@
 // Deterministic layer writer: a directory tree (or a snapshot's change list) → tar bytes. Sorted
 // entries, normalised headers (no atime/ctime, empty uname/gname, mode bits as-is, optional
 // SOURCE_DATE_EPOCH clamp), hardlinks by (dev, ino), OCI whiteouts, xattrs. Same tree, same bytes.
-import { closeSync, lstatSync, openSync, readSync, readdirSync, readlinkSync, constants, type Stats } from 'node:fs';
+import { closeSync, lstatSync, openSync, readSync, readlinkSync, constants, type Stats } from 'node:fs';
 import { Readable } from 'node:stream';
 import * as xattr from 'fs-xattr';
 import { KilnError, toKilnError } from '../errors.js';
+import { readdirNames } from '../support/index.js';
 import { sortChanges, type Change } from './changes.js';
 import { TAR_END, encodeHeader, paddingFor, type EntryType, type TarHeader } from './tar-format.js';
 
@@ -252,7 +253,7 @@ function toIo(e: unknown): Error {
 export function writeTree(dir: string, opts: WriteOptions = {}): Readable {
   return makeStream(function* walk(ctx) {
     const visit = function* (absDir: string, relDir: string): Generator<void> {
-      const names = readdirSync(absDir).sort();
+      const names = readdirNames(absDir, `/${relDir}`).sort();
       for (const name of names) {
         const abs = `${absDir}/${name}`;
         const rel = relDir ? `${relDir}/${name}` : name;

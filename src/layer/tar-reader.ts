@@ -2,6 +2,7 @@
 // streamed in the source's own chunks (never a whole file in memory). Understands USTAR, PAX
 // (local 'x' and global 'g' headers, binary xattrs), GNU long names/links and base-256 numbers.
 import { KilnError, type ErrorCode } from '../errors.js';
+import { utf8Name } from '../support/index.js';
 import {
   BLOCK, MAX_SPECIAL_SIZE, decodeRawHeader, fail, isZeroBlock, paddingFor, parsePaxRecords,
   type EntryType, type RawHeader, type TarHeader,
@@ -147,11 +148,11 @@ function applyPax(h: TarHeader, pax: Map<string, Buffer>, label: string, code: E
     switch (key) {
       case 'path':
         if (v.includes(0)) fail(code, `PAX path of ${label} contains a NUL byte`);
-        h.name = v.toString('utf8');
+        h.name = utf8Name(v, 'tar entry name');
         break;
       case 'linkpath':
         if (v.includes(0)) fail(code, `PAX linkpath of ${label} contains a NUL byte`);
-        h.linkname = v.toString('utf8');
+        h.linkname = utf8Name(v, 'link target', ` (of tar entry ${label})`);
         break;
       case 'size':
         h.size = parsePaxInt(v, key, label, code);
@@ -258,7 +259,7 @@ export async function* readTar(source: TarSource, opts: ReadTarOptions = {}): As
       }
       const flag = raw.typeflag;
       let type = TYPES[flag];
-      const rawName = (longName ?? raw.name).toString('utf8');
+      const rawName = utf8Name(longName ?? raw.name, 'tar entry name');
       const label = JSON.stringify(rawName);
       if (flag === 0x53) fail(code, `tar entry ${label} is a GNU sparse file, which kiln does not support`);
       if (flag === 0x4d || flag === 0x56) fail(code, `tar entry ${label} is a GNU multi-volume/volume header, which kiln does not support`);
@@ -273,7 +274,7 @@ export async function* readTar(source: TarSource, opts: ReadTarOptions = {}): As
         gid: raw.gid,
         size: raw.size,
         mtime: raw.mtime,
-        linkname: (longLink ?? raw.linkname).toString('utf8'),
+        linkname: utf8Name(longLink ?? raw.linkname, 'link target', ` (of tar entry ${label})`),
         uname: raw.uname.toString('utf8'),
         gname: raw.gname.toString('utf8'),
         devmajor: raw.devmajor,

@@ -5,10 +5,11 @@
 // A directory is listed when it is new, when its own metadata changed, when it is opaque, or
 // when anything below it changed (layer/changes.ts: "a directory whose children changed counts
 // as modified"). A directory that was only copied up, with nothing changed, is left out.
-import { lstatSync, readdirSync, readlinkSync, type BigIntStats } from 'node:fs';
+import { lstatSync, readlinkSync, type BigIntStats } from 'node:fs';
 import { join } from 'node:path';
 import { getAttributeSync } from 'fs-xattr';
 import { compareLayerPaths, type Change } from '../layer/index.js';
+import { readdirNames } from '../support/index.js';
 
 const OPAQUE_XATTR = 'trusted.overlay.opaque';
 
@@ -32,8 +33,9 @@ export function isOpaqueDir(p: string): boolean {
   }
 }
 
-function sortedNames(dir: string): string[] {
-  return readdirSync(dir).sort((a, b) => compareLayerPaths(a, b));
+/** The names in `dir` (the tree's `rel`, shown in an error), in layer order. */
+function sortedNames(dir: string, rel: string): string[] {
+  return readdirNames(dir, `/${rel}`).sort((a, b) => compareLayerPaths(a, b));
 }
 
 /** The merged view of a stack of overlay layer dirs (newest first), for lookups only. */
@@ -71,7 +73,7 @@ export function overlayDiff(upper: string, lowers: readonly string[]): Change[] 
   const out: Change[] = [];
   const walk = (rel: string): void => {
     const dir = rel === '' ? upper : join(upper, rel);
-    for (const name of sortedNames(dir)) {
+    for (const name of sortedNames(dir, rel)) {
       const path = rel === '' ? name : `${rel}/${name}`;
       const abs = join(upper, path);
       const st = lst(abs);
@@ -113,7 +115,7 @@ function sameEntry(a: BigIntStats, b: BigIntStats, aPath: string, bPath: string)
 export function treeDiff(after: string, before: string | null): Change[] {
   const out: Change[] = [];
   const addAll = (rel: string): void => {
-    for (const name of sortedNames(join(after, rel))) {
+    for (const name of sortedNames(join(after, rel), rel)) {
       const path = `${rel}/${name}`;
       out.push({ kind: 'add', path });
       if (lst(join(after, path))?.isDirectory()) addAll(path);
@@ -122,9 +124,9 @@ export function treeDiff(after: string, before: string | null): Change[] {
   const walk = (rel: string): void => {
     const newDir = rel === '' ? after : join(after, rel);
     const oldDir = before === null ? undefined : rel === '' ? before : join(before, rel);
-    const newNames = sortedNames(newDir);
+    const newNames = sortedNames(newDir, rel);
     const newSet = new Set(newNames);
-    const oldNames = oldDir === undefined ? [] : sortedNames(oldDir);
+    const oldNames = oldDir === undefined ? [] : sortedNames(oldDir, rel);
     const items = [...new Set([...newNames, ...oldNames])].sort((a, b) => compareLayerPaths(a, b));
     for (const name of items) {
       const path = rel === '' ? name : `${rel}/${name}`;

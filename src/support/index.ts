@@ -7,3 +7,4 @@ export * from './filepath-match.js';
 export * from './native.js';
 export * from './stat.js';
 export * from './code-paths.js';
+export * from './names.js';

@@ -2,10 +2,9 @@
 // .dockerignore'd paths invisible), then each match walked into an ordered entry list with
 // --exclude / --parents include patterns applied like fsutil's copier. Both the copy and the
 // cache-key hash consume the same lists, so the key covers exactly what is copied.
-import { readdirSync } from 'node:fs';
 import { KilnError } from '../../errors.js';
 import type { IgnoreMatcher } from '../../context/index.js';
-import { FilepathPattern, lstatMany, type FileStat } from '../../support/index.js';
+import { FilepathPattern, lstatMany, readdirNames, type FileStat } from '../../support/index.js';
 import {
   baseName, cleanSourcePath, containsWildcards, joinRel, lstatOrUndefined, outsideError, resolveRel, splitWildcards,
   type SourceKind,
@@ -68,8 +67,17 @@ function visible(tree: SourceTree, rel: string, st: FileStat): boolean {
   return hasVisibleDescendant(tree, `${tree.root}/${rel}`, rel);
 }
 
+/**
+ * A directory's names: an error for one that is not UTF-8 (shown by its path in the tree), unless
+ * .dockerignore leaves it out.
+ */
+function namesIn(tree: SourceTree, abs: string, rel: string): string[] {
+  const ig = tree.kind === 'context' ? tree.ignore : undefined;
+  return readdirNames(abs, tree.kind === 'context' ? `./${rel}` : `/${rel}`, ig ? (name) => ig.excluded(joinRel(rel, name)) : undefined);
+}
+
 function hasVisibleDescendant(tree: SourceTree, abs: string, rel: string): boolean {
-  for (const name of readdirSync(abs)) {
+  for (const name of namesIn(tree, abs, rel)) {
     const r = `${rel}/${name}`;
     const st = lstatOrUndefined(`${abs}/${name}`);
     if (st && visible(tree, r, st)) return true;
@@ -123,7 +131,7 @@ export function resolveSource(tree: SourceTree, source: string): Match[] {
   const maxDepth = pattern.split('/').length + (pattern.match(/\[/g)?.length ?? 0);
   const out: Match[] = [];
   const walk = (dirAbs: string, dirRel: string, depth: number): void => {
-    for (const name of readdirSync(dirAbs).sort()) {
+    for (const name of namesIn(tree, dirAbs, dirRel).sort()) {
       const r = joinRel(dirRel, name);
       const abs = `${dirAbs}/${name}`;
       const st = lstatOrUndefined(abs);
@@ -169,7 +177,7 @@ export function walkMatch(tree: SourceTree, m: Match, filters: WalkFilters): Ent
 
   const walkDir = (abs: string, rel: string, ctxRel: string, excluded: boolean, sink: Entry[]): void => {
     if (excluded && !excHasExceptions) return;
-    const names = readdirSync(abs).sort();
+    const names = namesIn(tree, abs, ctxRel).sort();
     // one native call for the whole directory; an entry skipped below is never looked at
     const stats = lstatMany(abs, names);
     for (let k = 0; k < names.length; k++) {
