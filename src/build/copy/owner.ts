@@ -3,7 +3,10 @@
 //   - a numeric user (or `root`) is that uid, and — without a group — also that gid (`1000` → 1000:1000);
 //   - a user name takes uid and primary gid from /etc/passwd;
 //   - a group name takes its gid from /etc/group, a numeric group is that gid;
-//   - a name that is not found leaves the id at 0 (BuildKit does not fail here).
+//   - a user name that is not found leaves both ids at 0, a group name that is not found leaves
+//     the gid the user part gave (BuildKit does not fail here);
+//   - an empty part is id 0: `app:` is app's uid with gid 0, not app's primary group (llb's
+//     UserOpt marshals an empty name as ByID 0).
 import { readFileSync, statSync } from 'node:fs';
 import { parseGroup, parsePasswd, resolveInRoot } from '../../exec/index.js';
 
@@ -48,7 +51,8 @@ export function resolveChown(destRoot: string, spec: string): Owner {
       gid = entry.gid;
     }
   }
-  if (groupPart !== undefined) {
+  if (groupPart === '') gid = 0;
+  else if (groupPart !== undefined) {
     const gidNum = parseId(groupPart);
     if (gidNum !== undefined) gid = gidNum;
     else {
