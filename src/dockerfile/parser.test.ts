@@ -91,11 +91,11 @@ test('heredoc: only RUN/COPY/ADD in shell form, never inside quotes', () => {
   assert.deepEqual([ob.range.startLine, ob.range.endLine], [2, 4]);
 });
 
-test('heredoc: range covers the bodies; CRLF bodies become LF', () => {
+test('heredoc: range covers the bodies; a CRLF file keeps its "\\r" in the bodies (as Docker 26 does)', () => {
   const ast = parse('FROM x\r\nRUN <<A <<B\r\na\r\nA\r\nb\r\nB\r\nUSER me\r\n');
   const run = ast.instructions[1]!;
   assert.deepEqual([run.range.startLine, run.range.endLine], [2, 6]);
-  assert.deepEqual(run.heredocs, [hd('A', 'a\n'), hd('B', 'b\n')]);
+  assert.deepEqual(run.heredocs, [hd('A', 'a\r\n'), hd('B', 'b\r\n')]);
   assert.deepEqual([ast.instructions[2]!.range.startLine], [7]);
 });
 

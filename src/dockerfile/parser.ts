@@ -79,7 +79,8 @@ function readHeredocs(src: Source, cur: LineCursor, ll: LogicalLine): Heredoc[] 
         terminated = true;
         break;
       }
-      content += (raw.endsWith('\r') ? raw.slice(0, -1) : raw) + '\n';
+      // a CRLF file's "\r" stays in the body, as in BuildKit (its heredoc lines are read raw)
+      content += raw + '\n';
     }
     if (!terminated) {
       throw src.error(
