@@ -1,0 +1,1 @@
+printf 'dollar\n' > 'dollar$name.txt'

@@ -1,0 +1,2 @@
+echo s > secret.txt
+echo secret.txt > .dockerignore

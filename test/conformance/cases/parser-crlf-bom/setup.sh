@@ -1,0 +1,3 @@
+printf '\357\273\277' > D
+sed 's/$/\r/' Dockerfile >> D
+mv D Dockerfile

@@ -1,0 +1,1 @@
+printf '%s' "$(cat Dockerfile)" > D && mv D Dockerfile
