@@ -5,11 +5,12 @@
 // when asked for). A record's mtime is its last use (touched on every hit),
 // for LRU pruning. `slot-*` records remember, per (Dockerfile, stage, step position), the key the
 // last build used there, so a miss can say which input changed.
-import { mkdirSync, readFileSync, readdirSync, renameSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, statSync, unlinkSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { Digest } from '../image/index.js';
 import type { CopyTarget } from './copy/index.js';
+import { replaceFile } from '../support/index.js';
 
 export interface LayerRecord {
   readonly digest: Digest;
@@ -89,9 +90,7 @@ export class BuildCache {
   }
 
   private writeRaw(file: string, text: string): void {
-    const tmp = join(this.dir, `.${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-    writeFileSync(tmp, text);
-    renameSync(tmp, join(this.dir, file));
+    replaceFile(join(this.dir, file), text);
   }
 
   private unlinkQuietly(file: string): void {

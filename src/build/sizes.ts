@@ -4,13 +4,14 @@
 // of the files its diff adds or modifies (what `docker history` shows per layer; a file replaced
 // in a later layer counts in both, as in Docker). Committed snapshots never change, so each size
 // is measured once and remembered in <stateDir>/sizes.json (a lost update only costs a re-measure).
-import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
+
 import type { BuildPlan, PlannedStage } from '../plan/index.js';
 import type { SnapshotId, Snapshotter } from '../snapshot/index.js';
 import type { BuildResult } from './engine.js';
 import { shortRef } from './explain.js';
+import { replaceFile } from '../support/index.js';
 
 export interface SnapshotSize {
   /** Bytes of the regular files and symlinks the snapshot's diff adds or modifies. */
@@ -83,9 +84,7 @@ class SizeMemo {
     for (const [id, s] of Object.entries(this.data)) if (exists(id)) kept[id] = s;
     try {
       mkdirSync(join(this.file, '..'), { recursive: true });
-      const tmp = `${this.file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-      writeFileSync(tmp, JSON.stringify(kept));
-      renameSync(tmp, this.file);
+      replaceFile(this.file, JSON.stringify(kept));
     } catch {
       /* only a speed-up */
     }

@@ -10,10 +10,10 @@
 // are only a cache: a torn last line is skipped, a lost line costs one re-read.
 //
 // Next to the table: tree records (tree-records.ts), a COPY's digest by the signature of its inputs.
-import { appendFileSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { RACY_NS, type FileStat } from '../support/index.js';
+import { appendFileSync, lstatSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { RACY_NS, replaceFile, type FileStat } from '../support/index.js';
 import { join, relative } from 'node:path';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { digestFile, type FileDigester } from './copy/index.js';
 import { TreeRecords } from './tree-records.js';
 
@@ -188,9 +188,7 @@ export class ContextStatCache {
     } else {
       const files = Object.create(null) as Record<string, Entry>; // a file may be named __proto__
       for (const [k, v] of this.entries.entries()) files[k] = v;
-      const tmp = `${this.file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-      writeFileSync(tmp, JSON.stringify({ v: 1, files }));
-      renameSync(tmp, this.file);
+      replaceFile(this.file, JSON.stringify({ v: 1, files }));
       rmSync(`${this.file}.log`, { force: true });
       this.entries.logLines = 0;
     }

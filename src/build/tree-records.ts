@@ -12,9 +12,10 @@
 // Only a cache: a broken or missing record is a miss, and writes are atomic (tmp + rename).
 // Concurrent builds may drop each other's small records; that costs a look-up, never a wrong
 // digest, as a record answers only for its exact signature.
-import { readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, statSync, utimesSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { randomBytes } from 'node:crypto';
+
+import { replaceFile } from '../support/index.js';
 
 const MAX_BIG = 16;
 const MAX_SMALL = 512;
@@ -35,12 +36,10 @@ function isFileList(v: unknown): v is Record<string, string> {
 }
 
 function writeAtomic(file: string, text: string): void {
-  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   try {
-    writeFileSync(tmp, text);
-    renameSync(tmp, file);
+    replaceFile(file, text);
   } catch {
-    rmSync(tmp, { force: true }); // the next build computes the digest again
+    /* the next build computes the digest again */
   }
 }
 

@@ -3,12 +3,12 @@
 // itself), otherwise the copy fallback. A successful probe is remembered in the state dir
 // (backend.json, keyed by kernel release), so later commands start without mounting anything:
 // the probe is two mount(8) processes, a sizeable part of a cached rebuild's time.
-import { mkdirSync, writeFileSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { mkdirSync, writeFileSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { release } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { KilnError } from '../errors.js';
-import { pidAlive } from '../support/index.js';
+import { pidAlive, replaceFile } from '../support/index.js';
 import { CopySnapshotter } from './copy.js';
 import { isMounted, mountOverlay, unmount, unmountAllUnder } from './mount.js';
 import { OverlaySnapshotter, type OverlaySnapshotterOptions } from './overlay.js';
@@ -94,12 +94,10 @@ function rememberedOverlay(root: string): { volatile: boolean } | undefined {
 }
 
 function rememberOverlay(root: string, volatile: boolean): void {
-  const tmp = join(root, `.${BACKEND_FILE}.${process.pid}`);
   try {
-    writeFileSync(tmp, JSON.stringify({ kind: 'overlay', kernel: release(), volatile }) + '\n');
-    renameSync(tmp, join(root, BACKEND_FILE));
+    replaceFile(join(root, BACKEND_FILE), JSON.stringify({ kind: 'overlay', kernel: release(), volatile }) + '\n');
   } catch {
-    rmSync(tmp, { force: true });
+    /* probed again next time */
   }
 }
 

@@ -10,12 +10,13 @@
 //                              start of every build reads these few instead of every meta.json
 //                              (a full scan runs once per boot: scanned-<boot>)
 // Ids are 8 hex digits, short on purpose: overlay lowerdir options list `<id>/fs` per layer.
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { KilnError } from '../errors.js';
 import type { SnapshotId } from './types.js';
 import { Durability, stamp } from './durability.js';
+import { replaceFile } from '../support/index.js';
 
 export interface SnapshotMeta {
   readonly parent: SnapshotId | null;
@@ -86,9 +87,7 @@ export class MetaStore {
   }
 
   write(id: SnapshotId, meta: SnapshotMeta): void {
-    const tmp = join(this.dir(id), `meta.json.${process.pid}.tmp`);
-    writeFileSync(tmp, JSON.stringify(meta));
-    renameSync(tmp, join(this.dir(id), 'meta.json'));
+    replaceFile(join(this.dir(id), 'meta.json'), JSON.stringify(meta));
   }
 
   /**

@@ -8,3 +8,4 @@ export * from './native.js';
 export * from './stat.js';
 export * from './code-paths.js';
 export * from './names.js';
+export * from './replace-file.js';

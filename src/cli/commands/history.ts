@@ -3,9 +3,9 @@
 // `kiln inspect` shows. A layer's SIZE is Docker's: the bytes of the files (and symlink targets)
 // it holds, uncompressed, read once from the layer's tar and remembered per blob digest in
 // <KILN_ROOT>/build/layer-sizes.json.
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
+
 import { Readable } from 'node:stream';
 import type { Command } from 'commander';
 import { KilnError } from '../../errors.js';
@@ -14,6 +14,7 @@ import { decompressLayer, readTar } from '../../layer/index.js';
 import { resolveManifest, resolveStoreRoot, type RefEntry, type Store } from '../../store/index.js';
 import { lookup } from './images-io.js';
 import { humanAgo, humanSize, openStore, table } from './store.js';
+import { replaceFile } from '../../support/index.js';
 
 export interface HistoryRow {
   /** The image ID on the newest row, else `<missing>` (as docker shows for non-local parents). */
@@ -59,9 +60,7 @@ class LayerSizes {
     if (!this.dirty) return;
     try {
       mkdirSync(join(this.file, '..'), { recursive: true });
-      const tmp = `${this.file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-      writeFileSync(tmp, JSON.stringify(this.data));
-      renameSync(tmp, this.file);
+      replaceFile(this.file, JSON.stringify(this.data));
     } catch {
       /* only a speed-up */
     }

@@ -2,10 +2,11 @@
 // (`auths` with base64 `auth` / `identitytoken`, `credsStore`, `credHelpers`), and credential
 // helpers (`docker-credential-<name> get|store|erase`, server URL or JSON on stdin).
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { KilnError } from '../../errors.js';
+import { replaceFile } from '../../support/index.js';
 
 export interface Credentials {
   readonly username?: string;
@@ -60,10 +61,7 @@ function readConfig(path: string): DockerConfigFile {
 
 function writeConfig(path: string, cfg: DockerConfigFile): void {
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify(cfg, null, '\t') + '\n', { mode: 0o600 });
-  chmodSync(tmp, 0o600);
-  renameSync(tmp, path);
+  replaceFile(path, JSON.stringify(cfg, null, '\t') + '\n', { mode: 0o600 });
 }
 
 /** The `auths` key for a domain: Docker Hub's legacy URL, else the host[:port] itself. */
