@@ -1,13 +1,21 @@
 // HTTP(S) for registries on node:http/node:https: plain HTTP for loopback and --insecure-registry
 // hosts, HTTPS with the system roots plus /etc/docker/certs.d/HOST/*.crt (and client certs) for
 // everything else, keep-alive agents per host, redirects for GET/HEAD. No auth and no retries here.
-import http, { type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
-import https from 'node:https';
+import type { Agent as HttpAgent, IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import type { Agent as HttpsAgent, AgentOptions as HttpsAgentOptions } from 'node:https';
 import { readdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { rootCertificates } from 'node:tls';
 import { Readable } from 'node:stream';
 import { KilnError } from '../errors.js';
+
+// node:http, node:https and node:tls are loaded on the first request, not with kiln: they are
+// ~5 ms of Node's own start-up work that a build from local images never needs.
+const nodeRequire = createRequire(import.meta.url);
+let httpLib: typeof import('node:http') | undefined;
+let httpsLib: typeof import('node:https') | undefined;
+const http = (): typeof import('node:http') => (httpLib ??= nodeRequire('node:http') as typeof import('node:http'));
+const https = (): typeof import('node:https') => (httpsLib ??= nodeRequire('node:https') as typeof import('node:https'));
 
 export const DEFAULT_CERTS_DIR = '/etc/docker/certs.d';
 
@@ -95,8 +103,8 @@ export class Transport {
   private readonly certsDir: string;
   private readonly timeoutMs: number;
   readonly userAgent: string;
-  private readonly httpAgent = new http.Agent({ keepAlive: true, maxSockets: 16 });
-  private readonly httpsAgents = new Map<string, https.Agent>();
+  private httpAgent: HttpAgent | undefined;
+  private readonly httpsAgents = new Map<string, HttpsAgent>();
 
   constructor(opts: TransportOptions = {}) {
     this.insecure = new Set((opts.insecureRegistries ?? []).map((h) => h.toLowerCase()));
@@ -116,19 +124,19 @@ export class Transport {
     return new URL(`${this.scheme(hostPort)}://${hostPort}`);
   }
 
-  private agentFor(url: URL): http.Agent {
-    if (url.protocol === 'http:') return this.httpAgent;
+  private agentFor(url: URL): HttpAgent {
+    if (url.protocol === 'http:') return (this.httpAgent ??= new (http().Agent)({ keepAlive: true, maxSockets: 16 }));
     const key = url.host;
     let a = this.httpsAgents.get(key);
     if (!a) {
-      a = new https.Agent({ keepAlive: true, maxSockets: 16, ...this.tlsFor(url.host) });
+      a = new (https().Agent)({ keepAlive: true, maxSockets: 16, ...this.tlsFor(url.host) });
       this.httpsAgents.set(key, a);
     }
     return a;
   }
 
   /** CAs (*.crt) and a client certificate (*.cert + *.key) from certsDir/host, as dockerd reads them. */
-  private tlsFor(hostPort: string): https.AgentOptions {
+  private tlsFor(hostPort: string): HttpsAgentOptions {
     const dir = join(this.certsDir, hostPort);
     let names: string[];
     try {
@@ -149,7 +157,7 @@ export class Transport {
         out.key = readFileSync(join(dir, keyName));
       }
     }
-    if (ca.length > 0) out.ca = [...rootCertificates, ...ca];
+    if (ca.length > 0) out.ca = [...(nodeRequire('node:tls') as typeof import('node:tls')).rootCertificates, ...ca];
     return out;
   }
 
@@ -184,7 +192,7 @@ export class Transport {
     signal: AbortSignal | undefined,
   ): Promise<IncomingMessage> {
     return new Promise((resolve, reject) => {
-      const mod = url.protocol === 'https:' ? https : http;
+      const mod = url.protocol === 'https:' ? https() : http();
       const h: Record<string, string> = { ...headers };
       if (Buffer.isBuffer(body)) h['content-length'] = String(body.length);
       else if (body === undefined && (method === 'POST' || method === 'PUT' || method === 'PATCH')) h['content-length'] = '0';
@@ -202,7 +210,8 @@ export class Transport {
   }
 
   close(): void {
-    this.httpAgent.destroy();
+    this.httpAgent?.destroy();
+    this.httpAgent = undefined;
     for (const a of this.httpsAgents.values()) a.destroy();
     this.httpsAgents.clear();
   }
