@@ -278,6 +278,15 @@ hint: tags look like name[:tag], e.g. -t myapp:1.0
 `,
   },
   {
+    name: 'a tag with a digest (docker build refuses it too)',
+    dockerfile: 'FROM scratch\n',
+    args: build('-t', `a@sha256:${'0'.repeat(64)}`),
+    code: 125,
+    stderr: `ERROR: invalid tag "a@sha256:${'0'.repeat(64)}": refusing to create a tag with a digest reference
+hint: tags look like name[:tag], e.g. -t myapp:1.0; an image gets its digest from its content
+`,
+  },
+  {
     name: 'invalid --progress',
     dockerfile: 'FROM scratch\n',
     args: ['build', '--progress', 'fancy', '{ctx}'],

@@ -90,6 +90,13 @@ test('kiln tag adds a name by name or image ID; unknown sources fail', async () 
   assert.match(bad.stderr, /No such image: nope:1/);
   const usage = await runKiln(['tag', 'src:1'], { env });
   assert.equal(usage.code, 125);
+  // a target with a digest would claim a digest the image does not have (docker tag refuses it)
+  const digest = await runKiln(['tag', 'src:1', `y@sha256:${'0'.repeat(64)}`], { env });
+  assert.equal(digest.code, 125, digest.stderr);
+  assert.match(digest.stderr, /refusing to create a tag with a digest reference/);
+  const invalid = await runKiln(['tag', 'src:1', 'Not A Name'], { env });
+  assert.equal(invalid.code, 125, invalid.stderr);
+  assert.doesNotMatch((await runKiln(['images'], { env })).stdout, /sha256:0000|Not A Name/, 'neither was stored');
 });
 
 test('kiln rmi untags, reports unknown names, needs -f for an ID with several names', async () => {

@@ -3,6 +3,7 @@
 // caller's abort) aborts the rest. Knows nothing about Dockerfiles (BuildKit's solver/ idea).
 import { KilnError } from '../errors.js';
 import { Semaphore } from '../support/index.js';
+import { setMaxListeners } from 'node:events';
 
 export interface Job<T> {
   readonly id: string;
@@ -64,6 +65,9 @@ export async function runGraph<T>(
 ): Promise<Map<string, T>> {
   const ids = reachable(jobs, targets);
   const ctrl = new AbortController();
+  // every running job listens to it (one listener per stage and step, not a leak): without this
+  // Node warns from 11 stages on
+  setMaxListeners(0, ctrl.signal);
   let firstError: unknown;
   const fail = (e: unknown): void => {
     if (firstError === undefined) firstError = e;

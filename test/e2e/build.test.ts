@@ -1,7 +1,7 @@
 // `kiln build` end to end with the real CLI, runc and overlayfs, on a busybox base image.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { Store, loadImage } from '../../src/store/index.js';
@@ -136,6 +136,20 @@ test('independent stages run at the same time', async (t) => {
   const [as, ae] = readFileSync(join(out, 'a.t'), 'utf8').trim().split(' ').map(Number) as [number, number];
   const [bs, be] = readFileSync(join(out, 'b.t'), 'utf8').trim().split(' ').map(Number) as [number, number];
   assert.ok(as < be && bs < ae, `stage a [${as}, ${ae}] and stage b [${bs}, ${be}] should overlap`);
+});
+
+test('many stages: every one is built, and Node does not warn about abort listeners', async (t) => {
+  if (!prereq(t, ready, 'root, runc and busybox-static')) return;
+  const n = 14; // past Node's default of 10 listeners per AbortSignal
+  const lines: string[] = [];
+  for (let i = 0; i < n; i++) lines.push(`FROM busybox AS s${i}`, `RUN echo ${i} > /f${i}`);
+  lines.push('FROM scratch');
+  for (let i = 0; i < n; i++) lines.push(`COPY --from=s${i} /f${i} /`);
+  const out = join(work, 'many-out');
+  const r = await kiln(['build', '--no-cache', '--output', `type=local,dest=${out}`, context('many-stages', lines.join('\n') + '\n')]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(readdirSync(out).length, n);
+  assert.doesNotMatch(r.stderr, /MaxListenersExceededWarning|Warning:/);
 });
 
 test('Ctrl-C (SIGINT) mid-build stops the RUN, unmounts and exits 130', async (t) => {

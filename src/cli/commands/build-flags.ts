@@ -56,13 +56,22 @@ export function parseLabels(list: readonly string[]): Map<string, string> {
 /** A normalised store name for `-t`: `app` → `docker.io/library/app:latest`. */
 /** A `-t` value → its fully qualified store name; an invalid one is a USAGE error. */
 export function tagName(tag: string): string {
+  let ref;
   try {
-    return formatReference(parseNormalizedReference(tag));
+    ref = parseNormalizedReference(tag);
   } catch (e: unknown) {
     throw new KilnError('USAGE', `invalid tag ${JSON.stringify(tag)}: ${e instanceof Error ? e.message : String(e)}`, {
       hint: 'tags look like name[:tag], e.g. -t myapp:1.0',
     });
   }
+  // a name@digest would claim a digest the image does not have: docker build and docker tag
+  // refuse it with these words
+  if (ref.digest !== undefined) {
+    throw new KilnError('USAGE', `invalid tag ${JSON.stringify(tag)}: refusing to create a tag with a digest reference`, {
+      hint: 'tags look like name[:tag], e.g. -t myapp:1.0; an image gets its digest from its content',
+    });
+  }
+  return formatReference(ref);
 }
 
 export function outputSpec(s: string): Record<string, string> {

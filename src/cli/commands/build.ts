@@ -23,6 +23,7 @@ import { clientOptions, pushImage } from './registry.js';
 import { layoutResolver, parseBuildContexts } from './build-context.js';
 import { collect, noCacheFilterOption, notImplemented, readDockerfile, outputSpec, parseBuildArgs, parseLabels, parseSecrets, parseSsh, tagName } from './build-flags.js';
 import { pullToStore, resolveFromStore } from '../base-images.js';
+import { setMaxListeners } from 'node:events';
 
 interface BuildFlags {
   tag: string[];
@@ -163,6 +164,7 @@ async function runBuild(path: string, flags: BuildFlags): Promise<void> {
     });
   };
   const ac = new AbortController();
+  setMaxListeners(0, ac.signal); // one listener per stage and step (Node warns from 11 on)
   const onSignal = (): void => ac.abort(new KilnError('ABORTED', 'build interrupted'));
   // Kept for the whole build: a second Ctrl-C must not kill kiln while it unmounts and cleans up.
   process.on('SIGINT', onSignal);

@@ -7,7 +7,8 @@ import { Store, gc, resolveManifest, resolveStoreRoot, verify, type RefEntry } f
 import { cacheBlobRoots } from '../../build/index.js';
 import { pruneBuildCache, type CachePruneFlags } from './cache.js';
 import { join } from 'node:path';
-import { displayName, lookupNames, storeName } from '../names.js';
+import { displayName, lookupNames } from '../names.js';
+import { tagName } from './build-flags.js';
 
 export function openStore(env: NodeJS.ProcessEnv = process.env): Store {
   return Store.open(resolveStoreRoot(env));
@@ -147,8 +148,9 @@ export function registerStore(program: Command): void {
     .argument('<target>', 'TARGET_IMAGE[:TAG]')
     .action(async (source: string, target: string) => {
       const store = openStore();
+      const name = tagName(target);
       const { refs } = await findImage(store, source);
-      await store.tag({ name: storeName(target), descriptor: refs[0]!.descriptor });
+      await store.tag({ name, descriptor: refs[0]!.descriptor });
     });
 
   program
