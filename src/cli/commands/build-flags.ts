@@ -2,8 +2,8 @@
 // secrets, ssh) into what the plan and the engine take. Bad values are USAGE errors (exit 125).
 export const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, lstatSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { Option } from 'commander';
 import { KilnError } from '../../errors.js';
 import { formatReference, parseNormalizedReference } from '../../registry/index.js';
@@ -13,7 +13,39 @@ import type { SecretSource } from '../../build/index.js';
  * The Dockerfile's text (`-` = stdin), or docker's message for why it cannot be read:
  * `failed to read dockerfile: open X: no such file or directory` / `read X: is a directory`.
  */
+/**
+ * A build file (the Dockerfile, a .dockerignore) that is a symlink must stay in its own
+ * directory: BuildKit reads it through a source rooted there, so a link to /etc/shadow is "not
+ * found" for docker build. kiln refuses it before reading a byte, so a syntax error can never
+ * show the target's lines.
+ */
+function refuseOutsideLink(path: string, what: string): void {
+  let st;
+  try {
+    st = lstatSync(path);
+  } catch {
+    return; // absent: the caller reports it
+  }
+  if (!st.isSymbolicLink()) return;
+  let target: string;
+  try {
+    target = realpathSync(path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ELOOP') return; // dangling: as absent
+    throw new KilnError('CONTEXT_PATH_NOT_FOUND', `failed to read ${what}: ${path}: too many levels of symbolic links`, {
+      hint: 'point the link at an existing file, or put the file itself in place',
+    });
+  }
+  const dir = realpathSync(dirname(path));
+  if (target !== dir && !target.startsWith(dir.endsWith('/') ? dir : `${dir}/`)) {
+    throw new KilnError('CONTEXT_PATH_OUTSIDE', `failed to read ${what}: ${path} is a symlink to ${target}, outside ${dirname(path)}`, {
+      hint: `docker build does not follow it either: copy the file into place${what === 'dockerfile' ? ', or name it with -f' : ''}`,
+    });
+  }
+}
+
 export function readDockerfile(path: string): string {
+  if (path !== '-') refuseOutsideLink(path, 'dockerfile');
   try {
     return readFileSync(path === '-' ? 0 : path, 'utf8');
   } catch (e) {
@@ -22,6 +54,21 @@ export function readDockerfile(path: string): string {
     throw new KilnError('CONTEXT_PATH_NOT_FOUND', `failed to read dockerfile: ${why}`, {
       cause: e,
       hint: code === 'EISDIR' ? '-f takes the Dockerfile itself, not its directory' : 'pass the Dockerfile with -f, or put one at the root of the context',
+    });
+  }
+}
+
+/** A .dockerignore's text, or undefined when there is none (a link out of its directory is refused). */
+export function readIgnoreFile(path: string): string | undefined {
+  refuseOutsideLink(path, '.dockerignore');
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    throw new KilnError('CONTEXT_PATH_NOT_FOUND', `failed to read ${path}: ${code === 'EISDIR' ? 'is a directory' : (e as Error).message}`, {
+      cause: e,
+      hint: 'a .dockerignore is a text file of patterns, one per line',
     });
   }
 }

@@ -21,7 +21,7 @@ import { exportCaches, importCaches, registryClients } from './build-cache.js';
 import { parseCacheFrom, parseCacheTo } from './cache-spec.js';
 import { clientOptions, pushImage } from './registry.js';
 import { layoutResolver, parseBuildContexts } from './build-context.js';
-import { collect, noCacheFilterOption, notImplemented, readDockerfile, outputSpec, parseBuildArgs, parseLabels, parseSecrets, parseSsh, tagName } from './build-flags.js';
+import { collect, noCacheFilterOption, notImplemented, readDockerfile, readIgnoreFile, outputSpec, parseBuildArgs, parseLabels, parseSecrets, parseSsh, tagName } from './build-flags.js';
 import { pullToStore, resolveFromStore } from '../base-images.js';
 import { setMaxListeners } from 'node:events';
 
@@ -140,8 +140,9 @@ async function runBuild(path: string, flags: BuildFlags): Promise<void> {
   // .dockerignore: <Dockerfile>.dockerignore next to the Dockerfile wins over <context>/.dockerignore.
   let ignore: IgnoreMatcher | undefined;
   for (const p of [dockerfilePath === '-' ? undefined : `${dockerfilePath}.dockerignore`, join(contextDir, '.dockerignore')]) {
-    if (p && existsSync(p)) {
-      ignore = new IgnoreMatcher(parseDockerignore(readFileSync(p, 'utf8'), p === join(contextDir, '.dockerignore') ? '.dockerignore' : p));
+    const text = p === undefined ? undefined : readIgnoreFile(p);
+    if (text !== undefined) {
+      ignore = new IgnoreMatcher(parseDockerignore(text, p === join(contextDir, '.dockerignore') ? '.dockerignore' : p));
       break;
     }
   }

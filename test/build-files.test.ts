@@ -1,0 +1,64 @@
+// The Dockerfile and .dockerignore as kiln reads them (cli/commands/build-flags.ts): a symlink
+// that leads out of its directory is refused before a byte is read (BuildKit reads both through a
+// source rooted there, so docker build does not follow it either), so a parse error can never
+// print the target's lines; a link inside the directory works; odd files get clear errors.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runKiln } from './helpers/cli.js';
+
+function withDir(fn: (dir: string, root: string) => Promise<void>): () => Promise<void> {
+  return async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kiln-build-files-'));
+    try {
+      mkdirSync(join(dir, 'ctx'));
+      await fn(join(dir, 'ctx'), join(dir, 'root'));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  };
+}
+
+const build = (ctx: string, root: string) => runKiln(['build', '--progress', 'plain', ctx], { env: { KILN_ROOT: root } });
+
+test('a Dockerfile that links out of its directory is refused unread', withDir(async (ctx, root) => {
+  const secret = join(ctx, '..', 'secret.txt');
+  writeFileSync(secret, 'TOP-SECRET-LINE\n');
+  symlinkSync(secret, join(ctx, 'Dockerfile'));
+  const r = await build(ctx, root);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /failed to read dockerfile: .*Dockerfile is a symlink to .*secret\.txt, outside /);
+  assert.doesNotMatch(r.stderr + r.stdout, /TOP-SECRET-LINE/, 'the target was never shown');
+}));
+
+test('a .dockerignore that links out of the context is refused; one that links inside works', withDir(async (ctx, root) => {
+  writeFileSync(join(ctx, 'Dockerfile'), 'FROM scratch\n');
+  writeFileSync(join(ctx, '..', 'outside-ignore'), 'TOP-SECRET-PATTERN\n');
+  symlinkSync(join(ctx, '..', 'outside-ignore'), join(ctx, '.dockerignore'));
+  const r = await build(ctx, root);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /failed to read \.dockerignore: .*\.dockerignore is a symlink to .*outside-ignore, outside /);
+  assert.doesNotMatch(r.stderr, /TOP-SECRET-PATTERN/);
+  rmSync(join(ctx, '.dockerignore'));
+  writeFileSync(join(ctx, 'ignore-patterns'), 'nothing\n');
+  symlinkSync('ignore-patterns', join(ctx, '.dockerignore'));
+  const ok = await build(ctx, root);
+  assert.equal(ok.code, 0, ok.stderr);
+}));
+
+test('a .dockerignore that is a directory, or a link loop, is a clear error', withDir(async (ctx, root) => {
+  writeFileSync(join(ctx, 'Dockerfile'), 'FROM scratch\n');
+  mkdirSync(join(ctx, '.dockerignore'));
+  const dir = await build(ctx, root);
+  assert.equal(dir.code, 1, dir.stderr);
+  assert.match(dir.stderr, /failed to read .*\.dockerignore: is a directory/);
+  rmSync(join(ctx, '.dockerignore'), { recursive: true });
+  symlinkSync('loop-b', join(ctx, '.dockerignore'));
+  symlinkSync('.dockerignore', join(ctx, 'loop-b'));
+  const loop = await build(ctx, root);
+  assert.equal(loop.code, 1, loop.stderr);
+  assert.match(loop.stderr, /too many levels of symbolic links/);
+  assert.doesNotMatch(loop.stderr, /    at /);
+}));
