@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { KilnError } from '../errors.js';
-import { ShellLex, type ShellEnv, type ShellLexOptions } from './shell.js';
+import { MAX_EXPANDED, ShellLex, type ShellEnv, type ShellLexOptions } from './shell.js';
 
 interface Case {
   readonly input: string;
@@ -242,4 +242,15 @@ test('env may be a lookup function; undefined means unset', () => {
 test('a leading byte-order mark is skipped like Go text/scanner does', () => {
   assert.equal(new ShellLex().processWord('\ufeffab', new Map()).result, 'ab');
   assert.equal(new ShellLex().processWord('a\ufeffb', new Map()).result, 'a\ufeffb');
+});
+
+test('an expansion that grows past MAX_EXPANDED is an ARG_EXPANSION error, not a heap abort', () => {
+  const lex = new ShellLex();
+  const big = 'x'.repeat(MAX_EXPANDED / 2 + 1);
+  const lookup: ShellEnv = (name) => (name === 'A' ? big : undefined);
+  assert.equal(lex.processWord('${A}', lookup).result.length, MAX_EXPANDED / 2 + 1, 'large but under the limit: fine');
+  assert.throws(
+    () => lex.processWord('${A}${A}', lookup),
+    (e: unknown) => e instanceof KilnError && e.code === 'ARG_EXPANSION' && /expands to \d+ characters, more than kiln's limit/.test(e.message),
+  );
 });

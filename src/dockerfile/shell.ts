@@ -8,6 +8,9 @@ import { EOF, LexError, Run, type LexSettings, type ShellEnv } from './shell-lex
 
 export type { ShellEnv } from './shell-lexer.js';
 
+/** The longest word an expansion may produce (characters): 1 MiB, 8 times what exec takes. */
+export const MAX_EXPANDED = 1024 * 1024;
+
 export interface ShellLexOptions {
   /** The Dockerfile's escape token (`# escape=`): `\` (default) or a backtick. */
   escapeToken?: '\\' | '`';
@@ -81,7 +84,15 @@ export class ShellLex implements LexSettings {
 
   private run(word: string, run: Run): { result: string; words: string[] } {
     try {
-      return run.processStopOn(EOF, this.rawEscapes);
+      const out = run.processStopOn(EOF, this.rawEscapes);
+      if (out.result.length > MAX_EXPANDED) {
+        // ARG B=${A}${A} doubles per line: forty lines would be terabytes, and Node would abort
+        // on its heap limit with no line to show. Far above what exec allows (128 KiB a string).
+        throw new KilnError('ARG_EXPANSION', `failed to process ${goQuote(word)}: it expands to ${out.result.length} characters, more than kiln's limit of ${MAX_EXPANDED}`, {
+          hint: 'a value this large cannot reach a RUN step anyway (Linux limits one argument or variable to 128 KiB); check for a variable that refers to itself twice',
+        });
+      }
+      return out;
     } catch (e) {
       if (e instanceof LexError) {
         throw new KilnError('ARG_EXPANSION', `failed to process ${goQuote(word)}: ${e.message}`, {
