@@ -138,6 +138,17 @@ test('independent stages run at the same time', async (t) => {
   assert.ok(as < be && bs < ae, `stage a [${as}, ${ae}] and stage b [${bs}, ${be}] should overlap`);
 });
 
+test('-o type=image,name=N names the image, and an archive output carries its own name=', async (t) => {
+  if (!prereq(t, ready, 'root, runc and busybox-static')) return;
+  const dir = context('output-names', 'FROM busybox\nRUN echo named > /n.txt\n');
+  const tar = join(work, 'output-names.tar');
+  const r = await kiln(['build', '-q', '-o', 'type=image,name=kiln-test/named:7', '-o', `type=docker,dest=${tar},name=kiln-test/in-archive:3`, dir]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match((await kiln(['images'])).stdout, /^kiln-test\/named\s+7\s/m);
+  const manifest = JSON.parse(execFileSync('tar', ['-xOf', tar, 'manifest.json'], { encoding: 'utf8' })) as Array<{ RepoTags: string[] }>;
+  assert.deepEqual(manifest[0]!.RepoTags.sort(), ['kiln-test/in-archive:3', 'kiln-test/named:7']);
+});
+
 test('many stages: every one is built, and Node does not warn about abort listeners', async (t) => {
   if (!prereq(t, ready, 'root, runc and busybox-static')) return;
   const n = 14; // past Node's default of 10 listeners per AbortSignal

@@ -121,6 +121,33 @@ export function tagName(tag: string): string {
   return formatReference(ref);
 }
 
+/**
+ * The attributes each --output type takes in kiln, with the values it accepts where not free
+ * (undefined: any). BuildKit's exporters know more (compression-level, annotation.*, unpack,
+ * rewrite-timestamp, ...): those fail loudly here, they are never dropped.
+ */
+const OUTPUT_ATTRS: Readonly<Record<string, Readonly<Record<string, readonly string[] | undefined>>>> = {
+  local: { type: undefined, dest: undefined },
+  image: { type: undefined, name: undefined, push: ['true', 'false'] },
+  docker: { type: undefined, dest: undefined, name: undefined },
+  oci: { type: undefined, dest: undefined, name: undefined, tar: ['true'], compression: ['gzip'], 'oci-mediatypes': ['true'] },
+};
+
+/** Checks one parsed --output against what kiln implements (see OUTPUT_ATTRS). */
+export function checkOutput(o: Readonly<Record<string, string>>): void {
+  const type = o['type'] ?? '';
+  const attrs = OUTPUT_ATTRS[type];
+  if (attrs === undefined) notImplemented(`--output type=${type || '?'}`, 'use type=local|image|oci|docker (dest=… for a file or directory), or `kiln save` after the build');
+  for (const [k, v] of Object.entries(o)) {
+    if (!(k in attrs)) notImplemented(`--output type=${type} ${k}=…`, `type=${type} takes ${Object.keys(attrs).filter((a) => a !== 'type').join(', ')}`);
+    const allowed = attrs[k];
+    if (allowed !== undefined && !allowed.includes(v)) notImplemented(`--output type=${type} ${k}=${v}`, `kiln writes ${k}=${allowed.join('|')} only`);
+  }
+  if (type !== 'image' && !o['dest']) throw new KilnError('USAGE', `--output type=${type} needs dest=…`);
+  if (o['dest'] === '-') notImplemented('--output dest=- (stdout)', 'write to a file');
+  if (o['name'] !== undefined) tagName(o['name']);
+}
+
 export function outputSpec(s: string): Record<string, string> {
   const kv: Record<string, string> = {};
   for (const part of s.split(',')) {

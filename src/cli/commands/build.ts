@@ -21,7 +21,7 @@ import { exportCaches, importCaches, registryClients } from './build-cache.js';
 import { parseCacheFrom, parseCacheTo } from './cache-spec.js';
 import { clientOptions, pushImage } from './registry.js';
 import { layoutResolver, parseBuildContexts } from './build-context.js';
-import { collect, noCacheFilterOption, notImplemented, readDockerfile, readIgnoreFile, outputSpec, parseBuildArgs, parseLabels, parseSecrets, parseSsh, tagName } from './build-flags.js';
+import { checkOutput, collect, noCacheFilterOption, notImplemented, readDockerfile, readIgnoreFile, outputSpec, parseBuildArgs, parseLabels, parseSecrets, parseSsh, tagName } from './build-flags.js';
 import { pullToStore, resolveFromStore } from '../base-images.js';
 import { setMaxListeners } from 'node:events';
 
@@ -96,6 +96,13 @@ async function runBuild(path: string, flags: BuildFlags): Promise<void> {
   const cacheTo = flags.cacheTo.map(parseCacheTo);
   const cacheFrom = flags.cacheFrom.map(parseCacheFrom);
   const buildContexts = parseBuildContexts(flags.buildContext, process.cwd());
+  const outputs = flags.output.map(outputSpec);
+  for (const o of outputs) checkOutput(o);
+  // -o type=image,name=N[,push=true] is -t N [--push], as in buildx
+  for (const o of outputs.filter((x) => x['type'] === 'image')) {
+    if (o['name'] !== undefined) flags.tag.push(o['name']);
+    if (o['push'] === 'true') flags.push = true;
+  }
   if (flags.push && flags.tag.length === 0) throw new KilnError('USAGE', '--push needs a name to push to', { hint: 'add -t REGISTRY/NAME:TAG, e.g. -t 127.0.0.1:5000/app:1 --push' });
   const progressMode = parseProgressMode(flags.progress);
   for (const t of flags.tag) tagName(t); // a bad -t is a usage error before any work, like docker
@@ -111,12 +118,6 @@ async function runBuild(path: string, flags: BuildFlags): Promise<void> {
     throw new KilnError('NOT_IMPLEMENTED', `--platform ${flags.platform}: only the native platform (${formatPlatform(host)}) can be built`, {
       hint: 'omit --platform, or build on a machine of that platform',
     });
-  }
-  const outputs = flags.output.map(outputSpec);
-  for (const o of outputs) {
-    if (!['local', 'image', 'oci', 'docker'].includes(o['type'] ?? '')) notImplemented(`--output type=${o['type'] ?? '?'}`, 'use type=local|oci|docker,dest=…, or `kiln save` after the build');
-    if (o['type'] !== 'image' && !o['dest']) throw new KilnError('USAGE', `--output type=${o['type']} needs dest=…`);
-    if (o['dest'] === '-') notImplemented('--output dest=- (stdout)', 'write to a file');
   }
 
   const contextDir = resolve(path);
@@ -253,9 +254,11 @@ async function runBuild(path: string, flags: BuildFlags): Promise<void> {
   if (names.length) await store.tag(names.map((name) => ({ name, descriptor: desc })));
   for (const o of outputs) {
     if (o['type'] === 'local') await exportLocal(result, snapshotter, resolve(o['dest']!));
-    const named = (names.length ? names : ['']).map((name) => ({ name, desc }));
-    if (o['type'] === 'oci') await writeOciArchive(store, named.filter((n) => n.name !== '').length ? named : [{ name: 'latest', desc }], resolve(o['dest']!));
-    if (o['type'] === 'docker') await writeDockerArchive(store, named.filter((n) => n.name !== ''), resolve(o['dest']!));
+    // an archive's names: -t's, and its own name=
+    const own = o['name'] !== undefined ? [tagName(o['name'])] : [];
+    const named = [...new Set([...names, ...own])].map((name) => ({ name, desc }));
+    if (o['type'] === 'oci') await writeOciArchive(store, named.length ? named : [{ name: 'latest', desc }], resolve(o['dest']!));
+    if (o['type'] === 'docker') await writeDockerArchive(store, named, resolve(o['dest']!));
   }
   const imageId = result.image.configDigest;
   if (flags.iidfile) writeFileSync(flags.iidfile, imageId);
