@@ -278,6 +278,33 @@ hint: tags look like name[:tag], e.g. -t myapp:1.0
 `,
   },
   {
+    name: 'a context on stdin is not implemented (not "path not found")',
+    dockerfile: 'FROM scratch\n',
+    args: ['build', '-'],
+    code: 125,
+    stderr: `ERROR: a build context on stdin (\`kiln build -\`) is not supported by this version of kiln
+hint: pass the context directory; a Dockerfile alone can come from stdin with \`-f - DIR\`
+`,
+  },
+  {
+    name: 'a remote context is not implemented',
+    dockerfile: 'FROM scratch\n',
+    args: ['build', 'https://github.com/docker/buildx.git#master'],
+    code: 125,
+    stderr: `ERROR: a remote build context (https://github.com/docker/buildx.git#master) is not supported by this version of kiln
+hint: clone or download it, then pass the local directory
+`,
+  },
+  {
+    name: 'an unknown --secret key (buildx refuses it too)',
+    dockerfile: 'FROM scratch\n',
+    args: build('--secret', 'id=s,env=HOME,bogus=1'),
+    code: 125,
+    stderr: `ERROR: invalid --secret "id=s,env=HOME,bogus=1": unexpected key 'bogus'
+hint: use id=…,src=FILE or id=…,env=VAR (type=file|env)
+`,
+  },
+  {
     name: 'a tag with a digest (docker build refuses it too)',
     dockerfile: 'FROM scratch\n',
     args: build('-t', `a@sha256:${'0'.repeat(64)}`),

@@ -147,6 +147,11 @@ test('-o type=image,name=N names the image, and an archive output carries its ow
   assert.match((await kiln(['images'])).stdout, /^kiln-test\/named\s+7\s/m);
   const manifest = JSON.parse(execFileSync('tar', ['-xOf', tar, 'manifest.json'], { encoding: 'utf8' })) as Array<{ RepoTags: string[] }>;
   assert.deepEqual(manifest[0]!.RepoTags.sort(), ['kiln-test/in-archive:3', 'kiln-test/named:7']);
+  // --progress quiet is -q, as in buildx: only the image ID, on stdout
+  const q = await kiln(['build', '--progress', 'quiet', dir]);
+  assert.equal(q.code, 0, q.stderr);
+  assert.match(q.stdout, /^sha256:[0-9a-f]{64}\n$/);
+  assert.equal(q.stderr, '');
 });
 
 test('many stages: every one is built, and Node does not warn about abort listeners', async (t) => {

@@ -174,6 +174,9 @@ export function parseSecrets(list: readonly string[], env: NodeJS.ProcessEnv): M
       if (eq < 0) throw new KilnError('USAGE', `invalid --secret ${JSON.stringify(spec)}: expected key=value pairs (id=…,src=… or id=…,env=…)`);
       kv[part.slice(0, eq).trim().toLowerCase()] = part.slice(eq + 1).trim();
     }
+    // buildx's keys: an unknown one is an error there too ("unexpected key")
+    const unknown = Object.keys(kv).find((k) => !['id', 'type', 'src', 'source', 'env'].includes(k));
+    if (unknown !== undefined) throw new KilnError('USAGE', `invalid --secret ${JSON.stringify(spec)}: unexpected key '${unknown}'`, { hint: 'use id=…,src=FILE or id=…,env=VAR (type=file|env)' });
     const id = kv['id'];
     if (!id) throw new KilnError('USAGE', `invalid --secret ${JSON.stringify(spec)}: id= is required`);
     const type = kv['type'];

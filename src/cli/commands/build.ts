@@ -120,6 +120,10 @@ async function runBuild(path: string, flags: BuildFlags): Promise<void> {
     });
   }
 
+  // docker build reads `-` as a context (or a Dockerfile) on stdin, even when a directory of that
+  // name exists, and fetches URLs: neither is implemented, and neither is a "missing path"
+  if (path === '-') notImplemented('a build context on stdin (`kiln build -`)', 'pass the context directory; a Dockerfile alone can come from stdin with `-f - DIR`');
+  if (/^(https?|git|ssh):\/\/|^git@/.test(path)) notImplemented(`a remote build context (${path})`, 'clone or download it, then pass the local directory');
   const contextDir = resolve(path);
   if (!existsSync(contextDir)) {
     throw new KilnError('CONTEXT_PATH_NOT_FOUND', `unable to prepare context: path ${JSON.stringify(path)} not found`, { hint: 'pass the build context directory, e.g. `kiln build .`' });
@@ -173,7 +177,8 @@ async function runBuild(path: string, flags: BuildFlags): Promise<void> {
   process.on('SIGTERM', onSignal);
   killChildrenOnExit();
 
-  const quiet = flags.quiet === true;
+  // --progress quiet is -q in buildx: no progress, the image ID on stdout
+  const quiet = flags.quiet === true || progressMode === 'quiet';
   const renderer = makeRenderer(quiet ? 'quiet' : progressMode, process.stderr);
   const progress = new ProgressEmitter(renderer.onEvent);
 
