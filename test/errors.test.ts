@@ -305,6 +305,24 @@ hint: use id=…,src=FILE or id=…,env=VAR (type=file|env)
 `,
   },
   {
+    name: 'an archive --output whose dest is a directory (checked before any work)',
+    dockerfile: 'FROM scratch\n',
+    args: build('-o', 'type=oci,dest={ctx}'),
+    code: 125,
+    stderr: `ERROR: --output type=oci,dest={ctx}: is a directory
+hint: dest= names the archive file to write, e.g. dest=image.tar
+`,
+  },
+  {
+    name: '--iidfile in a directory that does not exist (checked before any work)',
+    dockerfile: 'FROM scratch\n',
+    args: build('--iidfile', '{ctx}/no/such/dir/id'),
+    code: 125,
+    stderr: `ERROR: --iidfile {ctx}/no/such/dir/id: directory {ctx}/no/such/dir does not exist
+hint: create the directory first
+`,
+  },
+  {
     name: 'a tag with a digest (docker build refuses it too)',
     dockerfile: 'FROM scratch\n',
     args: build('-t', `a@sha256:${'0'.repeat(64)}`),

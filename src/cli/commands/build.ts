@@ -1,6 +1,6 @@
 // `kiln build [OPTIONS] PATH`: docker build / buildx build compatible flags → plan → build → store.
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { KilnError } from '../../errors.js';
 import { parse, toStages } from '../../dockerfile/index.js';
@@ -89,6 +89,36 @@ export function registerBuild(program: Command): void {
     });
 }
 
+/**
+ * Where the build will write, checked before any work: a build is not run for nothing because an
+ * archive's dest= is a directory, a local dest= is a file, or the --iidfile directory is missing.
+ */
+function checkWritableTargets(outputs: readonly Record<string, string>[], flags: BuildFlags): void {
+  const kindOf = (p: string): 'dir' | 'other' | undefined => {
+    try {
+      return statSync(p).isDirectory() ? 'dir' : 'other';
+    } catch {
+      return undefined;
+    }
+  };
+  for (const o of outputs) {
+    const dest = o['dest'];
+    if (dest === undefined) continue;
+    const kind = kindOf(resolve(dest));
+    if ((o['type'] === 'oci' || o['type'] === 'docker') && kind === 'dir') {
+      throw new KilnError('USAGE', `--output type=${o['type']},dest=${dest}: is a directory`, { hint: 'dest= names the archive file to write, e.g. dest=image.tar' });
+    }
+    if (o['type'] === 'local' && kind === 'other') {
+      throw new KilnError('USAGE', `--output type=local,dest=${dest}: exists and is not a directory`, { hint: 'type=local writes the files into a directory' });
+    }
+  }
+  for (const [flag, file] of [['--iidfile', flags.iidfile], ['--metadata-file', flags.metadataFile]] as const) {
+    if (file !== undefined && kindOf(dirname(resolve(file))) !== 'dir') {
+      throw new KilnError('USAGE', `${flag} ${file}: directory ${dirname(resolve(file))} does not exist`, { hint: 'create the directory first' });
+    }
+  }
+}
+
 async function runBuild(path: string, flags: BuildFlags): Promise<void> {
   // Flags kiln accepts but does not implement yet fail loudly, never silently.
   const secrets = parseSecrets(flags.secret, process.env);
@@ -98,6 +128,7 @@ async function runBuild(path: string, flags: BuildFlags): Promise<void> {
   const buildContexts = parseBuildContexts(flags.buildContext, process.cwd());
   const outputs = flags.output.map(outputSpec);
   for (const o of outputs) checkOutput(o);
+  checkWritableTargets(outputs, flags);
   // -o type=image,name=N[,push=true] is -t N [--push], as in buildx
   for (const o of outputs.filter((x) => x['type'] === 'image')) {
     if (o['name'] !== undefined) flags.tag.push(o['name']);
