@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { KilnError, formatError, toKilnError } from './errors.js';
+import { KilnError, SHOWN_TEXT_MAX, formatError, shortenText, toKilnError } from './errors.js';
 
 test('formatError shows file:line, the marked line and context, and the hint', () => {
   const lines = ['FROM busybox', 'RUN true', 'RUNN echo hi', 'CMD ["sh"]'];
@@ -25,4 +25,20 @@ test('toKilnError classifies errno errors as IO and others as INTERNAL', () => {
   assert.equal(toKilnError(new Error('x')).code, 'INTERNAL');
   const k = new KilnError('USAGE', 'bad');
   assert.equal(toKilnError(k), k);
+});
+
+test('shortenText keeps normal texts whole and cuts a huge one to its start, saying how much was cut', () => {
+  const normal = 'apt-get update && apt-get install -y ' + 'pkg '.repeat(500);
+  assert.equal(shortenText(normal), normal);
+  const huge = 'echo ' + 'y'.repeat(5_000_000);
+  assert.equal(shortenText(huge), `${huge.slice(0, SHOWN_TEXT_MAX)}... [${huge.length - SHOWN_TEXT_MAX} more characters]`);
+  assert.equal(shortenText('ab😀', 3), 'ab... [2 more characters]', 'no half surrogate pair');
+});
+
+test('formatError shows a huge Dockerfile line shortened', () => {
+  const line = 'RUN echo ' + 'y'.repeat(1_000_000);
+  const e = new KilnError('RUN_FAILED', 'failed', { location: [{ file: 'Dockerfile', startLine: 2, endLine: 2 }], sourceLines: ['FROM busybox', line] });
+  const s = formatError(e);
+  assert.ok(s.length < 2 * SHOWN_TEXT_MAX, `${s.length} characters`);
+  assert.match(s, / 2 \| >>> RUN echo y+\.\.\. \[\d+ more characters\]\n/);
 });

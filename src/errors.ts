@@ -115,6 +115,21 @@ export function toKilnError(e: unknown): KilnError {
 
 const CONTEXT_LINES = 2;
 
+/** Texts (a RUN command, a Dockerfile line) up to this many characters are shown whole. */
+export const SHOWN_TEXT_MAX = 4096;
+
+/**
+ * A text as an error message quotes it: whole when it has a normal length, else its start and how
+ * much was cut. BuildKit quotes a failed RUN's command whole, which for a generated 50 MB command
+ * line is 50 MB of message, printed more than once.
+ */
+export function shortenText(s: string, max = SHOWN_TEXT_MAX): string {
+  if (s.length <= max) return s;
+  const c = s.charCodeAt(max - 1);
+  const keep = max > 1 && c >= 0xd800 && c <= 0xdbff ? max - 1 : max; // not half a surrogate pair
+  return `${s.slice(0, keep)}... [${s.length - keep} more characters]`;
+}
+
 /**
  * Renders an error the way `docker build` does: the file:line, a framed snippet with the
  * offending lines marked `>>>`, then `ERROR: message`, the stage and the hint. Stack only with debug.
@@ -133,7 +148,7 @@ export function formatError(err: KilnError, opts: { debug?: boolean } = {}): str
       out.push('--------------------');
       for (let n = from; n <= to; n++) {
         const mark = n >= loc.startLine && n <= loc.endLine ? '>>>' : '   ';
-        out.push(` ${String(n).padStart(width)} | ${mark} ${lines[n - 1] ?? ''}`.trimEnd());
+        out.push(` ${String(n).padStart(width)} | ${mark} ${shortenText(lines[n - 1] ?? '')}`.trimEnd());
       }
       out.push('--------------------');
     }

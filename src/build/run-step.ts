@@ -3,13 +3,12 @@
 // into a located error that names the stage, the exit code and the output tail.
 import { chmodSync, chownSync, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { Writable } from 'node:stream';
 import { join, posix } from 'node:path';
-import { KilnError, isKilnError } from '../errors.js';
+import { KilnError, isKilnError, shortenText } from '../errors.js';
 import { resolveInRoot, resolveUser, type ExtraMount, type Runtime } from '../exec/index.js';
 import type { LocalSource, RunMountPlan, RunStep, Source } from '../plan/index.js';
 import { makeTempDir, output, removeTree } from '../support/index.js';
-import type { ProgressEmitter } from '../progress/index.js';
+import { stepLogWriter, type ProgressEmitter } from '../progress/index.js';
 import type { MountSources } from './ports.js';
 import type { IgnoreMatcher } from '../context/index.js';
 import { executeCopy } from './copy/index.js';
@@ -34,16 +33,6 @@ export interface RunContext {
   /** `--secret` / `--ssh` of the build. */
   readonly mountSources?: MountSources;
 }
-
-function lineWriter(emit: (text: string) => void): Writable {
-  return new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      emit(chunk.toString('utf8'));
-      cb();
-    },
-  });
-}
-
 
 export async function executeRun(step: RunStep, rootfs: string, ctx: RunContext, signal: AbortSignal): Promise<void> {
   const user = resolveUser(rootfs, step.user);
@@ -158,8 +147,9 @@ export async function executeRun(step: RunStep, rootfs: string, ctx: RunContext,
       mounts.push({ type: 'bind', source: dir, target: [...dirs][0]!, readonly: true });
     }
 
-    const out = lineWriter((t) => ctx.progress.log(ctx.progressId, 'stdout', t));
-    const err = lineWriter((t) => ctx.progress.log(ctx.progressId, 'stderr', t));
+    // each stream is clipped on its own, as BuildKit's log streams are
+    const out = stepLogWriter((t) => ctx.progress.log(ctx.progressId, 'stdout', t));
+    const err = stepLogWriter((t) => ctx.progress.log(ctx.progressId, 'stderr', t));
     try {
       await ctx.runtime.run(
         { args: step.argv, env, cwd: step.cwd, user, network: step.network, mounts },
@@ -169,7 +159,7 @@ export async function executeRun(step: RunStep, rootfs: string, ctx: RunContext,
       );
     } catch (e: unknown) {
       if (isKilnError(e) && e.code === 'RUN_FAILED') {
-        const shown = step.argv.join(' ');
+        const shown = shortenText(step.argv.join(' '));
         const code = e.details.exitCode;
         throw new KilnError('RUN_FAILED', `process "${shown}" did not complete successfully: exit code: ${code ?? 'unknown'}`, {
           ...e.details,

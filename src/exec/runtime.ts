@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { constants } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { KilnError } from '../errors.js';
+import { KilnError, shortenText } from '../errors.js';
 import { output, pidAlive, removeTree, runSync, spawn, type SpawnResult } from '../support/index.js';
 import { DEFAULT_HOSTNAME, buildOciConfig, hostsFile, resolvConfFile, type ProcessSpec } from './spec.js';
 import { recordMountStubs } from './stubs.js';
@@ -138,7 +138,7 @@ export class RuncRuntime implements Runtime {
       if (signal.aborted) throw new KilnError('ABORTED', 'RUN aborted', { outputTail: r.outputTail });
       if (r.code === 0) return 0;
       const exitCode = r.code ?? 128 + signalNumber(r.signal);
-      const what = spec.args.length >= 3 && spec.args[1] === '-c' ? spec.args.slice(2).join(' ') : JSON.stringify(spec.args);
+      const what = shortenText(spec.args.length >= 3 && spec.args[1] === '-c' ? spec.args.slice(2).join(' ') : JSON.stringify(spec.args));
       throw new KilnError('RUN_FAILED', `process "${what}" did not complete successfully: exit code: ${exitCode}`, {
         exitCode,
         outputTail: r.outputTail,

@@ -29,6 +29,7 @@ export class Tail {
       buf = buf.subarray(buf.length - this.maxBytes);
       const nl = buf.indexOf(0x0a);
       if (nl >= 0 && nl < buf.length - 1) buf = buf.subarray(nl + 1); // drop the partial first line
+      else buf = buf.subarray(utf8Start(buf)); // one long line: at least start on a whole character
     }
     const s = buf.toString('utf8');
     const lines = s.split('\n');
@@ -36,6 +37,13 @@ export class Tail {
     if (lines.length - trailing <= this.maxLines) return s;
     return lines.slice(lines.length - trailing - this.maxLines).join('\n');
   }
+}
+
+/** How many UTF-8 continuation bytes (at most 3) `b` starts with. */
+function utf8Start(b: Buffer): number {
+  let i = 0;
+  while (i < 3 && i < b.length && (b[i]! & 0xc0) === 0x80) i++;
+  return i;
 }
 
 export interface SpawnOptions {

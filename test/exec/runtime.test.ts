@@ -86,6 +86,21 @@ describe('RuncRuntime', () => {
     await assert.rejects(run(spec(['/no/such/binary'])), (e: unknown) => isKilnError(e) && e.code === 'RUN_FAILED');
   });
 
+  test('a failure quotes a huge command shortened and keeps a bounded tail of a huge last line', async (t) => {
+    if (!prereq(t, ready, missing)) return;
+    const cmd = `: ${'y'.repeat(100_000)}; echo first; head -c 3000000 /dev/zero | tr '\\0' x; exit 5`;
+    await assert.rejects(run(spec(['/bin/sh', '-c', cmd])), (e: unknown) => {
+      assert.ok(isKilnError(e));
+      assert.equal(e.details.exitCode, 5);
+      assert.match(e.message, /^process ": y+\.\.\. \[\d+ more characters\]" did not complete successfully: exit code: 5$/);
+      assert.ok(e.message.length < 5000, `${e.message.length} characters`);
+      const tail = e.details.outputTail ?? '';
+      assert.ok(tail.length > 0 && tail.length <= 16 * 1024, `${tail.length} characters of tail`);
+      assert.match(tail, /^x+$/, 'the end of the real last line');
+      return true;
+    });
+  });
+
   test('env, PATH default, HOME and cwd', async (t) => {
     if (!prereq(t, ready, missing)) return;
     const r = await run(spec(['/bin/sh', '-c', 'echo "$FOO|$PATH|$HOME|$(pwd)"'], { env: ['FOO=bar baz'], cwd: '/tmp' }));

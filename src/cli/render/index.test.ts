@@ -128,3 +128,18 @@ test('makeRenderer: auto follows KILN_PROGRESS, then BUILDKIT_PROGRESS (as build
   makeRenderer('plain', c, { env: { BUILDKIT_PROGRESS: 'rawjson' } }).onEvent(EVENTS[1]!);
   assert.match(c.out.join(''), /^#1 /, 'an explicit --progress wins');
 });
+
+// 1 KiB events: re-scanning the growing line on each (the bug this guards against) takes minutes
+test('tty: 20 MB of output without a newline costs linear time, and the frame stays one screen', { timeout: 20_000 }, async () => {
+  const term = sink(true, 60, 20);
+  const r = ttyRenderer(term, { now: () => T0 + 500, frameMs: 0 });
+  r.onEvent({ type: 'step.start', id: 1, stage: '', name: 'RUN spam', pos: '2/2', time: T0 });
+  const piece = 'x'.repeat(1024);
+  for (let n = 0; n < 20_000_000; n += piece.length) {
+    r.onEvent({ type: 'step.log', id: 1, stream: 'stdout', text: piece, time: T0 + 100 });
+    if (n % (1 << 20) === 0) await new Promise((res) => setImmediate(res)); // let frames be drawn
+  }
+  r.onEvent({ type: 'step.done', id: 1, ms: 400, time: T0 + 400 });
+  r.close();
+  for (const frame of term.out) assert.ok(frame.length < 4096, `a frame of ${frame.length} characters`);
+});

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { plainRenderer } from './plain.js';
 import { EVENTS, T0 } from './test-events.js';
+import { DEFAULT_STEP_LOG_MAX_SIZE, ProgressEmitter, stepLogWriter } from '../../progress/index.js';
 
 function render(events = EVENTS): string {
   let out = '';
@@ -110,4 +111,22 @@ test('plain: an unfinished blob is reported again only after 5 s and 5% more; ev
       '',
     ].join('\n'),
   );
+});
+
+test('plain: 20 MB on one line from a RUN step is clipped at the step log limit, in linear time', { timeout: 60_000 }, () => {
+  let out = '';
+  const r = plainRenderer((s) => (out += s));
+  const progress = new ProgressEmitter(r.onEvent);
+  const id = progress.start('', 'RUN yes | head', '2/2');
+  const w = stepLogWriter((t) => progress.log(id, 'stdout', t), DEFAULT_STEP_LOG_MAX_SIZE);
+  const piece = Buffer.alloc(4096, 'x');
+  for (let n = 0; n < 20_000_000; n += piece.length) w.write(piece);
+  w.write(Buffer.from('\nlast-line\n'));
+  progress.done(id, 1000);
+  r.close();
+  assert.ok(out.length < DEFAULT_STEP_LOG_MAX_SIZE + 64 * 1024, `${out.length} characters printed`);
+  assert.match(out, /\n#1 \d+\.\d{3} \[output clipped, log limit 2MiB reached\]\n#1 DONE 1\.0s\n\n$/);
+  assert.doesNotMatch(out, /last-line/);
+  // the long line is printed in pieces, each a `#1 <time> ` line of its own
+  for (const l of out.split('\n').slice(1, -4)) assert.match(l, /^#1 \d+\.\d{3} x{1,65536}$/);
 });
