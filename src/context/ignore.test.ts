@@ -1,7 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { KilnError } from '../errors.js';
+import { goCleanPath } from '../support/index.js';
 import { IgnoreMatcher, describeIgnorePattern, parseDockerignore } from './ignore.js';
+import { re2ToRegExp } from './re2.js';
+import { callInWorker } from '../../test/helpers/in-worker.js';
+import { rng } from '../../test/helpers/random-image.js';
 
 const matcher = (text: string): IgnoreMatcher => new IgnoreMatcher(parseDockerignore(text));
 
@@ -203,3 +207,127 @@ test('plain pattern lists work too, and an empty matcher excludes nothing', () =
   assert.equal(empty.excluded('x'), false);
   assert.equal(empty.canSkipDir('x'), false);
 });
+
+const deepPath = (depth: number, leaf: string): string => `${'dd/'.repeat(depth)}${leaf}`;
+const stars = (n: number, leaf: string): string => `${'**/'.repeat(n)}${leaf}`;
+
+// A backtracking RegExp needs exponential time for these (hours for 12 `**`, never ending for
+// more); Go's regexp, and ours, are linear. A regression shows as a timeout, not a hang.
+test('patterns that make a backtracking regexp explode are answered', { timeout: 10_000 }, async (t) => {
+  const cases: [string[], string, boolean][] = [
+    [[stars(6, 'a')], deepPath(40, 'b'), false],
+    [[stars(8, 'a')], deepPath(40, 'b'), false],
+    [[stars(12, 'a')], deepPath(40, 'b'), false],
+    [[stars(12, 'a')], deepPath(40, 'a'), true],
+    [[stars(12, 'a')], deepPath(40, 'b/a/c'), true], // the parent dd/.../b/a matches
+    [[stars(14, 'x')], deepPath(60, 'y'), false],
+    [[stars(14, 'x')], deepPath(60, 'x'), true],
+    [[stars(14, 'x') + '*y'], deepPath(60, 'xzzzzzzzzzzzzz'), false],
+    [['a*a*a*a*a*a*a*b'], 'a'.repeat(5000), false],
+    [['a*a*a*a*a*a*a*b'], 'a'.repeat(5000) + 'b', true],
+    [['*a*a*a*a*a*a*a*a*a*a*c'], `${'a'.repeat(3000)}/b`, false],
+    [['[a]*[a]*[a]*[a]*[a]*[a]*[a]*?'], 'a'.repeat(3000), true],
+    [['**/**/**/**/**/**/**/**/**/**/**/**/**/**/*.c', '!' + stars(14, 'a')], deepPath(60, 'b.d'), false],
+  ];
+  // In a worker: were matching to backtrack again, the timeout could still fail the test.
+  const got = await callInWorker<boolean[]>(
+    new URL('./ignore.js', import.meta.url),
+    '({ IgnoreMatcher }, cases) => cases.map(([patterns, path]) => new IgnoreMatcher(patterns).excluded(path))',
+    cases.map(([patterns, path]) => [patterns, path]),
+    t.signal,
+  );
+  cases.forEach(([patterns, path, want], i) => assert.equal(got[i], want, `${JSON.stringify(patterns)} on ${path.length} characters`));
+});
+
+// The answers must be exactly those of the RegExp translation of patternmatcher's regexp
+// (which re2.test.ts checks against Go's syntax): compare the two on many small patterns and
+// paths, short enough that backtracking stays cheap.
+test('pattern matching agrees with the RegExp translation on generated patterns', () => {
+  const pieces = ['a', 'b', '/', '*', '**', '**/', '?', '.', '[ab]', '[^a]', '[!a]', '\\*', '\\d', '^', 'é', '[[:alpha:]]'];
+  const letters = ['a', 'b', '/', '.', '1', '*', 'é', '!'];
+  const random = seeded(2024);
+  const failures: string[] = [];
+  let compared = 0;
+  for (let k = 0; k < 8000; k++) {
+    let pattern = '';
+    for (let n = 1 + random(5); n > 0; n--) pattern += pieces[random(pieces.length)];
+    let m: IgnoreMatcher;
+    try {
+      m = new IgnoreMatcher([pattern]);
+    } catch {
+      continue; // malformed: PATTERN_INVALID (checked elsewhere)
+    }
+    const { kind, goRegexp } = describeIgnorePattern(goCleanPath(pattern));
+    if (kind !== 'regexp') continue;
+    const re = re2ToRegExp(goRegexp);
+    for (let q = 0; q < 30; q++) {
+      let path = '';
+      for (let n = 1 + random(7); n > 0; n--) path += letters[random(letters.length)];
+      if (goCleanPath(path) !== path || path.startsWith('/') || path === '.') continue; // walks give clean relative paths
+      const want = prefixes(path).some((p) => re.test(p));
+      compared++;
+      if (m.excluded(path) !== want) failures.push(`${JSON.stringify(pattern)} on ${JSON.stringify(path)}: want ${want}`);
+    }
+  }
+  assert.deepEqual(failures, []);
+  assert.ok(compared > 20_000, `only ${compared} comparisons`);
+});
+
+/** The path and its parent directories (what MatchesOrParentMatches tries). */
+function prefixes(path: string): string[] {
+  const parts = path.split('/');
+  return parts.map((_, i) => parts.slice(0, i + 1).join('/'));
+}
+
+/** Whether one cleaned pattern matches `path`, straight from its kind and regexp (no shortcuts). */
+function referenceMatch(cleaned: string, path: string): boolean {
+  const { kind, goRegexp } = describeIgnorePattern(cleaned);
+  if (kind === 'exact') return path === cleaned;
+  if (kind === 'prefix') return path.startsWith(cleaned.slice(0, -2));
+  if (kind === 'suffix') return path.endsWith(cleaned.slice(2)) || (cleaned.startsWith('**/') && path === cleaned.slice(3));
+  return re2ToRegExp(goRegexp).test(path);
+}
+
+// Files are only tested against the patterns that can match below their top-level name:
+// the answers must be those of trying every pattern in order, the last match deciding.
+test('several patterns agree with trying every pattern in order', () => {
+  const pieces = ['a/', 'b/', 'ab/', 'a', 'b', '*', '**', '**/', '?', '[ab]', '/x', 'x'];
+  const names = ['a', 'b', 'ab', 'x', 'bx'];
+  const random = seeded(99);
+  const failures: string[] = [];
+  for (let k = 0; k < 1500; k++) {
+    const patterns: string[] = [];
+    for (let n = 1 + random(6); n > 0; n--) {
+      let p = random(3) === 0 ? '!' : '';
+      for (let m = 1 + random(4); m > 0; m--) p += pieces[random(pieces.length)];
+      patterns.push(p);
+    }
+    let matcher: IgnoreMatcher;
+    try {
+      matcher = new IgnoreMatcher(patterns);
+    } catch {
+      continue;
+    }
+    const compiled = patterns.map((raw) => {
+      const p = goCleanPath(raw);
+      return p.startsWith('!') ? { cleaned: p.slice(1), exclusion: true } : { cleaned: p, exclusion: false };
+    });
+    for (let q = 0; q < 20; q++) {
+      const parts: string[] = [];
+      for (let n = 1 + random(4); n > 0; n--) parts.push(names[random(names.length)]!);
+      const path = parts.join('/');
+      let want = false;
+      for (const { cleaned, exclusion } of compiled) {
+        if (prefixes(path).some((p) => referenceMatch(cleaned, p))) want = !exclusion;
+      }
+      if (matcher.excluded(path) !== want) failures.push(`${JSON.stringify(patterns)} on ${path}: want ${want}`);
+    }
+  }
+  assert.deepEqual(failures, []);
+});
+
+/** A deterministic random integer source: `random(n)` is in [0, n). */
+function seeded(seed: number): (n: number) => number {
+  const r = rng(seed);
+  return (n) => (r() * n) | 0;
+}

@@ -5,7 +5,8 @@
 // wins, and a pattern matching a parent directory applies to everything beneath it.
 import { KilnError, type SourceRange } from '../errors.js';
 import { filepathMatch, goCleanPath, goTrimSpace } from '../support/index.js';
-import { Re2Error, re2ToRegExp } from './re2.js';
+import { Re2Error, re2Tokens } from './re2.js';
+import { Re2Nfa } from './re2-nfa.js';
 
 /** The patterns of a .dockerignore file, in order, with the 1-based line each came from. */
 export interface IgnorePatterns {
@@ -53,7 +54,10 @@ class IgnorePattern {
   readonly kind: Kind;
   /** The Go regexp patternmatcher builds (kept for tests and error messages). */
   readonly goRegexp: string;
-  readonly regexp: RegExp | undefined;
+  /** Matches like Go's regexp, in linear time (a JS RegExp can take exponential time). */
+  readonly regexp: Re2Nfa | undefined;
+  /** Literal text that every path this pattern matches starts with ('' when none is known). */
+  readonly literal: string;
 
   constructor(
     readonly cleaned: string,
@@ -106,7 +110,14 @@ class IgnorePattern {
     }
     this.kind = kind;
     this.goRegexp = kind === 'regexp' ? reg + '$' : '';
-    this.regexp = kind === 'regexp' ? re2ToRegExp(this.goRegexp) : undefined;
+    this.regexp = kind === 'regexp' ? new Re2Nfa(re2Tokens(this.goRegexp)) : undefined;
+    this.literal = literalStart(kind, cleaned);
+  }
+
+  /** The first path component of every path this pattern (or a parent) matches, if fixed. */
+  get firstComponent(): string | undefined {
+    const slash = this.literal.indexOf('/');
+    return slash > 0 ? this.literal.slice(0, slash) : undefined;
   }
 
   match(path: string): boolean {
@@ -131,23 +142,30 @@ class IgnorePattern {
    */
   mayMatchBeneath(dir: string): boolean {
     const dirSlash = dir + '/';
-    let lit: string;
-    switch (this.kind) {
-      case 'exact':
-        return this.cleaned.startsWith(dirSlash);
-      case 'suffix':
-        return true;
-      case 'prefix':
-        lit = this.cleaned.slice(0, -2);
-        break;
-      case 'regexp': {
-        if (this.cleaned.startsWith('\ufeff')) return true;
-        const stop = this.cleaned.search(/[*?[\]\\^]/);
-        lit = stop < 0 ? this.cleaned : this.cleaned.slice(0, stop);
-        break;
-      }
-    }
+    if (this.kind === 'exact') return this.cleaned.startsWith(dirSlash);
+    const lit = this.literal;
     return lit.startsWith(dirSlash) || dirSlash.startsWith(lit);
+  }
+}
+
+/**
+ * What every match of a pattern starts with: all of an exact pattern, a prefix pattern
+ * without its `**`, and for a regexp the text before the first character that is special
+ * there (`*?[]\^`; the others are escaped). patternmatcher skips a leading BOM: none then.
+ */
+function literalStart(kind: Kind, cleaned: string): string {
+  switch (kind) {
+    case 'exact':
+      return cleaned;
+    case 'prefix':
+      return cleaned.slice(0, -2);
+    case 'suffix':
+      return '';
+    case 'regexp': {
+      if (cleaned.startsWith('\ufeff')) return '';
+      const stop = cleaned.search(/[*?[\]\\^]/);
+      return stop < 0 ? cleaned : cleaned.slice(0, stop);
+    }
   }
 }
 
@@ -200,6 +218,24 @@ export class IgnoreMatcher {
       }
     });
     this.hasExceptions = this.#patterns.some((p) => p.exclusion);
+    this.#patterns.forEach((p, i) => {
+      const first = p.firstComponent;
+      const list = first === undefined ? this.#anywhere : this.#byFirst.get(first);
+      if (list !== undefined) list.push(i);
+      else this.#byFirst.set(first!, [i]);
+    });
+  }
+
+  /** Indices of the patterns that can only match below one top-level name, by that name... */
+  readonly #byFirst = new Map<string, number[]>();
+  /** ...and of the others. A file is only tested against its name's and these (in order). */
+  readonly #anywhere: number[] = [];
+
+  /** Indices, in order, of the patterns that may match `relPath` or one of its parents. */
+  #candidates(relPath: string): readonly number[] {
+    const slash = relPath.indexOf('/');
+    const named = this.#byFirst.get(slash < 0 ? relPath : relPath.slice(0, slash));
+    return named === undefined ? this.#anywhere : mergeSorted(named, this.#anywhere);
   }
 
   /** True when there are no patterns at all (nothing is ever excluded). */
@@ -213,33 +249,37 @@ export class IgnoreMatcher {
    */
   excluded(relPath: string): boolean {
     if (relPath === '' || relPath === '.' || this.#patterns.length === 0) return false;
-    const parents = this.#parentMatches(relPath);
+    // The last pattern that matches decides; the others cannot match (see #candidates).
+    const { candidates, parents } = this.#parentMatches(relPath);
     let matched = false;
-    for (let i = 0; i < this.#patterns.length; i++) {
-      const pattern = this.#patterns[i]!;
+    for (let k = 0; k < candidates.length; k++) {
+      const pattern = this.#patterns[candidates[k]!]!;
       // An inclusion only matters while not excluded, an exception only while excluded.
       if (pattern.exclusion !== matched) continue;
-      if (parents[i] || pattern.match(relPath)) matched = !pattern.exclusion;
+      if (parents[k] || pattern.match(relPath)) matched = !pattern.exclusion;
     }
     return matched;
   }
 
   #lastDir: string | undefined;
-  #lastParents: boolean[] = [];
+  #last: ParentMatches = { candidates: [], parents: [] };
 
   /**
-   * Per pattern: whether it matches one of the parent directories of `relPath`. The same for
-   * every entry of a directory, and walks visit a directory's entries together: remembered for
-   * the last directory asked about (a 20k-file context walk did three regexp tests per file).
+   * The candidate patterns for `relPath` and, for each, whether it matches one of the parent
+   * directories. The same for every entry of a directory, and walks visit a directory's
+   * entries together: remembered for the last directory asked about (a 20k-file context walk
+   * did three regexp tests per file). A top-level name has no parents.
    */
-  #parentMatches(relPath: string): boolean[] {
+  #parentMatches(relPath: string): ParentMatches {
     const slash = relPath.lastIndexOf('/');
-    const dir = slash < 0 ? '' : relPath.slice(0, slash);
-    if (dir === this.#lastDir) return this.#lastParents;
+    if (slash < 0) return { candidates: this.#candidates(relPath), parents: [] };
+    const dir = relPath.slice(0, slash);
+    if (dir === this.#lastDir) return this.#last;
     const parents = parentDirs(relPath);
-    this.#lastParents = this.#patterns.map((p) => parents.some((d) => p.match(d)));
+    const candidates = this.#candidates(dir); // the same top-level name as relPath
+    this.#last = { candidates, parents: candidates.map((i) => parents.some((d) => this.#patterns[i]!.match(d))) };
     this.#lastDir = dir;
-    return this.#lastParents;
+    return this.#last;
   }
 
   /**
@@ -265,6 +305,21 @@ export class IgnoreMatcher {
 export function describeIgnorePattern(pattern: string): { kind: Kind; goRegexp: string } {
   const p = new IgnorePattern(pattern, false);
   return { kind: p.kind, goRegexp: p.goRegexp };
+}
+
+/** Candidate pattern indices and, in step with them, whether each matches a parent directory. */
+interface ParentMatches {
+  readonly candidates: readonly number[];
+  readonly parents: readonly boolean[];
+}
+
+/** Two ascending index lists as one. */
+function mergeSorted(a: readonly number[], b: readonly number[]): number[] {
+  const out: number[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) out.push(j >= b.length || (i < a.length && a[i]! < b[j]!) ? a[i++]! : b[j++]!);
+  return out;
 }
 
 /** `a/b/c` → [`a`, `a/b`] (filepath.Dir split into its prefixes; none for a top-level name). */

@@ -5,8 +5,21 @@
 // ranges, `[^...]` negation, POSIX `[:alpha:]`, Perl `\d \s \w`, Unicode `\pL`, escapes
 // (`\.`, `\x41`, `\101`, `\n`...), `\Q...\E`, and the assertions `\A \z \b \B`.
 // Anything Go would reject throws Re2Error.
+//
+// The parser emits tokens rather than a string: their JS source, joined, is the RegExp (used
+// to validate and by tests), and re2-nfa.ts compiles the same tokens into a linear-time
+// matcher, because a backtracking RegExp takes exponential time on `**/**/**/.../a`.
 
 export class Re2Error extends Error {}
+
+/**
+ * One piece of the translated regexp, with its JavaScript source. A 'char' matches one code
+ * point: the literal `cp` when given, otherwise the class in `src`.
+ */
+export type Re2Token =
+  | { readonly kind: 'char'; readonly src: string; readonly cp?: number }
+  | { readonly kind: 'assert'; readonly src: '^' | '$' | '\\b' | '\\B' }
+  | { readonly kind: 'open' | 'close' | 'alt' | 'repeat'; readonly src: string };
 
 type Range = [number, number];
 const MAX = 0x10ffff;
@@ -48,6 +61,8 @@ function complement(ranges: readonly Range[]): Range[] {
 
 const hex = (c: number): string => `\\u{${c.toString(16)}}`;
 const rangesToClassBody = (rs: readonly Range[]): string => rs.map(([lo, hi]) => (lo === hi ? hex(lo) : `${hex(lo)}-${hex(hi)}`)).join('');
+const literal = (cp: number): Re2Token => ({ kind: 'char', src: hex(cp), cp });
+const charClass = (src: string): Re2Token => ({ kind: 'char', src });
 
 const isOctal = (c: string | undefined): boolean => c !== undefined && c >= '0' && c <= '7';
 const isHex = (c: string | undefined): boolean => c !== undefined && /^[0-9a-fA-F]$/.test(c);
@@ -64,67 +79,76 @@ class Parser {
     return this.s[this.i + k];
   }
 
-  translate(): string {
-    let out = '';
+  tokens(): Re2Token[] {
+    const out: Re2Token[] = [];
     while (this.i < this.s.length) {
       const c = this.s[this.i]!;
-      if (c === '\\') out += this.topEscape();
+      if (c === '\\') out.push(...this.topEscape());
       else if (c === '[') {
         this.i++;
-        out += this.classBody();
+        out.push(charClass(this.classBody()));
       } else if (c === '.') {
         this.i++;
-        out += '[^\\n]';
+        out.push(charClass('[^\\n]'));
       } else if (c === '(') {
         if (this.peek(1) === '?') throw new Re2Error('group flags are not supported');
         this.i++;
-        out += '(?:';
-      } else if ('^$)|*+?'.includes(c)) {
+        out.push({ kind: 'open', src: '(?:' });
+      } else if (c === '^' || c === '$') {
         this.i++;
-        out += c;
+        out.push({ kind: 'assert', src: c });
+      } else if (c === ')') {
+        this.i++;
+        out.push({ kind: 'close', src: c });
+      } else if (c === '|') {
+        this.i++;
+        out.push({ kind: 'alt', src: c });
+      } else if ('*+?'.includes(c)) {
+        this.i++;
+        out.push({ kind: 'repeat', src: c });
       } else if (c === '{') {
         // Go takes a '{' that does not start a valid {n,m} repeat literally.
         this.i++;
-        out += '\\{';
+        out.push({ kind: 'char', src: '\\{', cp: 0x7b });
       } else {
         this.i++;
-        out += hex(c.codePointAt(0)!);
+        out.push(literal(c.codePointAt(0)!));
       }
     }
     return out;
   }
 
   /** `\` outside a class. */
-  private topEscape(): string {
+  private topEscape(): Re2Token[] {
     const c = this.peek(1);
     if (c === undefined) throw new Re2Error('trailing backslash');
     switch (c) {
       case 'A':
         this.i += 2;
-        return '^';
+        return [{ kind: 'assert', src: '^' }];
       case 'z':
         this.i += 2;
-        return '$';
+        return [{ kind: 'assert', src: '$' }];
       case 'b':
       case 'B':
         this.i += 2;
-        return '\\' + c;
+        return [{ kind: 'assert', src: c === 'b' ? '\\b' : '\\B' }];
       case 'C':
         throw new Re2Error('invalid escape \\C');
       case 'Q': {
         this.i += 2;
-        let lit = '';
+        const lit: Re2Token[] = [];
         while (this.i < this.s.length && !(this.s[this.i] === '\\' && this.peek(1) === 'E')) {
-          lit += hex(this.s[this.i]!.codePointAt(0)!);
+          lit.push(literal(this.s[this.i]!.codePointAt(0)!));
           this.i++;
         }
         if (this.i < this.s.length) this.i += 2; // \E
-        return lit === '' ? '' : `(?:${lit})`;
+        return lit.length === 0 ? [] : [{ kind: 'open', src: '(?:' }, ...lit, { kind: 'close', src: ')' }];
       }
     }
     const cls = this.classEscape();
-    if (cls !== undefined) return `[${cls}]`;
-    return hex(this.charEscape());
+    if (cls !== undefined) return [charClass(`[${cls}]`)];
+    return [literal(this.charEscape())];
   }
 
   /** `\d \D \s \S \w \W \pX \p{Name} \PX`, as a class body; undefined if not one of those. */
@@ -259,12 +283,23 @@ class Parser {
   }
 }
 
-/** Translates a Go regexp (default flags) to a JS RegExp with flag `u`; throws Re2Error. */
-export function re2ToRegExp(source: string): RegExp {
-  const js = new Parser(source).translate();
+/** Parses a Go regexp (default flags) into tokens; throws Re2Error for what Go rejects. */
+export function re2Tokens(source: string): Re2Token[] {
+  const tokens = new Parser(source).tokens();
   try {
-    return new RegExp(js, 'u');
+    new RegExp(tokensToSource(tokens), 'u'); // JS checks what is left: nesting, repeats
   } catch (e) {
     throw new Re2Error(`invalid regular expression: ${(e as Error).message}`);
   }
+  return tokens;
+}
+
+const tokensToSource = (tokens: readonly Re2Token[]): string => tokens.map((t) => t.src).join('');
+
+/**
+ * Translates a Go regexp (default flags) to a JS RegExp with flag `u`; throws Re2Error.
+ * Backtracking: only for tests and short subjects; .dockerignore uses re2-nfa.ts.
+ */
+export function re2ToRegExp(source: string): RegExp {
+  return new RegExp(tokensToSource(re2Tokens(source)), 'u');
 }

@@ -1,0 +1,26 @@
+// Runs a synchronous computation in a worker thread. A test whose code might hang (a regexp
+// backtracking for ever blocks its thread, so no timer fires) can then fail by its timeout
+// instead of hanging the run: the test's signal terminates the worker.
+import { Worker } from 'node:worker_threads';
+
+/**
+ * Resolves to `fn(module, data)`, computed in a worker: `fn` is the source of a function,
+ * `module` the ES module at `moduleUrl`, `data` and the result are structured-cloned.
+ */
+export async function callInWorker<T>(moduleUrl: URL, fn: string, data: unknown, signal: AbortSignal): Promise<T> {
+  const code = `const { parentPort, workerData } = require('node:worker_threads');
+    import(workerData.url).then((m) => parentPort.postMessage((${fn})(m, workerData.data)));`;
+  const worker = new Worker(code, { eval: true, workerData: { url: moduleUrl.href, data } });
+  const stop = (): void => void worker.terminate();
+  signal.addEventListener('abort', stop);
+  try {
+    return await new Promise<T>((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+      worker.once('exit', (code) => reject(new Error(`worker exited (${code}) without an answer`)));
+    });
+  } finally {
+    signal.removeEventListener('abort', stop);
+    stop();
+  }
+}
