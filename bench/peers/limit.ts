@@ -16,6 +16,7 @@
 //   limitS        = max(criticalPathS, totalRunS / nproc): no builder on this machine can finish
 //                   the RUN work sooner (CPU-bound RUNs on `nproc` cores)
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, copyFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { join, dirname, basename } from 'node:path';
 import { runMeasured, runOk } from './proc.js';
@@ -169,6 +170,7 @@ export async function measureLimit(caseDir: string, name: string, env: LimitEnv)
   const crit = new Map<number, number>();
   const runs: RunTiming[] = [];
   let error: string | undefined;
+  let synced = false;
   for (const st of plan.stages) {
     if (!need.has(st.index)) continue;
     const dir = join(root, `s${st.index}`);
@@ -207,6 +209,14 @@ export async function measureLimit(caseDir: string, name: string, env: LimitEnv)
           }
           const cwd = step.cwd ?? '/';
           mkdirSync(join(dir, cwd), { recursive: true });
+          if (!synced) {
+            // as before every timed build (main.ts): the copies made above, and the detached
+            // `sync -f` of the kiln run that exported the base, must not be written back while
+            // the first RUN is timed (gen.sh writes 300 MB: 1.6 s with a quiet disk, 2.3-2.5 s
+            // while ~100 MB of copies are flushed under it)
+            spawnSync('sync');
+            synced = true;
+          }
           const e = mergeEnv(baseEnv, step.env ?? []);
           lastEnv = Object.entries(e).map(([k, v]) => `${k}=${v}`);
           // a private mount namespace: /proc is mounted inside it and vanishes with it, so no
