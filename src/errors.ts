@@ -125,9 +125,14 @@ export const SHOWN_TEXT_MAX = 4096;
  */
 export function shortenText(s: string, max = SHOWN_TEXT_MAX): string {
   if (s.length <= max) return s;
-  const c = s.charCodeAt(max - 1);
-  const keep = max > 1 && c >= 0xd800 && c <= 0xdbff ? max - 1 : max; // not half a surrogate pair
+  const keep = cutPoint(s, max);
   return `${s.slice(0, keep)}... [${s.length - keep} more characters]`;
+}
+
+/** Where to cut `s` to keep at most `n` UTF-16 units: `n`, or one less so as not to split a surrogate pair. */
+export function cutPoint(s: string, n: number): number {
+  const c = s.charCodeAt(n - 1);
+  return n > 1 && c >= 0xd800 && c <= 0xdbff ? n - 1 : n;
 }
 
 /**

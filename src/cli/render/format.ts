@@ -1,4 +1,5 @@
 // Small text helpers shared by the renderers.
+import { cutPoint } from '../../errors.js';
 
 /** Bytes the way BuildKit's progress shows them: `85B`, `1.05MB` (decimal units). */
 export function formatBytes(n: number): string {
@@ -109,17 +110,11 @@ export class LineSplitter<K> {
     if (p.length <= this.maxLine) return;
     let line = p.parts.join('');
     while (line.length > this.maxLine) {
-      const cut = cutAt(line, this.maxLine);
+      const cut = cutPoint(line, this.maxLine);
       out.push(line.slice(0, cut));
       line = line.slice(cut);
     }
     p.parts = [line];
     p.length = line.length;
   }
-}
-
-/** `n`, or one less when that would split a surrogate pair. */
-function cutAt(s: string, n: number): number {
-  const c = s.charCodeAt(n - 1);
-  return n > 1 && c >= 0xd800 && c <= 0xdbff ? n - 1 : n;
 }
