@@ -12,7 +12,7 @@ export KILN_ROOT=${KILN_ROOT:-/var/lib/kiln}
 PORT=${PORT:-3000}
 TAG=${TAG:-kiln-demo/node-app:latest}
 say() { printf '\n\033[1m== %s\033[0m\n' "$*" >&2; }
-kiln() { node bin/kiln.js "$@"; }
+kiln() { bin/kiln "$@"; }
 
 say "dependencies (npm, Debian packages) and kiln itself"
 bash scripts/ensure-deps.sh
@@ -40,8 +40,8 @@ if curl -fsS -o /dev/null "http://127.0.0.1:$PORT/" 2>/dev/null; then
   echo "port $PORT is already in use: stop what serves it, or run PORT=3001 npm run demo" >&2; exit 1
 fi
 log=$(mktemp)
-# node directly, not the kiln() function: $! must be kiln itself so the trap stops the container
-node bin/kiln.js run --rm -e PORT="$PORT" "$TAG" >"$log" 2>&1 &
+# bin/kiln directly (it execs node), not the kiln() function: $! must be kiln itself so the trap stops the container
+bin/kiln run --rm -e PORT="$PORT" "$TAG" >"$log" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; rm -f "$log"' EXIT
 for _ in $(seq 1 100); do

@@ -43,7 +43,7 @@ function killAfter(root: string, args: readonly string[], ms: number, afterInges
   return new Promise((resolve, reject) => {
     const tmpDir = join(root, 'tmp');
     const before = new Set(existsSync(tmpDir) ? readdirSync(tmpDir) : []);
-    const child = spawn(process.execPath, [KILN_BIN, ...args], { cwd: PROJECT_ROOT, env: { ...process.env, KILN_ROOT: root }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(KILN_BIN, [...args], { cwd: PROJECT_ROOT, env: { ...process.env, KILN_ROOT: root }, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
     let timer: NodeJS.Timeout | undefined;

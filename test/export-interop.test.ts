@@ -134,10 +134,10 @@ test('kiln save to stdout piped into kiln load from stdin (docker and oci format
   await kiln(src, ['import', smallTree(), 'piped:1'], { SOURCE_DATE_EPOCH: EPOCH });
   const info = await inspect(src, 'piped:1');
   for (const format of ['docker', 'oci']) {
-    const saved = spawnSync(process.execPath, [KILN_BIN, 'save', '--format', format, 'piped:1'], { env: { ...process.env, KILN_ROOT: src } });
+    const saved = spawnSync(KILN_BIN, ['save', '--format', format, 'piped:1'], { env: { ...process.env, KILN_ROOT: src } });
     assert.equal(saved.status, 0, saved.stderr.toString());
     const dst = tmp('pipe-dst');
-    const loaded = spawnSync(process.execPath, [KILN_BIN, 'load'], { input: saved.stdout, env: { ...process.env, KILN_ROOT: dst } });
+    const loaded = spawnSync(KILN_BIN, ['load'], { input: saved.stdout, env: { ...process.env, KILN_ROOT: dst } });
     assert.equal(loaded.status, 0, loaded.stderr.toString());
     assert.equal(loaded.stdout.toString(), 'Loaded image: piped:1\n');
     const got = await inspect(dst, 'piped:1');

@@ -16,7 +16,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runAny, runMeasured, runOk, type Measured } from './proc.js';
+import { kilnCommand, runAny, runMeasured, runOk, type Measured } from './proc.js';
 
 export const BASE_IMAGES = ['busybox:latest', 'debian:bookworm-slim', 'node:20-slim', 'gcc:12'] as const;
 export const DOCKER = '/usr/bin/docker';
@@ -28,7 +28,7 @@ export interface BenchEnv {
   readonly work: string;
   /** OCI layout with the base images. */
   readonly layout: string;
-  /** kiln's bin/kiln.js to run. */
+  /** kiln's command to run: bin/kiln, or a bin/kiln.js (kilnCommand). */
   readonly kilnBin: string;
   readonly log: (msg: string) => void;
 }
@@ -62,7 +62,7 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 export function kilnBuilder(env: BenchEnv, primed = false): Builder {
   let root = '';
   const kenv = () => ({ ...process.env, KILN_ROOT: root });
-  const kiln = (args: string[]) => runOk(process.execPath, [env.kilnBin, ...args], { env: kenv() });
+  const kiln = (args: string[]) => runOk(...kilnCommand(env.kilnBin, args), { env: kenv() });
   return {
     name: primed ? 'kiln-primed' : 'kiln',
     command: primed
@@ -72,7 +72,7 @@ export function kilnBuilder(env: BenchEnv, primed = false): Builder {
       return existsSync(env.kilnBin) ? undefined : `${env.kilnBin} not found (compile first: npx tsc -p .)`;
     },
     async version() {
-      const v = await runAny(process.execPath, [env.kilnBin, 'version']);
+      const v = await runAny(...kilnCommand(env.kilnBin, ['version']));
       const sha = process.env['KILN_BENCH_COMMIT'] ?? (await runAny('git', ['-C', join(env.kilnBin, '..', '..'), 'rev-parse', '--short', 'HEAD'])).out.trim();
       return `${v.out.trim().split('\n')[0] ?? 'kiln ?'}${/^[0-9a-f]{7,}$/.test(sha) ? ` (commit ${sha})` : ''}, Node ${process.version}`;
     },
@@ -97,7 +97,7 @@ export function kilnBuilder(env: BenchEnv, primed = false): Builder {
       }
     },
     build(ctx, tag, log) {
-      return runMeasured(process.execPath, [env.kilnBin, 'build', '--progress', 'plain', '--network', 'host', '-t', tag, ctx], { env: kenv(), log });
+      return runMeasured(...kilnCommand(env.kilnBin, ['build', '--progress', 'plain', '--network', 'host', '-t', tag, ctx]), { env: kenv(), log });
     },
     async save(tag, out) {
       await kiln(['save', '-o', out, tag]);

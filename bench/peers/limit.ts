@@ -19,7 +19,7 @@ import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statS
 import { spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { join, dirname, basename } from 'node:path';
-import { runMeasured, runOk } from './proc.js';
+import { kilnCommand, runMeasured, runOk } from './proc.js';
 
 interface PlanStep {
   kind: string;
@@ -127,7 +127,7 @@ export async function measureLimit(caseDir: string, name: string, env: LimitEnv)
   const root = join(env.work, 'limit', name);
   const kilnRoot = join(env.work, 'limit', 'kiln-root');
   const kenv = { ...process.env, KILN_ROOT: kilnRoot };
-  const kiln = (args: string[]) => runOk(process.execPath, [env.kilnBin, ...args], { env: kenv });
+  const kiln = (args: string[]) => runOk(...kilnCommand(env.kilnBin, args), { env: kenv });
   safeRemove(root);
   mkdirSync(root, { recursive: true });
   const logs = join(env.work, 'logs', `limit-${name}`);

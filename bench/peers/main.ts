@@ -123,7 +123,7 @@ export async function runBench(opts: Options): Promise<Results> {
     state,
     work,
     layout: process.env['KILN_BENCH_LAYOUT'] ?? '/var/cache/kiln/base-layout',
-    kilnBin: process.env['KILN_BENCH_KILN'] ?? join(REPO, 'bin', 'kiln.js'),
+    kilnBin: process.env['KILN_BENCH_KILN'] ?? join(REPO, 'bin', 'kiln'),
     log,
   };
   const casesDir = join(REPO, 'bench', 'cases');

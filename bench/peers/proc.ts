@@ -177,3 +177,11 @@ export function runAny(cmd: string, args: readonly string[], opts: { env?: NodeJ
     child.on('close', (code) => resolve({ code, out }));
   });
 }
+
+/**
+ * How to start kiln: `bin/kiln` (the command npm installs, a launcher) runs as it is; a `.js` entry
+ * (KILN_BENCH_KILN=…/bin/kiln.js) runs under this node.
+ */
+export function kilnCommand(bin: string, args: readonly string[]): [string, string[]] {
+  return bin.endsWith('.js') ? [process.execPath, [bin, ...args]] : [bin, [...args]];
+}

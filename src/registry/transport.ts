@@ -1,6 +1,7 @@
-// HTTP(S) for registries on node:http/node:https: plain HTTP for loopback and --insecure-registry
-// hosts, HTTPS with the system roots plus /etc/docker/certs.d/HOST/*.crt (and client certs) for
-// everything else, keep-alive agents per host, redirects for GET/HEAD. No auth and no retries here.
+// HTTP(S) on node:http/node:https, for registries and ADD's URLs: plain HTTP for loopback and
+// --insecure-registry hosts, HTTPS with the system roots plus /etc/docker/certs.d/HOST/*.crt (and
+// client certs) for everything else, keep-alive agents per host, redirects for GET/HEAD. No auth
+// and no retries here.
 import type { Agent as HttpAgent, IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { Agent as HttpsAgent, AgentOptions as HttpsAgentOptions } from 'node:https';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -19,10 +20,27 @@ const https = (): typeof import('node:https') => (httpsLib ??= nodeRequire('node
 
 export const DEFAULT_CERTS_DIR = '/etc/docker/certs.d';
 
+const caFiles = new Map<string, string | undefined>();
+/** A CA file named by an environment variable, read once; unreadable: skipped with a warning, as Node does. */
+function caFile(variable: string): string | undefined {
+  const file = process.env[variable];
+  if (file === undefined || file === '') return undefined;
+  if (!caFiles.has(file)) {
+    let pem: string | undefined;
+    try {
+      pem = readFileSync(file, 'utf8');
+    } catch (e) {
+      process.stderr.write(`kiln: warning: ignoring extra certs from ${file} (${variable}): ${(e as Error).message}\n`);
+    }
+    caFiles.set(file, pem);
+  }
+  return caFiles.get(file);
+}
+
 export interface TransportOptions {
   /** Hosts (`host`, `host:port`) reached over plain HTTP, like dockerd's --insecure-registry. */
   readonly insecureRegistries?: readonly string[];
-  /** Where per-registry CAs and client certs live (`<dir>/<host[:port]>/ca.crt`). */
+  /** Where per-registry CAs and client certs live (`<dir>/<host[:port]>/ca.crt`); '' for none. */
   readonly certsDir?: string;
   /** Socket idle timeout in ms (default 60 s). */
   readonly timeoutMs?: number;
@@ -135,17 +153,23 @@ export class Transport {
     return a;
   }
 
-  /** CAs (*.crt) and a client certificate (*.cert + *.key) from certsDir/host, as dockerd reads them. */
+  /**
+   * The TLS context of a host: CAs (*.crt) and a client certificate (*.cert + *.key) from
+   * certsDir/host, as dockerd reads them, and the extra CAs of the environment. One context per
+   * agent: given as `ca`, Node would parse the certificates again for every connection.
+   */
   private tlsFor(hostPort: string): HttpsAgentOptions {
+    let names: string[] = [];
     const dir = join(this.certsDir, hostPort);
-    let names: string[];
-    try {
-      names = readdirSync(dir).sort();
-    } catch {
-      return {};
+    if (this.certsDir !== '') {
+      try {
+        names = readdirSync(dir).sort();
+      } catch {
+        names = [];
+      }
     }
     const ca: string[] = [];
-    const out: { ca?: string[]; cert?: Buffer; key?: Buffer } = {};
+    const client: { cert?: Buffer; key?: Buffer } = {};
     for (const n of names) {
       if (n.endsWith('.crt')) ca.push(readFileSync(join(dir, n), 'utf8'));
       else if (n.endsWith('.cert')) {
@@ -153,12 +177,21 @@ export class Transport {
         if (!names.includes(keyName)) {
           throw new KilnError('IO', `client certificate ${join(dir, n)} has no matching ${keyName}`);
         }
-        out.cert = readFileSync(join(dir, n));
-        out.key = readFileSync(join(dir, keyName));
+        client.cert = readFileSync(join(dir, n));
+        client.key = readFileSync(join(dir, keyName));
       }
     }
-    if (ca.length > 0) out.ca = [...(nodeRequire('node:tls') as typeof import('node:tls')).rootCertificates, ...ca];
-    return out;
+    // bin/kiln moves NODE_EXTRA_CA_CERTS to KILN_EXTRA_CA_CERTS, so that Node does not parse it at
+    // every start-up: it is read here, at the first TLS connection, and trusted as Node would have
+    const moved = process.env['KILN_EXTRA_CA_CERTS'];
+    const extra = moved !== process.env['NODE_EXTRA_CA_CERTS'] ? caFile('KILN_EXTRA_CA_CERTS') : undefined;
+    if (extra !== undefined) ca.push(extra);
+    if (ca.length === 0 && client.cert === undefined) return {};
+    // explicit CAs replace Node's roots and NODE_EXTRA_CA_CERTS's: keep them
+    const inherited = ca.length > 0 ? caFile('NODE_EXTRA_CA_CERTS') : undefined;
+    if (inherited !== undefined) ca.push(inherited);
+    const tls = nodeRequire('node:tls') as typeof import('node:tls');
+    return { secureContext: tls.createSecureContext({ ...client, ...(ca.length > 0 ? { ca: [...tls.rootCertificates, ...ca] } : {}) }) };
   }
 
   /** Sends one request and resolves with the response head; the body is a stream to consume. */

@@ -45,7 +45,7 @@ async function buildInTmux(name: string, dockerfile: string, midReady: (screen: 
     if (r.status !== 0) throw new Error(`tmux ${args[0]}: ${r.stderr}`);
     return r.stdout;
   };
-  const cmd = `cd ${dir} && KILN_ROOT=${root} ${process.execPath} ${KILN_BIN} build --no-cache .; echo "exit=$?"; touch ${done}; sleep 120`;
+  const cmd = `cd ${dir} && KILN_ROOT=${root} ${KILN_BIN} build --no-cache .; echo "exit=$?"; touch ${done}; sleep 120`;
   try {
     tmux('new-session', '-d', '-x', String(COLS), '-y', '40', cmd);
     let mid: string[] = [];

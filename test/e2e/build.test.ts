@@ -173,7 +173,7 @@ test('Ctrl-C (SIGINT) mid-build stops the RUN, unmounts and exits 130', async (t
   const dir = context('sigint', ['FROM busybox', 'RUN echo started && sleep 37', ''].join('\n'));
   const { spawn } = await import('node:child_process');
   const { KILN_BIN } = await import('../helpers/cli.js');
-  const child = spawn(process.execPath, [KILN_BIN, 'build', '--no-cache', '--progress', 'plain', dir], { env: { ...process.env, KILN_ROOT: root } });
+  const child = spawn(KILN_BIN, ['build', '--no-cache', '--progress', 'plain', dir], { env: { ...process.env, KILN_ROOT: root } });
   let err = '';
   let sent = false;
   child.stderr.on('data', (b: Buffer) => {

@@ -238,7 +238,7 @@ test('type=ssh forwards a real ssh-agent through a socket owned by the step\'s u
     // busybox has no unix-socket client: the step shows the socket and waits while the test lists
     // the agent's keys through the forwarded socket, exactly where the step's SSH_AUTH_SOCK leads
     const dir = context('ssh', 'FROM busybox\nRUN --mount=type=ssh,uid=1000 echo "sock=$SSH_AUTH_SOCK" && stat -c "%F %a %u" $SSH_AUTH_SOCK && sleep 3\n');
-    const child = spawn(process.execPath, [KILN_BIN, 'build', '--no-cache', '--progress', 'plain', '--ssh', `default=${sock}`, dir], { env: { ...process.env, KILN_ROOT: root } });
+    const child = spawn(KILN_BIN, ['build', '--no-cache', '--progress', 'plain', '--ssh', `default=${sock}`, dir], { env: { ...process.env, KILN_ROOT: root } });
     let err = '';
     let keys = '';
     child.stderr.on('data', (b: Buffer) => {

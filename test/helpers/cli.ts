@@ -1,9 +1,10 @@
-// Runs the real CLI (bin/kiln.js on the compiled dist/) as a child process.
+// Runs the real CLI as a child process: bin/kiln, the command npm installs (a launcher that runs
+// bin/kiln.js on the compiled dist/), or with `bin` another copy (a .js file runs under this node).
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 
 export const PROJECT_ROOT = new URL('../../../', import.meta.url).pathname;
-export const KILN_BIN = join(PROJECT_ROOT, 'bin', 'kiln.js');
+export const KILN_BIN = join(PROJECT_ROOT, 'bin', 'kiln');
 
 export interface CliResult {
   readonly code: number | null;
@@ -17,7 +18,9 @@ export function runKiln(
   opts: { env?: Record<string, string | undefined>; cwd?: string; input?: string | Buffer; timeoutMs?: number; bin?: string } = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [opts.bin ?? KILN_BIN, ...args], {
+    const bin = opts.bin ?? KILN_BIN;
+    const [cmd, argv] = bin.endsWith('.js') ? [process.execPath, [bin, ...args]] : [bin, args];
+    const child = spawn(cmd, argv, {
       cwd: opts.cwd ?? PROJECT_ROOT,
       env: { ...process.env, ...opts.env },
       stdio: ['pipe', 'pipe', 'pipe'],

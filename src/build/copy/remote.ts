@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, lutimesSync, openSync, writeSync } from 'node:fs';
 import { posix } from 'node:path';
 import { KilnError } from '../../errors.js';
+import { Transport, header, type HttpResponse } from '../../registry/index.js';
 
 export function isHttpUrl(src: string): boolean {
   return src.startsWith('http://') || src.startsWith('https://');
@@ -58,18 +59,31 @@ export function parseChecksum(text: string): { algorithm: string; hex: string } 
   return { algorithm: m[1]!, hex: m[2]! };
 }
 
-async function get(url: string, signal?: AbortSignal): Promise<Response> {
-  let res: Response;
+// node:http/node:https through the registry transport (keep-alive agents, redirects, the extra CAs
+// of bin/kiln), not fetch: Node 20's fetch trusts only what Node loaded at start-up
+let web: Transport | undefined;
+
+/** TLS verification failures (Node's error codes): the server's CA is not trusted here. */
+const UNTRUSTED = /^(SELF_SIGNED_CERT_IN_CHAIN|DEPTH_ZERO_SELF_SIGNED_CERT|UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT(_LOCALLY)?|CERT_UNTRUSTED)$/;
+
+async function get(url: string, signal?: AbortSignal): Promise<HttpResponse> {
+  let res: HttpResponse;
   try {
-    res = await fetch(url, { redirect: 'follow', ...(signal ? { signal } : {}) });
+    web ??= new Transport({ certsDir: '' });
+    res = await web.request({ method: 'GET', url: new URL(url), signal });
   } catch (e) {
     if (signal?.aborted) throw new KilnError('ABORTED', 'operation aborted', { cause: e });
-    const cause = (e as { cause?: { message?: string } }).cause?.message;
-    throw new KilnError('IO', `failed to download ${url}: ${cause ?? (e as Error).message}`, { cause: e, hint: 'check the URL and your network connection' });
+    const code = String((e as { code?: unknown }).code ?? '');
+    throw new KilnError('IO', `failed to download ${url}: ${(e as Error).message}`, {
+      cause: e,
+      hint: UNTRUSTED.test(code)
+        ? "the server's certificate is not signed by a trusted CA: put that CA in a PEM file and point NODE_EXTRA_CA_CERTS at it"
+        : 'check the URL and your network connection',
+    });
   }
-  if (!res.ok) {
-    await res.body?.cancel().catch(() => undefined);
-    throw new KilnError('IO', `failed to download ${url}: invalid response status ${res.status} ${res.statusText}`.trimEnd(), {
+  if (res.status < 200 || res.status > 299) {
+    res.body.resume();
+    throw new KilnError('IO', `failed to download ${url}: invalid response status ${res.status} ${res.body.statusMessage ?? ''}`.trimEnd(), {
       hint: 'check that the URL is correct and publicly reachable',
     });
   }
@@ -83,8 +97,8 @@ async function get(url: string, signal?: AbortSignal): Promise<Response> {
 export async function urlKey(url: string, signal?: AbortSignal): Promise<string> {
   const res = await get(url, signal);
   const hash = createHash('sha256');
-  if (res.body) for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) hash.update(chunk);
-  return `sha256:${hash.digest('hex')}\0${res.headers.get('last-modified') ?? ''}`;
+  for await (const chunk of res.body as AsyncIterable<Buffer>) hash.update(chunk);
+  return `sha256:${hash.digest('hex')}\0${header(res, 'last-modified') ?? ''}`;
 }
 
 /**
@@ -98,12 +112,10 @@ export async function download(url: string, dir: string, checksum: string | unde
   const hash = createHash(want?.algorithm ?? 'sha256');
   const fd = openSync(path, 'wx', 0o600);
   try {
-    if (res.body) {
-      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-        hash.update(chunk);
-        let off = 0;
-        while (off < chunk.length) off += writeSync(fd, chunk, off, chunk.length - off);
-      }
+    for await (const chunk of res.body as AsyncIterable<Buffer>) {
+      hash.update(chunk);
+      let off = 0;
+      while (off < chunk.length) off += writeSync(fd, chunk, off, chunk.length - off);
     }
   } finally {
     closeSync(fd);
@@ -115,7 +127,7 @@ export async function download(url: string, dir: string, checksum: string | unde
     });
   }
   let mtime = 0;
-  const lm = res.headers.get('last-modified');
+  const lm = header(res, 'last-modified');
   if (lm) {
     const t = Date.parse(lm);
     if (!Number.isNaN(t)) mtime = Math.floor(t / 1000);
