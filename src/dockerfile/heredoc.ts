@@ -4,7 +4,7 @@
 // heredoc whose delimiter is that word unquoted. The word lexer here is the small subset of
 // BuildKit's shell lexer this needs; full expansion lives in shell.ts.
 
-import { KilnError } from '../errors.js';
+import { KilnError, shortenText } from '../errors.js';
 import type { Heredoc } from './ast.js';
 import { goQuote } from './dump.js';
 import { isGoSpace } from './lexer.js';
@@ -219,9 +219,9 @@ function lexWords(src: string, rawQuotes: boolean, rawEscapes: boolean): string[
   try {
     return new WordLexer(src, rawQuotes, rawEscapes).words();
   } catch (e) {
-    if (e instanceof LexError) throw new LexError(`failed to process ${goQuote(src)}: ${e.message}`);
+    if (e instanceof LexError) throw new LexError(`failed to process ${shortenText(goQuote(src))}: ${e.message}`);
     // absurdly deep ${...${...}} nesting overflows our stack (Go's grows): treat it as unlexable
-    if (e instanceof RangeError) throw new LexError(`failed to process ${goQuote(src)}: substitutions nested too deeply`);
+    if (e instanceof RangeError) throw new LexError(`failed to process ${shortenText(goQuote(src))}: substitutions nested too deeply`);
     throw e;
   }
 }

@@ -102,6 +102,22 @@ class Words {
     this.inWord = true;
   }
 
+  /** addChar for every character of `s`, a piece at a time (Go's spaces are all in the BMP). */
+  addPlain(s: string): void {
+    let start = 0;
+    for (let i = 0; i < s.length; i++) {
+      if (!isGoSpace(s.charCodeAt(i))) continue;
+      if (i > start) this.addRawString(s.slice(start, i));
+      if (this.inWord && this.buf.s.length !== 0) {
+        this.words.push(this.buf.s);
+        this.buf.s = '';
+        this.inWord = false;
+      }
+      start = i + 1;
+    }
+    if (start < s.length) this.addRawString(s.slice(start));
+  }
+
   getWords(): string[] {
     if (this.buf.s.length > 0) {
       this.words.push(this.buf.s);
@@ -114,7 +130,8 @@ class Words {
 
 /** One expansion run over one input word. */
 export class Run {
-  private readonly cps: number[];
+  /** The word; `pos` indexes its UTF-16 units (a code point at a time, as Go's runes). */
+  private readonly src: string;
   private pos = 0;
   private rawEscapes: boolean;
   private readonly wordsBuffer = { s: '' };
@@ -126,17 +143,20 @@ export class Run {
     private readonly lex: LexSettings,
     private readonly env: ShellEnv,
   ) {
-    this.cps = Array.from(word, (c) => c.codePointAt(0)!);
-    if (this.cps[0] === 0xfeff) this.pos = 1; // Go's text/scanner skips a leading BOM
+    this.src = word;
+    if (word.charCodeAt(0) === 0xfeff) this.pos = 1; // Go's text/scanner skips a leading BOM
     this.rawEscapes = lex.rawEscapes;
   }
 
   private peek(): number {
-    return this.pos < this.cps.length ? this.cps[this.pos]! : EOF;
+    return this.pos < this.src.length ? this.src.codePointAt(this.pos)! : EOF;
   }
 
   private next(): number {
-    return this.pos < this.cps.length ? this.cps[this.pos++]! : EOF;
+    if (this.pos >= this.src.length) return EOF;
+    const c = this.src.codePointAt(this.pos)!;
+    this.pos += c > 0xffff ? 2 : 1;
+    return c;
   }
 
   /**
@@ -167,20 +187,21 @@ export class Run {
           const tmp = ch === LT ? this.processPossibleHeredoc() : ch === SQUOTE ? this.processSingleQuote() : this.processDoubleQuote();
           result += tmp;
           words.addRawString(tmp);
+        } else if (ch !== esc) {
+          // a run of plain characters at once: a big heredoc is megabytes of them
+          const plain = this.plainRun(stopChar, esc, quotes);
+          result += plain;
+          words.addPlain(plain);
         } else {
-          ch = this.next();
-          if (ch === esc) {
-            if (this.rawEscapes) {
-              words.addRawChar(ch);
-              result += str(ch);
-            }
-            // The escape token escapes the next character; at the end of input it is dropped.
-            ch = this.next();
-            if (ch === EOF) break;
-            words.addRawChar(ch);
-          } else {
-            words.addChar(ch);
+          this.next();
+          if (this.rawEscapes) {
+            words.addRawChar(esc);
+            result += str(esc);
           }
+          // The escape token escapes the next character; at the end of input it is dropped.
+          ch = this.next();
+          if (ch === EOF) break;
+          words.addRawChar(ch);
           result += str(ch);
         }
       }
@@ -191,6 +212,19 @@ export class Run {
     } finally {
       this.rawEscapes = saved;
     }
+  }
+
+  /** The characters from here up to (not including) the next one processStopOn treats specially. */
+  private plainRun(stopChar: number, esc: number, quotes: boolean): string {
+    // the special characters are all ASCII: no surrogate pair is split by stopping at one
+    const from = this.pos;
+    let to = from;
+    for (; to < this.src.length; to++) {
+      const c = this.src.charCodeAt(to);
+      if (c === stopChar || c === DOLLAR || c === LT || c === esc || (quotes && (c === SQUOTE || c === DQUOTE))) break;
+    }
+    this.pos = to;
+    return this.src.slice(from, to);
   }
 
   private processSingleQuote(): string {

@@ -246,11 +246,30 @@ test('a leading byte-order mark is skipped like Go text/scanner does', () => {
 
 test('an expansion that grows past MAX_EXPANDED is an ARG_EXPANSION error, not a heap abort', () => {
   const lex = new ShellLex();
-  const big = 'x'.repeat(MAX_EXPANDED / 2 + 1);
+  const big = 'x'.repeat(MAX_EXPANDED / 2 + 16);
   const lookup: ShellEnv = (name) => (name === 'A' ? big : undefined);
-  assert.equal(lex.processWord('${A}', lookup).result.length, MAX_EXPANDED / 2 + 1, 'large but under the limit: fine');
+  assert.equal(lex.processWord('${A}', lookup).result.length, MAX_EXPANDED / 2 + 16, 'large but under the limit: fine');
   assert.throws(
     () => lex.processWord('${A}${A}', lookup),
-    (e: unknown) => e instanceof KilnError && e.code === 'ARG_EXPANSION' && /expands to \d+ characters, more than kiln's limit/.test(e.message),
+    (e: unknown) => e instanceof KilnError && e.code === 'ARG_EXPANSION' && /expands to \d+ characters, \d+ more than written, over kiln's limit/.test(e.message),
+  );
+});
+
+test('text as written may be any size (a big COPY heredoc): only what expansion adds is capped, and errors show a part of it', () => {
+  const lex = new ShellLex();
+  const line = 'some text\u00a0with\tGo spaces\u3000and "quotes" ${A} \\$B\n';
+  const text = line.repeat(Math.ceil((2 * MAX_EXPANDED) / line.length));
+  const lookup: ShellEnv = (name) => (name === 'A' ? 'a' : undefined);
+  const out = lex.processWord(text, lookup).result;
+  assert.equal(out, line.replace('${A}', 'a').replace('"quotes"', 'quotes').replace('\\$B', '$B').repeat(Math.ceil((2 * MAX_EXPANDED) / line.length)));
+  // word splitting over long plain runs: the same words as splitting the expanded line alone
+  const one = lex.processWords(line, lookup).words;
+  assert.deepEqual(lex.processWords(line.repeat(3), lookup).words, [...one, ...one, ...one]);
+  assert.deepEqual(one, ['some', 'text', 'with', 'Go', 'spaces', 'and', 'quotes', 'a', '$B']);
+  // a huge word that fails is shown cut short, not megabytes of it
+  const bad = `${'x'.repeat(2 * MAX_EXPANDED)}\${oops`;
+  assert.throws(
+    () => lex.processWord(bad, lookup),
+    (e: unknown) => e instanceof KilnError && e.code === 'ARG_EXPANSION' && e.message.length < 10_000 && /more characters/.test(e.message),
   );
 });

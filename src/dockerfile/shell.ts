@@ -2,13 +2,13 @@
 // escapes, $V and ${V...} with the operators - + ? # % / (and their ':' forms), in one-word
 // mode (spaces kept) and word-splitting mode. Each call also reports which variables it looked
 // up and found (`matched`) or did not find (`unmatched`), for the UndefinedVar check.
-import { KilnError } from '../errors.js';
+import { KilnError, shortenText } from '../errors.js';
 import { goQuote } from './dump.js';
 import { EOF, LexError, Run, type LexSettings, type ShellEnv } from './shell-lexer.js';
 
 export type { ShellEnv } from './shell-lexer.js';
 
-/** The longest word an expansion may produce (characters): 1 MiB, 8 times what exec takes. */
+/** How much longer than written an expansion may make a word (characters): 1 MiB, 8 times what exec takes. */
 export const MAX_EXPANDED = 1024 * 1024;
 
 export interface ShellLexOptions {
@@ -85,17 +85,18 @@ export class ShellLex implements LexSettings {
   private run(word: string, run: Run): { result: string; words: string[] } {
     try {
       const out = run.processStopOn(EOF, this.rawEscapes);
-      if (out.result.length > MAX_EXPANDED) {
+      if (out.result.length > word.length + MAX_EXPANDED) {
         // ARG B=${A}${A} doubles per line: forty lines would be terabytes, and Node would abort
         // on its heap limit with no line to show. Far above what exec allows (128 KiB a string).
-        throw new KilnError('ARG_EXPANSION', `failed to process ${goQuote(word)}: it expands to ${out.result.length} characters, more than kiln's limit of ${MAX_EXPANDED}`, {
+        // What is written out (a big COPY heredoc) may be any size: only expansion is capped.
+        throw new KilnError('ARG_EXPANSION', `failed to process ${shortenText(goQuote(word))}: it expands to ${out.result.length} characters, ${out.result.length - word.length} more than written, over kiln's limit of ${MAX_EXPANDED}`, {
           hint: 'a value this large cannot reach a RUN step anyway (Linux limits one argument or variable to 128 KiB); check for a variable that refers to itself twice',
         });
       }
       return out;
     } catch (e) {
       if (e instanceof LexError) {
-        throw new KilnError('ARG_EXPANSION', `failed to process ${goQuote(word)}: ${e.message}`, {
+        throw new KilnError('ARG_EXPANSION', `failed to process ${shortenText(goQuote(word))}: ${e.message}`, {
           ...(e.hint !== undefined ? { hint: e.hint } : {}),
         });
       }
