@@ -251,6 +251,33 @@ hint: omit --platform, or build on a machine of that platform
 `,
   },
   {
+    name: 'several platforms at once (buildx syntax) are not implemented, exit 125',
+    dockerfile: 'FROM scratch\n',
+    args: build('--platform', 'linux/amd64,linux/arm64'),
+    code: 125,
+    stderr: `ERROR: building several platforms at once (--platform linux/amd64,linux/arm64) is not supported by this version of kiln
+hint: kiln builds linux/${process.arch === 'arm64' ? 'arm64' : 'amd64'} only: omit --platform
+`,
+  },
+  {
+    name: 'a platform variant of the native architecture',
+    dockerfile: 'FROM scratch\n',
+    args: build('--platform', `linux/${process.arch === 'arm64' ? 'arm64/v9' : 'amd64/v2'}`),
+    code: 125,
+    stderr: `ERROR: --platform linux/${process.arch === 'arm64' ? 'arm64/v9' : 'amd64/v2'}: platform variants are not supported yet; kiln builds linux/${process.arch === 'arm64' ? 'arm64' : 'amd64'}
+hint: use --platform linux/${process.arch === 'arm64' ? 'arm64' : 'amd64'}, or omit it
+`,
+  },
+  {
+    name: 'a malformed --platform is a usage error',
+    dockerfile: 'FROM scratch\n',
+    args: build('--platform', 'linux//amd64'),
+    code: 125,
+    stderr: `ERROR: invalid platform "linux//amd64": empty component
+hint: use os/arch[/variant], e.g. linux/amd64 or linux/arm64/v8
+`,
+  },
+  {
     name: 'an unsupported input (a git/https --build-context) is loudly not implemented',
     dockerfile: 'FROM scratch\n',
     args: build('--build-context', 'x=https://example.invalid/repo.git'),

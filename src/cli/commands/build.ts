@@ -144,12 +144,7 @@ async function runBuild(path: string, flags: BuildFlags): Promise<void> {
   // RUN steps share the host's network by default (see exec/spec.ts), so `host` and `default` agree.
   if (flags.network === 'none') notImplemented('--network=none for the whole build', 'use RUN --network=none on the steps that must not reach the network');
   const host = hostPlatform();
-  const targetPlatform = flags.platform ? parsePlatform(flags.platform) : host;
-  if (formatPlatform(targetPlatform) !== formatPlatform(host)) {
-    throw new KilnError('NOT_IMPLEMENTED', `--platform ${flags.platform}: only the native platform (${formatPlatform(host)}) can be built`, {
-      hint: 'omit --platform, or build on a machine of that platform',
-    });
-  }
+  if (flags.platform !== undefined) checkPlatformFlag(flags.platform, host);
 
   // docker build reads `-` as a context (or a Dockerfile) on stdin, even when a directory of that
   // name exists, and fetches URLs: neither is implemented, and neither is a "missing path"
@@ -218,7 +213,7 @@ async function runBuild(path: string, flags: BuildFlags): Promise<void> {
       stages,
       ...(flags.target !== undefined ? { target: flags.target } : {}),
       buildArgs: parseBuildArgs(flags.buildArg, process.env),
-      targetPlatform,
+      targetPlatform: host,
       buildPlatform: host,
       labels: parseLabels(flags.label),
       sourceLines: ast.lines,
@@ -390,4 +385,34 @@ export function normalizePullFlag(argv: readonly string[]): string[] {
     if (next === undefined || !PULL_MODES.has(next.toLowerCase())) out[i] = '--pull=always';
   }
   return out;
+}
+
+/**
+ * `--platform` as buildx reads it (`local` is the build machine's platform, a comma-separated
+ * list builds each), refusing with exit 125 what kiln cannot build: another platform, a variant,
+ * several platforms at once. A malformed one is a usage error too.
+ */
+function checkPlatformFlag(value: string, host: Platform): void {
+  const names = [...new Set(value.split(',').map((v) => v.trim()))];
+  const platforms = names.map((n) => {
+    if (n === 'local') return host;
+    try {
+      return parsePlatform(n, host);
+    } catch (e) {
+      if (e instanceof KilnError && e.code === 'PLATFORM_INVALID') throw new KilnError('USAGE', e.message, e.details.hint !== undefined ? { hint: e.details.hint } : {});
+      throw e;
+    }
+  });
+  const distinct = [...new Set(platforms.map(formatPlatform))];
+  if (distinct.length > 1) {
+    notImplemented(`building several platforms at once (--platform ${value})`, `kiln builds ${formatPlatform(host)} only: omit --platform`);
+  }
+  const want = platforms[0]!;
+  if (formatPlatform(want) === formatPlatform(host)) return;
+  const sameArch = want.os === host.os && want.architecture === host.architecture;
+  throw new KilnError('NOT_IMPLEMENTED', sameArch
+    ? `--platform ${value}: platform variants are not supported yet; kiln builds ${formatPlatform(host)}`
+    : `--platform ${value}: only the native platform (${formatPlatform(host)}) can be built`, {
+    hint: sameArch ? `use --platform ${formatPlatform(host)}, or omit it` : 'omit --platform, or build on a machine of that platform',
+  });
 }
