@@ -406,3 +406,13 @@ test('error: unknown command `kiln bogus` exits 125 with commander’s message',
   assert.equal(r.stderr.split('\n')[0], "error: unknown command 'bogus'");
   assert.equal(r.stdout, '');
 });
+
+test('error: a COPY source path too long for Linux says so, cut short, with what to do', async () => {
+  const long = `${'a/'.repeat(2500)}x`;
+  const ctx = context(`FROM scratch\nCOPY ${long} /x\n`);
+  const r = await runKiln(['build', '--progress', 'plain', ctx], { cwd: ctx, env: { KILN_ROOT, CI: undefined } });
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /ERROR: Dockerfile:2: cannot read a file for the cache key: "[^"\n]*\.\.\. \[\d+ more characters\]: file name too long\n/);
+  assert.match(r.stderr, /hint: Linux takes at most 255 bytes for one name and 4095 for a whole path/);
+  assert.ok(r.stderr.length < 12_000, `${r.stderr.length} characters of error`);
+});

@@ -4,7 +4,7 @@
 import { relative } from 'node:path';
 import { createHash } from 'node:crypto';
 import { getAttributeSync, listAttributesSync } from 'fs-xattr';
-import { KilnError, isKilnError } from '../errors.js';
+import { KilnError, isKilnError, shortenText } from '../errors.js';
 import type { Source, Step } from '../plan/index.js';
 import { digestFile, type CopyRequest, type FileDigester } from './copy/index.js';
 
@@ -75,6 +75,12 @@ export function sourceLabel(src: Source): string {
 export function asHashError(e: unknown): KilnError {
   if (isKilnError(e)) return e;
   const err = e as NodeJS.ErrnoException;
+  if (err?.code === 'ENAMETOOLONG') {
+    return new KilnError('IO', `cannot read a file for the cache key: ${shortenText(JSON.stringify(err.path ?? ''), 200)}: file name too long`, {
+      cause: e,
+      hint: 'Linux takes at most 255 bytes for one name and 4095 for a whole path: shorten the source path',
+    });
+  }
   return new KilnError('IO', `cannot read a file for the cache key: ${err?.message ?? String(e)}`, { cause: e });
 }
 
