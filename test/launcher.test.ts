@@ -39,4 +39,8 @@ test('NODE_EXTRA_CA_CERTS does not reach Node: kiln.js alone makes Node read it,
   assert.equal(launched.code, 0, launched.stderr);
   assert.doesNotMatch(launched.stderr, NODE_WARNING);
   assert.equal(launched.stderr, '');
+  // a KILN_EXTRA_CA_CERTS of one's own: NODE_EXTRA_CA_CERTS is left to Node, not dropped
+  const both = await runKiln(['version'], { env: { ...env, KILN_EXTRA_CA_CERTS: '/nonexistent/other.pem' } });
+  assert.equal(both.code, 0, both.stderr);
+  assert.match(both.stderr, NODE_WARNING);
 });
