@@ -1,6 +1,5 @@
 // The engine of ShellLex (shell.ts): one expansion run over one word, following BuildKit's
 // shellWord (frontend/dockerfile/shell/lex.go) step by step, quirks included.
-import { isGoSpace } from '../support/index.js';
 import {
   PatternError,
   replaceAll,
@@ -8,6 +7,7 @@ import {
   trimPrefixPattern,
   trimSuffixPattern,
 } from './shell-pattern.js';
+import { Words } from './shell-words.js';
 
 /** The lexer settings a run needs (ShellLex implements it). */
 export interface LexSettings {
@@ -68,64 +68,6 @@ function isLetter(ch: number): boolean {
 /** POSIX special parameters ($@ $* $# $? $- $$ $! $0): names of one character. */
 function isSpecialParam(ch: number): boolean {
   return ch !== EOF && '@*#?-$!0'.includes(String.fromCodePoint(ch));
-}
-
-/** The words being split; `buf` is shared by nested calls, as in BuildKit (see processStopOn). */
-class Words {
-  words: string[] = [];
-  inWord = false;
-  constructor(private readonly buf: { s: string }) {}
-
-  addChar(ch: number): void {
-    if (isGoSpace(ch) && this.inWord) {
-      if (this.buf.s.length !== 0) {
-        this.words.push(this.buf.s);
-        this.buf.s = '';
-        this.inWord = false;
-      }
-    } else if (!isGoSpace(ch)) {
-      this.addRawChar(ch);
-    }
-  }
-
-  addRawChar(ch: number): void {
-    this.buf.s += String.fromCodePoint(ch);
-    this.inWord = true;
-  }
-
-  addString(s: string): void {
-    for (const c of s) this.addChar(c.codePointAt(0)!);
-  }
-
-  addRawString(s: string): void {
-    this.buf.s += s;
-    this.inWord = true;
-  }
-
-  /** addChar for every character of `s`, a piece at a time (Go's spaces are all in the BMP). */
-  addPlain(s: string): void {
-    let start = 0;
-    for (let i = 0; i < s.length; i++) {
-      if (!isGoSpace(s.charCodeAt(i))) continue;
-      if (i > start) this.addRawString(s.slice(start, i));
-      if (this.inWord && this.buf.s.length !== 0) {
-        this.words.push(this.buf.s);
-        this.buf.s = '';
-        this.inWord = false;
-      }
-      start = i + 1;
-    }
-    if (start < s.length) this.addRawString(s.slice(start));
-  }
-
-  getWords(): string[] {
-    if (this.buf.s.length > 0) {
-      this.words.push(this.buf.s);
-      this.buf.s = '';
-      this.inWord = false;
-    }
-    return this.words;
-  }
 }
 
 /** One expansion run over one input word. */
@@ -191,7 +133,7 @@ export class Run {
           // a run of plain characters at once: a big heredoc is megabytes of them
           const plain = this.plainRun(stopChar, esc, quotes);
           result += plain;
-          words.addPlain(plain);
+          words.addString(plain);
         } else {
           this.next();
           if (this.rawEscapes) {

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { AuthSession } from './auth/session.js';
 import { repositoryScope } from './auth/challenge.js';
 import type { CredentialSource, Credentials } from './auth/docker-config.js';
-import { type HttpResponse, Transport, type TransportOptions, discard, header, readBody, redactUrl } from './transport.js';
+import { type HttpResponse, Transport, type TransportOptions, discard, header, isTlsError, readBody, redactUrl } from './transport.js';
 
 export interface RetryOptions {
   /** Attempts per request, first one included (default 5). */
@@ -116,9 +116,8 @@ export class RegistryClient {
     if (e instanceof Error && e.name === 'AbortError') return new KilnError('ABORTED', 'operation aborted', { cause: e });
     const code = (e as NodeJS.ErrnoException).code;
     const what = code ?? (e as Error).message;
-    const tls = /CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY/i.test(String(code ?? (e as Error).message));
     return new KilnError('REGISTRY_UNREACHABLE', `cannot reach registry ${this.domain} (${redactUrl(url)}): ${what}`, {
-      hint: tls
+      hint: isTlsError(e)
         ? `put the registry's CA in /etc/docker/certs.d/${this.domain}/ca.crt, or use --insecure-registry ${this.domain} for plain HTTP`
         : 'check the registry address and that it is running',
     });

@@ -27,7 +27,7 @@ export {
   saveCredentials,
   eraseCredentials,
 } from './auth/docker-config.js';
-export { Transport, type TransportOptions, type HttpResponse, DEFAULT_CERTS_DIR, isLoopbackHost, header } from './transport.js';
+export { Transport, type TransportOptions, type HttpResponse, DEFAULT_CERTS_DIR, isLoopbackHost, isTlsError, header } from './transport.js';
 export { RegistryClient, type RegistryClientOptions, type RetryOptions, type FetchedManifest, MANIFEST_ACCEPT } from './client.js';
 export { downloadBlob, uploadBlob, type UploadOptions, type UploadOutcome, type DownloadOptions } from './blobs.js';
 export { pull, type BlobSink, type BlobProgress, type PullOptions, type PullResult } from './pull.js';

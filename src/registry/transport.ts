@@ -67,6 +67,12 @@ export interface HttpResponse {
   readonly body: IncomingMessage;
 }
 
+/** True for a failed TLS handshake or certificate check (Node's error codes and messages). */
+export function isTlsError(e: unknown): boolean {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  return /CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY/i.test(String(code ?? (e as Error | undefined)?.message ?? ''));
+}
+
 /** One header value as a string (first value if repeated). */
 export function header(res: HttpResponse, name: string): string | undefined {
   const v = res.headers[name.toLowerCase()];

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, lutimesSync, openSync, writeSync } from 'node:fs';
 import { posix } from 'node:path';
 import { KilnError } from '../../errors.js';
-import { Transport, header, type HttpResponse } from '../../registry/index.js';
+import { Transport, header, isTlsError, type HttpResponse } from '../../registry/index.js';
 
 export function isHttpUrl(src: string): boolean {
   return src.startsWith('http://') || src.startsWith('https://');
@@ -63,9 +63,6 @@ export function parseChecksum(text: string): { algorithm: string; hex: string } 
 // of bin/kiln), not fetch: Node 20's fetch trusts only what Node loaded at start-up
 let web: Transport | undefined;
 
-/** TLS verification failures (Node's error codes): the server's CA is not trusted here. */
-const UNTRUSTED = /^(SELF_SIGNED_CERT_IN_CHAIN|DEPTH_ZERO_SELF_SIGNED_CERT|UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT(_LOCALLY)?|CERT_UNTRUSTED)$/;
-
 async function get(url: string, signal?: AbortSignal): Promise<HttpResponse> {
   let res: HttpResponse;
   try {
@@ -73,11 +70,10 @@ async function get(url: string, signal?: AbortSignal): Promise<HttpResponse> {
     res = await web.request({ method: 'GET', url: new URL(url), signal });
   } catch (e) {
     if (signal?.aborted) throw new KilnError('ABORTED', 'operation aborted', { cause: e });
-    const code = String((e as { code?: unknown }).code ?? '');
     throw new KilnError('IO', `failed to download ${url}: ${(e as Error).message}`, {
       cause: e,
-      hint: UNTRUSTED.test(code)
-        ? "the server's certificate is not signed by a trusted CA: put that CA in a PEM file and point NODE_EXTRA_CA_CERTS at it"
+      hint: isTlsError(e)
+        ? "the server's certificate is not trusted here: if a private CA signed it, put that CA in a PEM file and point NODE_EXTRA_CA_CERTS at it"
         : 'check the URL and your network connection',
     });
   }

@@ -7,6 +7,7 @@ import { dirname, resolve } from 'node:path';
 import { Option } from 'commander';
 import { KilnError } from '../../errors.js';
 import { formatReference, parseNormalizedReference } from '../../registry/index.js';
+import { formatPlatform, parsePlatform, type Platform } from '../../image/index.js';
 import type { SecretSource } from '../../build/index.js';
 
 /**
@@ -225,4 +226,34 @@ export function noCacheFilterOption(): Option {
   const o = new Option('--no-cache-filter <stage>', 'do not use the cache for the steps of this stage (repeatable)').argParser(collect).default([]);
   o.negate = false;
   return o;
+}
+
+/**
+ * `--platform` as buildx reads it (`local` is the build machine's platform, a comma-separated
+ * list builds each), refusing with exit 125 what kiln cannot build: another platform, a variant,
+ * several platforms at once. A malformed one is a usage error too.
+ */
+export function checkPlatformFlag(value: string, host: Platform): void {
+  const names = [...new Set(value.split(',').map((v) => v.trim()))];
+  const platforms = names.map((n) => {
+    if (n === 'local') return host;
+    try {
+      return parsePlatform(n, host);
+    } catch (e) {
+      if (e instanceof KilnError && e.code === 'PLATFORM_INVALID') throw new KilnError('USAGE', e.message, e.details.hint !== undefined ? { hint: e.details.hint } : {});
+      throw e;
+    }
+  });
+  const distinct = [...new Set(platforms.map(formatPlatform))];
+  if (distinct.length > 1) {
+    notImplemented(`building several platforms at once (--platform ${value})`, `kiln builds ${formatPlatform(host)} only: omit --platform`);
+  }
+  const want = platforms[0]!;
+  if (formatPlatform(want) === formatPlatform(host)) return;
+  const sameArch = want.os === host.os && want.architecture === host.architecture;
+  throw new KilnError('NOT_IMPLEMENTED', sameArch
+    ? `--platform ${value}: platform variants are not supported yet; kiln builds ${formatPlatform(host)}`
+    : `--platform ${value}: only the native platform (${formatPlatform(host)}) can be built`, {
+    hint: sameArch ? `use --platform ${formatPlatform(host)}, or omit it` : 'omit --platform, or build on a machine of that platform',
+  });
 }

@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { KilnError } from '../../errors.js';
 import { parse, toStages } from '../../dockerfile/index.js';
 import { parseDockerignore, IgnoreMatcher } from '../../context/index.js';
-import { formatPlatform, hostPlatform, parseManifest, parsePlatform, type Descriptor, type Manifest, type Platform } from '../../image/index.js';
+import { hostPlatform, parseManifest, type Descriptor, type Manifest, type Platform } from '../../image/index.js';
 import { planBuild, type ResolvedImage } from '../../plan/index.js';
 import { build, computeSizeReport, formatDecisions, type BuildResult, type SecretSource } from '../../build/index.js';
 import { createSnapshotter } from '../../snapshot/index.js';
@@ -21,7 +21,7 @@ import { exportCaches, importCaches, registryClients } from './build-cache.js';
 import { parseCacheFrom, parseCacheTo } from './cache-spec.js';
 import { clientOptions, pushImage } from './registry.js';
 import { layoutResolver, parseBuildContexts } from './build-context.js';
-import { checkOutput, collect, noCacheFilterOption, notImplemented, readDockerfile, readIgnoreFile, outputSpec, parseBuildArgs, parseLabels, parseSecrets, parseSsh, tagName } from './build-flags.js';
+import { checkOutput, checkPlatformFlag, collect, noCacheFilterOption, notImplemented, readDockerfile, readIgnoreFile, outputSpec, parseBuildArgs, parseLabels, parseSecrets, parseSsh, tagName } from './build-flags.js';
 import { pullToStore, resolveFromStore } from '../base-images.js';
 import { setMaxListeners } from 'node:events';
 
@@ -385,34 +385,4 @@ export function normalizePullFlag(argv: readonly string[]): string[] {
     if (next === undefined || !PULL_MODES.has(next.toLowerCase())) out[i] = '--pull=always';
   }
   return out;
-}
-
-/**
- * `--platform` as buildx reads it (`local` is the build machine's platform, a comma-separated
- * list builds each), refusing with exit 125 what kiln cannot build: another platform, a variant,
- * several platforms at once. A malformed one is a usage error too.
- */
-function checkPlatformFlag(value: string, host: Platform): void {
-  const names = [...new Set(value.split(',').map((v) => v.trim()))];
-  const platforms = names.map((n) => {
-    if (n === 'local') return host;
-    try {
-      return parsePlatform(n, host);
-    } catch (e) {
-      if (e instanceof KilnError && e.code === 'PLATFORM_INVALID') throw new KilnError('USAGE', e.message, e.details.hint !== undefined ? { hint: e.details.hint } : {});
-      throw e;
-    }
-  });
-  const distinct = [...new Set(platforms.map(formatPlatform))];
-  if (distinct.length > 1) {
-    notImplemented(`building several platforms at once (--platform ${value})`, `kiln builds ${formatPlatform(host)} only: omit --platform`);
-  }
-  const want = platforms[0]!;
-  if (formatPlatform(want) === formatPlatform(host)) return;
-  const sameArch = want.os === host.os && want.architecture === host.architecture;
-  throw new KilnError('NOT_IMPLEMENTED', sameArch
-    ? `--platform ${value}: platform variants are not supported yet; kiln builds ${formatPlatform(host)}`
-    : `--platform ${value}: only the native platform (${formatPlatform(host)}) can be built`, {
-    hint: sameArch ? `use --platform ${formatPlatform(host)}, or omit it` : 'omit --platform, or build on a machine of that platform',
-  });
 }
