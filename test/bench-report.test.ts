@@ -128,3 +128,20 @@ test('big-context cases (issue #6) get their own targets: no-op <= 1.0x (stretch
   big.samples.splice(0, 6, sample('kiln', 'warm', 1, 0.5, false), sample('buildkit', 'warm', 1, 1.0));
   assert.equal(targets(r).find((x) => x.what.includes('no-op rebuild with a'))?.met, undefined);
 });
+
+test('bigbuilder: the target uses the medians, and each cold rep is shown against the limit measured before it', () => {
+  const r = fixture();
+  r.cases.push({
+    name: 'bigbuilder',
+    modifyFile: 'label.txt',
+    coldReps: 5,
+    limit: { criticalPathS: 2, totalRunS: 2, limitS: 2, stages: ['builder', 'stage-1'], runs: [], reps: [2, 1.8, 2.4] },
+    samples: [sample('kiln', 'cold', 1, 2.1), sample('kiln', 'cold', 2, 2.16), sample('kiln', 'cold', 3, 2.4), sample('buildkit', 'cold', 1, 3)],
+    sizes: {},
+  });
+  const row = targets(r).find((x) => x.what.includes('bigbuilder'))!;
+  assert.equal(row.met, true); // median 2.16 / median 2 = 1.08
+  assert.match(row.measured, /^1\.08× \(kiln 2\.16 s, RUN steps 2\.00 s; per rep 1\.00, 1\.05, 1\.20\)$/);
+  // a case with more cold reps than the run's --cold-reps says so
+  assert.match(markdown(r, 'x.svg', 'x.json', ''), /cold ×2 \(bigbuilder ×5: bench\.conf COLD_REPS\)/);
+});

@@ -40,6 +40,8 @@ export interface Sample {
 export interface CaseResult {
   readonly name: string;
   readonly modifyFile: string;
+  /** Cold reps run for this case (bench.conf COLD_REPS can ask for more than --cold-reps); absent in older results. */
+  readonly coldReps?: number;
   readonly limit?: LimitResult;
   readonly samples: Sample[];
   readonly sizes: Record<string, ImageSize & { storeCompressedBytes?: number }>;
@@ -89,15 +91,17 @@ function cpuTicks(): number {
   return f[0]! + f[1]! + f[2]! + f[5]! + f[6]! + f[7]!;
 }
 
-function readConf(caseDir: string): { modifyFile: string; modifyLine: string } {
+function readConf(caseDir: string): { modifyFile: string; modifyLine: string; coldReps: number } {
   const conf = join(caseDir, 'bench.conf');
-  if (!existsSync(conf)) return { modifyFile: '', modifyLine: '# bench-rev %s' };
+  if (!existsSync(conf)) return { modifyFile: '', modifyLine: '# bench-rev %s', coldReps: 0 };
   const text = readFileSync(conf, 'utf8');
   const get = (k: string) => {
     const m = new RegExp(`^${k}=('([^']*)'|"([^"]*)"|(\\S*))`, 'm').exec(text);
     return m ? (m[2] ?? m[3] ?? m[4] ?? '') : '';
   };
-  return { modifyFile: get('MODIFY_FILE'), modifyLine: get('MODIFY_LINE') || '# bench-rev %s' };
+  // COLD_REPS: the fewest cold reps the case needs (more when --cold-reps asks for more)
+  const coldReps = Number.parseInt(get('COLD_REPS') || '0', 10);
+  return { modifyFile: get('MODIFY_FILE'), modifyLine: get('MODIFY_LINE') || '# bench-rev %s', coldReps: Number.isFinite(coldReps) ? coldReps : 0 };
 }
 
 function machine(): Results['machine'] {
@@ -205,10 +209,11 @@ export async function runBench(opts: Options): Promise<Results> {
       // a big-context case runs only its own builders, one cold build (to fill the caches), no
       // physical limit, no image sizes: its point is the warm and incremental rebuilds
       const ready = big === undefined ? allReady : allReady.filter((b) => big.builders.includes(b.name));
-      const coldReps = big === undefined ? opts.coldReps : Math.max(1, Math.min(opts.coldReps, big.coldReps));
       const doLimit = opts.limit && big === undefined;
-      const { modifyFile, modifyLine } = readConf(src);
-      const cr: CaseResult = { name: c, modifyFile, samples: [], sizes: {}, ...(bigContext !== undefined ? { bigContext } : {}) };
+      const conf = readConf(src);
+      const { modifyFile, modifyLine } = conf;
+      const coldReps = big === undefined ? Math.max(opts.coldReps, conf.coldReps) : Math.max(1, Math.min(opts.coldReps, big.coldReps));
+      const cr: CaseResult = { name: c, modifyFile, coldReps, samples: [], sizes: {}, ...(bigContext !== undefined ? { bigContext } : {}) };
       results.cases.push(cr);
       // the physical limit is measured once per cold rep, next to the cold builds (same load)
       const limits: LimitResult[] = [];
