@@ -82,13 +82,34 @@ const { main, saveCache } = bst && (!mst || bst.mtimeMs >= mst.mtimeMs)
   ? loadBundle(bundle, bst)
   : { main: (await import('../dist/src/cli/main.js')).main, saveCache: () => {} };
 
+/**
+ * process.exit, once stdout and stderr have written what they hold: to a pipe whose reader is
+ * slower than kiln (`kiln debug plan | jq`), Node queues what the pipe cannot take yet, and an
+ * immediate exit dropped all but the first 64 KiB.
+ */
+function exitFlushed(code) {
+  let pending = 1;
+  const done = () => {
+    if (--pending === 0) process.exit(code);
+  };
+  for (const s of [process.stdout, process.stderr]) {
+    if (s.writableLength > 0 && !s.destroyed) {
+      pending++;
+      // an empty write calls back after everything written before it; a reader gone away ends
+      // it with an error (EPIPE), which is also the end of waiting
+      s.write('', done);
+    }
+  }
+  done();
+}
+
 main(process.argv.slice(2)).then(
   (code) => {
     saveCache();
-    process.exit(code);
+    exitFlushed(code);
   },
   (e) => {
     process.stderr.write(`kiln: internal error: ${e && e.stack ? e.stack : e}\n`);
-    process.exit(1);
+    exitFlushed(1);
   },
 );

@@ -4,8 +4,8 @@
 // still trusted.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KILN_BIN, PROJECT_ROOT, runKiln } from './helpers/cli.js';
@@ -43,4 +43,31 @@ test('NODE_EXTRA_CA_CERTS does not reach Node: kiln.js alone makes Node read it,
   const both = await runKiln(['version'], { env: { ...env, KILN_EXTRA_CA_CERTS: '/nonexistent/other.pem' } });
   assert.equal(both.code, 0, both.stderr);
   assert.match(both.stderr, NODE_WARNING);
+});
+
+test('output larger than a pipe holds reaches a slow reader whole before kiln exits', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kiln-launcher-'));
+  try {
+    // a parse tree of a few MB: the pipe takes 64 KiB, Node queues the rest
+    const lines = Array.from({ length: 20000 }, (_, i) => `LABEL k${i}=v${i}`);
+    writeFileSync(join(dir, 'Dockerfile'), `FROM scratch\n${lines.join('\n')}\n`);
+    const child = spawn(KILN_BIN, ['debug', 'parse', '--format', 'json', join(dir, 'Dockerfile')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.pause(); // read nothing until kiln has had time to finish and exit
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    const closed = new Promise((resolve) => child.stdout.once('close', resolve));
+    await new Promise((r) => setTimeout(r, 1500));
+    const chunks: Buffer[] = [];
+    let stderr = '';
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    child.stdout.on('data', (b: Buffer) => chunks.push(b));
+    child.stdout.resume();
+    assert.equal(await exited, 0, stderr);
+    await closed;
+    const out = Buffer.concat(chunks).toString();
+    assert.ok(out.length > 1_000_000, `${out.length} bytes`);
+    const tree = JSON.parse(out) as { stages: Array<{ instructions: unknown[] }> };
+    assert.equal(tree.stages[0]!.instructions.length, 20000);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
