@@ -39,7 +39,7 @@ export function dispatchEnv(s: StageState, c: EnvInstruction): void {
   for (const e of c.env) {
     msg += ` ${e.key}=${e.value}`;
     s.env = s.env.set(e.key, e.value);
-    s.image.config.Env = addEnv(s.image.config.Env, e.key, e.value);
+    addEnv(s.image.config.Env, e.key, e.value);
   }
   s.commit(msg, false);
 }

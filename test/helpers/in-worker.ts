@@ -4,12 +4,13 @@
 import { Worker } from 'node:worker_threads';
 
 /**
- * Resolves to `fn(module, data)`, computed in a worker: `fn` is the source of a function,
- * `module` the ES module at `moduleUrl`, `data` and the result are structured-cloned.
+ * Resolves to `fn(module, data)`, computed in a worker: `fn` is the source of a function (its
+ * result may be a promise), `module` the ES module at `moduleUrl`, `data` and the result are
+ * structured-cloned.
  */
 export async function callInWorker<T>(moduleUrl: URL, fn: string, data: unknown, signal: AbortSignal): Promise<T> {
   const code = `const { parentPort, workerData } = require('node:worker_threads');
-    import(workerData.url).then((m) => parentPort.postMessage((${fn})(m, workerData.data)));`;
+    import(workerData.url).then((m) => (${fn})(m, workerData.data)).then((r) => parentPort.postMessage(r));`;
   const worker = new Worker(code, { eval: true, workerData: { url: moduleUrl.href, data } });
   const stop = (): void => void worker.terminate();
   signal.addEventListener('abort', stop);
