@@ -1,31 +1,17 @@
 // `kiln build --build-context NAME=VALUE` end to end (real CLI, runc, overlayfs, a busybox base):
 // a directory for COPY --from / RUN --mount=from / FROM, docker-image:// and oci-layout:// bases,
 // a named context replacing a stage of the same name, content-keyed caching, bad specs.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { runKiln } from '../helpers/cli.js';
-import { isRoot, which, prereq } from '../helpers/prereq.js';
-import { haveBusybox } from '../helpers/busybox-rootfs.js';
-import { busyboxStore } from '../helpers/kiln-image.js';
+import { BusyboxSuite } from '../helpers/busybox-suite.js';
 
-let root = '';
-let work = '';
-const ready = isRoot && which('runc') !== undefined && haveBusybox();
-
-before(async () => {
-  if (!ready) return;
-  ({ work, root } = await busyboxStore('kiln-bctx-'));
-});
-
-after(() => {
-  if (work) execFileSync('rm', ['-rf', work]);
-});
+const suite = new BusyboxSuite('kiln-bctx-');
 
 function tree(name: string, files: Record<string, string>): string {
-  const dir = join(work, name);
+  const dir = join(suite.work, name);
   mkdirSync(dir, { recursive: true });
   for (const [p, c] of Object.entries(files)) {
     mkdirSync(join(dir, p, '..'), { recursive: true });
@@ -34,12 +20,12 @@ function tree(name: string, files: Record<string, string>): string {
   return dir;
 }
 
-const kiln = (args: string[]) => runKiln(args, { env: { KILN_ROOT: root, CI: undefined }, timeoutMs: 120_000 });
+const kiln = (args: string[]) => suite.kiln(args, { CI: undefined });
 
 /** Builds `dockerfile` in a fresh context with `extra` args, exporting the rootfs; returns the output dir and stderr. */
 async function buildOut(name: string, dockerfile: string, extra: string[]): Promise<{ out: string; stderr: string; ran: number; cached: number }> {
   const ctx = tree(`${name}-ctx`, { Dockerfile: dockerfile });
-  const out = join(work, `${name}-out`);
+  const out = join(suite.work, `${name}-out`);
   const r = await kiln(['build', '--progress', 'plain', ...extra, '-o', `type=local,dest=${out}`, ctx]);
   assert.equal(r.code, 0, r.stderr);
   const m = /(\d+) steps ran, (\d+) cached/.exec(r.stderr);
@@ -48,7 +34,7 @@ async function buildOut(name: string, dockerfile: string, extra: string[]): Prom
 }
 
 test('a directory context: COPY --from and RUN --mount=from read it, with its own .dockerignore', async (t) => {
-  if (!prereq(t, ready, 'root, runc and busybox-static')) return;
+  if (!suite.check(t)) return;
   const extra = tree('extra1', { f: 'from extra\n', 'sub/g': 'gee\n', 'secret.txt': 'hidden\n', '.dockerignore': 'secret.txt\n' });
   const { out } = await buildOut(
     'dir',
@@ -75,12 +61,12 @@ test('a directory context: COPY --from and RUN --mount=from read it, with its ow
 });
 
 test('a relative directory and FROM of a directory context (its files are the root filesystem)', async (t) => {
-  if (!prereq(t, ready, 'root, runc and busybox-static')) return;
+  if (!suite.check(t)) return;
   tree('rel/files', { 'etc/motd': 'hello from files\n' });
   const ctx = tree('fromdir-ctx', { Dockerfile: 'FROM busybox AS tools\nFROM files\nCOPY --from=tools /bin/busybox /bin/busybox\n' });
-  const out = join(work, 'fromdir-out');
+  const out = join(suite.work, 'fromdir-out');
   // relative to kiln's working directory, as buildx resolves it
-  const r = await runKiln(['build', '--progress', 'plain', '--build-context', 'files=rel/files', '-o', `type=local,dest=${out}`, ctx], { cwd: work, env: { KILN_ROOT: root, CI: undefined }, timeoutMs: 120_000 });
+  const r = await suite.kiln(['build', '--progress', 'plain', '--build-context', 'files=rel/files', '-o', `type=local,dest=${out}`, ctx], { CI: undefined }, suite.work);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /FROM context files/);
   assert.equal(readFileSync(join(out, 'etc/motd'), 'utf8'), 'hello from files\n');
@@ -89,7 +75,7 @@ test('a relative directory and FROM of a directory context (its files are the ro
 });
 
 test('docker-image:// replaces FROM NAME where no stage or image NAME exists', async (t) => {
-  if (!prereq(t, ready, 'root, runc and busybox-static')) return;
+  if (!suite.check(t)) return;
   const { out } = await buildOut('img', 'FROM base\nRUN echo built > /built\n', ['--build-context', 'base=docker-image://busybox']);
   assert.equal(readFileSync(join(out, 'built'), 'utf8'), 'built\n');
   assert.ok(existsSync(join(out, 'bin/busybox')));
@@ -101,7 +87,7 @@ test('docker-image:// replaces FROM NAME where no stage or image NAME exists', a
 });
 
 test('a named context overrides a stage of the same name: the stage never runs', async (t) => {
-  if (!prereq(t, ready, 'root, runc and busybox-static')) return;
+  if (!suite.check(t)) return;
   const deps = tree('deps', { 'lib/x': 'prebuilt\n' });
   const { out, stderr } = await buildOut(
     'override',
@@ -116,8 +102,8 @@ test('a named context overrides a stage of the same name: the stage never runs',
 });
 
 test('oci-layout:// loads the image from a layout written by kiln save --format oci-dir', async (t) => {
-  if (!prereq(t, ready, 'root, runc and busybox-static')) return;
-  const layout = join(work, 'layout');
+  if (!suite.check(t)) return;
+  const layout = join(suite.work, 'layout');
   const s = await kiln(['save', '--format', 'oci-dir', '-o', layout, 'busybox']);
   assert.equal(s.code, 0, s.stderr);
   const { out, stderr } = await buildOut('oci', 'FROM base\nRUN echo from-layout > /l\n', ['--build-context', `base=oci-layout://${layout}`]);
@@ -136,7 +122,7 @@ test('oci-layout:// loads the image from a layout written by kiln save --format 
 });
 
 test('cache: a changed file the COPY reads re-runs it, a change elsewhere in the context does not', async (t) => {
-  if (!prereq(t, ready, 'root, runc and busybox-static')) return;
+  if (!suite.check(t)) return;
   const extra = tree('extra-cache', { f: 'one\n', other: 'a\n' });
   const dockerfile = 'FROM busybox\nCOPY --from=extra /f /f\nRUN cat /f > /g\n';
   const args = ['--build-context', `extra=${extra}`];
@@ -152,24 +138,24 @@ test('cache: a changed file the COPY reads re-runs it, a change elsewhere in the
   assert.deepEqual([changed.ran, changed.cached], [2, 0]);
   assert.equal(readFileSync(join(changed.out, 'g'), 'utf8'), 'two\n');
   // the same files in another directory: the key is the content, not the path
-  execFileSync('cp', ['-a', extra, join(work, 'extra-cache-moved')]);
-  const moved = await buildOut('cache', dockerfile, ['--build-context', `extra=${join(work, 'extra-cache-moved')}`]);
+  execFileSync('cp', ['-a', extra, join(suite.work, 'extra-cache-moved')]);
+  const moved = await buildOut('cache', dockerfile, ['--build-context', `extra=${join(suite.work, 'extra-cache-moved')}`]);
   assert.deepEqual([moved.ran, moved.cached], [0, 2]);
 });
 
 test('bad --build-context specs are usage errors (exit 125) that say what is wrong', async (t) => {
-  if (!prereq(t, ready, 'root, runc and busybox-static')) return;
+  if (!suite.check(t)) return;
   const ctx = tree('bad-ctx', { Dockerfile: 'FROM busybox\n' });
   const cases: [string, RegExp][] = [
     ['extra', /invalid --build-context "extra": expected NAME=VALUE/],
     ['=/tmp', /invalid --build-context "=\/tmp": the name is empty/],
     ['x=', /invalid --build-context "x=": the value is empty/],
-    [`x=${join(work, 'does-not-exist')}`, /directory .*does-not-exist not found/],
+    [`x=${join(suite.work, 'does-not-exist')}`, /directory .*does-not-exist not found/],
     [`x=${join(ctx, 'Dockerfile')}`, /Dockerfile is not a directory/],
     ['x=foo://bar', /unknown context type "foo"/],
     ['Bad=/tmp', /"Bad" is not a valid context name/],
     ['x=docker-image://', /docker-image:\/\/ needs an image reference/],
-    [`x=oci-layout://${join(work, 'no-layout')}`, /is not an OCI image layout/],
+    [`x=oci-layout://${join(suite.work, 'no-layout')}`, /is not an OCI image layout/],
   ];
   for (const [spec, re] of cases) {
     const r = await kiln(['build', '--progress', 'plain', '--build-context', spec, ctx]);

@@ -1,5 +1,5 @@
 // `kiln build` end to end with the real CLI, runc and overlayfs, on a busybox base image.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, readdirSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -8,27 +8,16 @@ import { Store, loadImage } from '../../src/store/index.js';
 import { assertValid } from '../../src/image/index.js';
 import { decompressLayer } from '../../src/layer/index.js';
 import { PROJECT_ROOT, runKiln } from '../helpers/cli.js';
-import { isRoot, which, prereq } from '../helpers/prereq.js';
-import { haveBusybox } from '../helpers/busybox-rootfs.js';
+import { which } from '../helpers/prereq.js';
 import { busyboxStore } from '../helpers/kiln-image.js';
+import { BusyboxSuite } from '../helpers/busybox-suite.js';
 import { createGunzip } from 'node:zlib';
 import { Readable } from 'node:stream';
 
-let root = '';
-let work = '';
-const ready = isRoot && which('runc') !== undefined && haveBusybox();
-
-before(async () => {
-  if (!ready) return;
-  ({ work, root } = await busyboxStore('kiln-e2e-'));
-});
-
-after(() => {
-  if (work) execFileSync('rm', ['-rf', work]);
-});
+const suite = new BusyboxSuite('kiln-e2e-');
 
 function context(name: string, dockerfile: string, files: Record<string, string> = {}): string {
-  const dir = join(work, name);
+  const dir = join(suite.work, name);
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'Dockerfile'), dockerfile);
   for (const [p, c] of Object.entries(files)) {
@@ -38,14 +27,14 @@ function context(name: string, dockerfile: string, files: Record<string, string>
   return dir;
 }
 
-const kiln = (args: string[]) => runKiln(args, { env: { KILN_ROOT: root }, timeoutMs: 120_000 });
+const kiln = (args: string[]) => suite.kiln(args);
 
 function mountsLeft(): string[] {
-  return readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(root));
+  return readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(suite.root));
 }
 
 test('a multi-stage build: RUN output, config, an unused stage never runs, image validates', async (t) => {
-  if (!prereq(t, ready, 'root, runc and busybox-static')) return;
+  if (!suite.check(t)) return;
   const dir = context(
     'multi',
     [
@@ -67,7 +56,7 @@ test('a multi-stage build: RUN output, config, an unused stage never runs, image
   assert.doesNotMatch(r.stderr, /this stage must not run/);
   assert.match(r.stderr, /\[stage-1 \d\/\d\] RUN echo/);
 
-  const store = Store.open(root);
+  const store = Store.open(suite.root);
   const img = await loadImage(store, 'docker.io/e2e/multi:1', { decompress: () => createGunzip() });
   await assertValid(img);
   const cfg = await img.config();
@@ -98,7 +87,7 @@ test('a multi-stage build: RUN output, config, an unused stage never runs, image
 });
 
 test('a failing RUN reports Dockerfile:LINE, the stage, the exit code and the output tail, and leaves nothing behind', async (t) => {
-  if (!prereq(t, ready, 'root, runc and busybox-static')) return;
+  if (!suite.check(t)) return;
   const dir = context('fail', ['FROM busybox AS broken', 'RUN echo first line', 'RUN echo "about to fail" && exit 3', 'CMD ["sh"]', ''].join('\n'));
   const r = await kiln(['build', '--progress', 'plain', dir]);
   assert.equal(r.code, 1);
@@ -109,28 +98,28 @@ test('a failing RUN reports Dockerfile:LINE, the stage, the exit code and the ou
   assert.match(r.stderr, /stage: broken/);
   assert.doesNotMatch(r.stderr, /^\s+at /m, 'no stack trace for a user error');
   assert.deepEqual(mountsLeft(), []);
-  const ps = execFileSync('runc', ['--root', join(root, 'run', 'runc'), 'list', '-q']).toString().trim();
+  const ps = execFileSync('runc', ['--root', join(suite.root, 'run', 'runc'), 'list', '-q']).toString().trim();
   assert.equal(ps, '');
 });
 
 test('SOURCE_DATE_EPOCH builds are reproducible bit for bit', async (t) => {
-  if (!prereq(t, ready, 'root, runc and busybox-static')) return;
+  if (!suite.check(t)) return;
   const dir = context('repro', ['FROM busybox', 'RUN echo reproducible > /r.txt && touch /r2.txt', ''].join('\n'));
-  const a = await runKiln(['build', '--no-cache', '-q', dir], { env: { KILN_ROOT: root, SOURCE_DATE_EPOCH: '1700000000' } });
-  const b = await runKiln(['build', '--no-cache', '-q', dir], { env: { KILN_ROOT: root, SOURCE_DATE_EPOCH: '1700000000' } });
+  const a = await runKiln(['build', '--no-cache', '-q', dir], { env: { KILN_ROOT: suite.root, SOURCE_DATE_EPOCH: '1700000000' } });
+  const b = await runKiln(['build', '--no-cache', '-q', dir], { env: { KILN_ROOT: suite.root, SOURCE_DATE_EPOCH: '1700000000' } });
   assert.equal(a.code, 0, a.stderr);
   assert.equal(b.code, 0, b.stderr);
   assert.match(a.stdout, /^sha256:[0-9a-f]{64}\n$/);
   assert.equal(a.stdout, b.stdout);
-  assert.ok(existsSync(root));
+  assert.ok(existsSync(suite.root));
 });
 
 test('independent stages run at the same time', async (t) => {
-  if (!prereq(t, ready, 'root, runc and busybox-static')) return;
+  if (!suite.check(t)) return;
   // Each stage records when its RUN started and ended (ms); the final stage gathers both.
   const stamp = (n: string) => `RUN s=$(cut -d' ' -f1 /proc/uptime) && sleep 1.5 && e=$(cut -d' ' -f1 /proc/uptime) && echo "$s $e" > /${n}.t`;
   const dir = context('parallel', ['FROM busybox AS a', stamp('a'), 'FROM busybox AS b', stamp('b'), 'FROM busybox', 'COPY --from=a /a.t /', 'COPY --from=b /b.t /', ''].join('\n'));
-  const out = join(work, 'parallel-out');
+  const out = join(suite.work, 'parallel-out');
   const r = await kiln(['build', '--no-cache', '--jobs', '2', '--output', `type=local,dest=${out}`, dir]);
   assert.equal(r.code, 0, r.stderr);
   const [as, ae] = readFileSync(join(out, 'a.t'), 'utf8').trim().split(' ').map(Number) as [number, number];
@@ -139,9 +128,9 @@ test('independent stages run at the same time', async (t) => {
 });
 
 test('-o type=image,name=N names the image, and an archive output carries its own name=', async (t) => {
-  if (!prereq(t, ready, 'root, runc and busybox-static')) return;
+  if (!suite.check(t)) return;
   const dir = context('output-names', 'FROM busybox\nRUN echo named > /n.txt\n');
-  const tar = join(work, 'output-names.tar');
+  const tar = join(suite.work, 'output-names.tar');
   const r = await kiln(['build', '-q', '-o', 'type=image,name=kiln-test/named:7', '-o', `type=docker,dest=${tar},name=kiln-test/in-archive:3`, dir]);
   assert.equal(r.code, 0, r.stderr);
   assert.match((await kiln(['images'])).stdout, /^kiln-test\/named\s+7\s/m);
@@ -155,13 +144,13 @@ test('-o type=image,name=N names the image, and an archive output carries its ow
 });
 
 test('many stages: every one is built, and Node does not warn about abort listeners', async (t) => {
-  if (!prereq(t, ready, 'root, runc and busybox-static')) return;
+  if (!suite.check(t)) return;
   const n = 14; // past Node's default of 10 listeners per AbortSignal
   const lines: string[] = [];
   for (let i = 0; i < n; i++) lines.push(`FROM busybox AS s${i}`, `RUN echo ${i} > /f${i}`);
   lines.push('FROM scratch');
   for (let i = 0; i < n; i++) lines.push(`COPY --from=s${i} /f${i} /`);
-  const out = join(work, 'many-out');
+  const out = join(suite.work, 'many-out');
   const r = await kiln(['build', '--no-cache', '--output', `type=local,dest=${out}`, context('many-stages', lines.join('\n') + '\n')]);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(readdirSync(out).length, n);
@@ -169,11 +158,11 @@ test('many stages: every one is built, and Node does not warn about abort listen
 });
 
 test('Ctrl-C (SIGINT) mid-build stops the RUN, unmounts and exits 130', async (t) => {
-  if (!prereq(t, ready, 'root, runc and busybox-static')) return;
+  if (!suite.check(t)) return;
   const dir = context('sigint', ['FROM busybox', 'RUN echo started && sleep 37', ''].join('\n'));
   const { spawn } = await import('node:child_process');
   const { KILN_BIN } = await import('../helpers/cli.js');
-  const child = spawn(KILN_BIN, ['build', '--no-cache', '--progress', 'plain', dir], { env: { ...process.env, KILN_ROOT: root } });
+  const child = spawn(KILN_BIN, ['build', '--no-cache', '--progress', 'plain', dir], { env: { ...process.env, KILN_ROOT: suite.root } });
   let err = '';
   let sent = false;
   child.stderr.on('data', (b: Buffer) => {
@@ -186,16 +175,16 @@ test('Ctrl-C (SIGINT) mid-build stops the RUN, unmounts and exits 130', async (t
   const code: number | null = await new Promise((res) => child.on('close', (c) => res(c)));
   assert.equal(code, 130, err);
   assert.deepEqual(mountsLeft(), []);
-  const ps = execFileSync('runc', ['--root', join(root, 'run', 'runc'), 'list', '-q']).toString().trim();
+  const ps = execFileSync('runc', ['--root', join(suite.root, 'run', 'runc'), 'list', '-q']).toString().trim();
   assert.equal(ps, '');
   assert.doesNotMatch(execFileSync('ps', ['-eo', 'args']).toString(), /^sleep 37$/m);
 });
 
 test('--output type=oci writes an archive skopeo reads, --iidfile the image id', async (t) => {
-  if (!prereq(t, ready && which('skopeo') !== undefined, 'root, runc, busybox-static and skopeo')) return;
+  if (!suite.check(t, { ok: which('skopeo') !== undefined, what: 'skopeo' })) return;
   const dir = context('oci-out', ['FROM busybox', 'RUN echo x > /x', 'CMD ["cat", "/x"]', ''].join('\n'));
-  const tarPath = join(work, 'out.oci.tar');
-  const iid = join(work, 'iid');
+  const tarPath = join(suite.work, 'out.oci.tar');
+  const iid = join(suite.work, 'iid');
   const r = await kiln(['build', '-t', 'e2e/oci:1', '--iidfile', iid, '--output', `type=oci,dest=${tarPath}`, dir]);
   assert.equal(r.code, 0, r.stderr);
   const info = JSON.parse(execFileSync('skopeo', ['inspect', '--config', `oci-archive:${tarPath}`]).toString()) as { config?: { Cmd?: string[] } };
@@ -204,9 +193,9 @@ test('--output type=oci writes an archive skopeo reads, --iidfile the image id',
 });
 
 test('proxy build args reach RUN but not its cache key (as BuildKit)', async (t) => {
-  if (!prereq(t, ready, 'root, runc and busybox-static')) return;
+  if (!suite.check(t)) return;
   const dir = context('proxy', ['FROM busybox', 'RUN echo "proxy=$HTTP_PROXY" > /proxy.txt', ''].join('\n'));
-  const out = join(work, 'proxy-out');
+  const out = join(suite.work, 'proxy-out');
   const a = await kiln(['build', '--progress', 'plain', '--build-arg', 'HTTP_PROXY=http://proxy-a:3128', '--output', `type=local,dest=${out}`, dir]);
   assert.equal(a.code, 0, a.stderr);
   assert.equal(readFileSync(join(out, 'proxy.txt'), 'utf8'), 'proxy=http://proxy-a:3128\n');
@@ -216,7 +205,7 @@ test('proxy build args reach RUN but not its cache key (as BuildKit)', async (t)
 });
 
 test('parallel stages with identical leading steps share them, so a rebuild runs nothing', async (t) => {
-  if (!prereq(t, ready, 'root, runc and busybox-static')) return;
+  if (!suite.check(t)) return;
   const stage = (n: string) => [`FROM busybox AS ${n}`, 'COPY shared.txt /shared.txt', `RUN sleep 0.5 && cat /shared.txt > /${n}.txt`];
   const dir = context('shared-steps', [...stage('a'), ...stage('b'), ...stage('c'), 'FROM busybox', 'COPY --from=a /a.txt /', 'COPY --from=b /b.txt /', 'COPY --from=c /c.txt /', ''].join('\n'), {
     'shared.txt': `unique ${process.pid} ${Date.now()}\n`,
@@ -236,7 +225,7 @@ async function streamToBuffer(s: NodeJS.ReadableStream): Promise<Buffer> {
 }
 
 test('as a non-root user a RUN step fails with a clear "needs root" error, not as the command\'s exit code', async (t) => {
-  if (!prereq(t, ready && which('setpriv') !== undefined, 'root, runc, busybox-static and setpriv (util-linux)')) return;
+  if (!suite.check(t, { ok: which('setpriv') !== undefined, what: 'setpriv (util-linux)' })) return;
   // a store of its own, owned by nobody, with busybox in it
   const { work: w2, root: r2 } = await busyboxStore('kiln-e2e-nobody-');
   try {
@@ -265,7 +254,7 @@ test('as a non-root user a RUN step fails with a clear "needs root" error, not a
 });
 
 test('WORKDIR onto an existing file fails at the WORKDIR line (as BuildKit\'s mkdir does), not at the next RUN', async (t) => {
-  if (!prereq(t, ready, 'root, runc and busybox-static')) return;
+  if (!suite.check(t)) return;
   const r = await kiln(['build', '--progress', 'plain', context('workdir-file', 'FROM busybox\nWORKDIR /etc/passwd\nRUN pwd\n')]);
   assert.equal(r.code, 1, r.stderr);
   assert.match(r.stderr, /^ERROR: Dockerfile:2: mkdir \/etc\/passwd: not a directory$/m);

@@ -3,30 +3,16 @@
 // of edits, the reusing build's files equal those of a --no-cache build; the previous result is
 // untouched (a RUN appending to a linked file, a chmod, a touch go to their own layers); and
 // --explain counts the linked files.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, linkSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { runKiln } from '../helpers/cli.js';
-import { isRoot, which, prereq } from '../helpers/prereq.js';
-import { haveBusybox } from '../helpers/busybox-rootfs.js';
-import { busyboxStore } from '../helpers/kiln-image.js';
+import { BusyboxSuite } from '../helpers/busybox-suite.js';
 
-let root = '';
-let work = '';
-const ready = isRoot && which('runc') !== undefined && haveBusybox();
-
-before(async () => {
-  if (ready) ({ work, root } = await busyboxStore('kiln-e2e-reuse-'));
-});
-
-after(() => {
-  if (work) execFileSync('rm', ['-rf', work]);
-});
-
-const kiln = (args: string[]) => runKiln(args, { env: { KILN_ROOT: root }, timeoutMs: 120_000 });
+const suite = new BusyboxSuite('kiln-e2e-reuse-');
+const kiln = (args: string[]) => suite.kiln(args);
 
 // Each COPY sits on an unchanged parent (a result is only reused on the same parent snapshot);
 // `all` gathers their results (COPY --from keeps owners, modes and file mtimes below the
@@ -138,10 +124,10 @@ function differences(a: Map<string, Node>, b: Map<string, Node>, withTimes: (p: 
 const OURS = (p: string) => /^(s[1-4]|edited)(\/|$)/.test(p);
 
 test('a COPY that misses reuses its unchanged files and copies exactly what a fresh build copies', async (t) => {
-  if (!prereq(t, ready, 'root, runc and busybox-static')) return;
-  const ctx = join(work, 'ctx');
+  if (!suite.check(t)) return;
+  const ctx = join(suite.work, 'ctx');
   makeContext(ctx);
-  const out = (name: string) => join(work, name);
+  const out = (name: string) => join(suite.work, name);
   let r = await kiln(['build', '-q', '-o', `type=local,dest=${out('before')}`, ctx]);
   assert.equal(r.code, 0, r.stderr);
   r = await kiln(['build', '-q', '--target', 's1', '-o', `type=local,dest=${out('before-s1')}`, ctx]);
@@ -205,8 +191,8 @@ test('a COPY that misses reuses its unchanged files and copies exactly what a fr
 });
 
 test('--no-cache copies everything again (nothing linked)', async (t) => {
-  if (!prereq(t, ready, 'root, runc and busybox-static')) return;
-  const ctx = join(work, 'nocache');
+  if (!suite.check(t)) return;
+  const ctx = join(suite.work, 'nocache');
   mkdirSync(join(ctx, 'src'), { recursive: true });
   for (let i = 0; i < 20; i++) writeFileSync(join(ctx, `src/f${i}`), `${i}\n`);
   writeFileSync(join(ctx, 'Dockerfile'), 'FROM busybox\nCOPY src /src\n');

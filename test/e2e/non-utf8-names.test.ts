@@ -3,33 +3,20 @@
 // the Dockerfile line, where it used to be dropped or renamed without a word: a context file, a
 // file a RUN step made (when its layer is written, and when a later stage copies it), and a tar
 // entry (ADD). A name .dockerignore leaves out is no obstacle.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { runKiln } from '../helpers/cli.js';
-import { isRoot, which, prereq } from '../helpers/prereq.js';
-import { haveBusybox } from '../helpers/busybox-rootfs.js';
-import { busyboxStore } from '../helpers/kiln-image.js';
+import { which } from '../helpers/prereq.js';
+import { BusyboxSuite } from '../helpers/busybox-suite.js';
 
-let root = '';
-let work = '';
-const ready = isRoot && which('runc') !== undefined && haveBusybox();
-
-before(async () => {
-  if (ready) ({ work, root } = await busyboxStore('kiln-e2e-names-'));
-});
-
-after(() => {
-  if (work) execFileSync('rm', ['-rf', work]);
-});
-
-const kiln = (args: string[]) => runKiln(args, { env: { KILN_ROOT: root }, timeoutMs: 120_000 });
+const suite = new BusyboxSuite('kiln-e2e-names-');
+const kiln = (args: string[]) => suite.kiln(args);
 
 /** A context dir with `Dockerfile` and a file named `bad` + byte 0xff. */
 function context(name: string, dockerfile: string, files: Record<string, string> = {}): string {
-  const ctx = join(work, name);
+  const ctx = join(suite.work, name);
   mkdirSync(ctx, { recursive: true });
   writeFileSync(join(ctx, 'Dockerfile'), dockerfile);
   for (const [f, body] of Object.entries(files)) writeFileSync(join(ctx, f), body);
@@ -45,33 +32,33 @@ function assertRefused(r: { code: number | null; stderr: string }, line: number,
 }
 
 test('a context file whose name is not UTF-8: refused, unless .dockerignore leaves it out', async (t) => {
-  if (!prereq(t, ready, 'root, runc and busybox-static')) return;
+  if (!suite.check(t)) return;
   const ctx = context('ctx-copy', 'FROM busybox\nCOPY . /ctx/\n', { 'good.txt': 'good\n' });
   const r = await kiln(['build', '--progress', 'plain', ctx]);
   assertRefused(r, 2, './sub-bad\\xff');
   writeFileSync(join(ctx, '.dockerignore'), 'sub-*\n');
-  const out = join(work, 'out-ignored');
+  const out = join(suite.work, 'out-ignored');
   const ok = await kiln(['build', '--progress', 'plain', '-o', `type=local,dest=${out}`, ctx]);
   assert.equal(ok.code, 0, ok.stderr);
   assert.deepEqual(readdirSync(join(out, 'ctx')).sort(), ['.dockerignore', 'Dockerfile', 'good.txt']);
 });
 
 test('a file a RUN step names with bytes that are not UTF-8: refused when its layer is written', async (t) => {
-  if (!prereq(t, ready, 'root, runc and busybox-static')) return;
+  if (!suite.check(t)) return;
   const ctx = context('ctx-run', 'FROM busybox\nRUN touch "/made-$(printf "\\377")"\n');
   const r = await kiln(['build', '--progress', 'plain', '--no-cache', '-t', 'names:run', ctx]);
   assertRefused(r, 2, '/made-\\xff');
 });
 
 test('a later stage copying such a file from an earlier one: refused at its COPY', async (t) => {
-  if (!prereq(t, ready, 'root, runc and busybox-static')) return;
+  if (!suite.check(t)) return;
   const ctx = context('ctx-from', 'FROM busybox AS make\nRUN mkdir /d && touch /d/ok "/d/q$(printf "\\376")"\nFROM busybox\nCOPY --from=make /d /d2\n');
   const r = await kiln(['build', '--progress', 'plain', '--no-cache', ctx]);
   assertRefused(r, 4, '/d/q\\xfe');
 });
 
 test('ADD of a local tar holding such a name: refused', async (t) => {
-  if (!prereq(t, ready && which('tar') !== undefined, 'root, runc, busybox-static and tar')) return;
+  if (!suite.check(t, { ok: which('tar') !== undefined, what: 'tar' })) return;
   const ctx = context('ctx-add', 'FROM busybox\nADD names.tar /x/\n');
   execFileSync('tar', ['-cf', 'names.tar', '--exclude', 'Dockerfile', '--exclude', 'names.tar', '.'], { cwd: ctx });
   writeFileSync(join(ctx, '.dockerignore'), 'sub-*\n');

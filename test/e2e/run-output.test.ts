@@ -1,42 +1,17 @@
 // A RUN step that prints a lot: BuildKit's per-step log limit (BUILDKIT_STEP_LOG_MAX_SIZE), with
 // the real CLI, runc and a busybox base image.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { execFileSync } from 'node:child_process';
-import { runKiln } from '../helpers/cli.js';
-import { isRoot, which, prereq } from '../helpers/prereq.js';
-import { haveBusybox } from '../helpers/busybox-rootfs.js';
-import { busyboxStore } from '../helpers/kiln-image.js';
+import { BusyboxSuite } from '../helpers/busybox-suite.js';
 
-let root = '';
-let work = '';
-const ready = isRoot && which('runc') !== undefined && haveBusybox();
-const missing = 'root, runc and busybox-static';
-
-before(async () => {
-  if (!ready) return;
-  ({ work, root } = await busyboxStore('kiln-e2e-runout-'));
-});
-
-after(() => {
-  if (work) execFileSync('rm', ['-rf', work]);
-});
-
-function context(name: string, dockerfile: string): string {
-  const dir = join(work, name);
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'Dockerfile'), dockerfile);
-  return dir;
-}
-
-const kiln = (args: string[], env: Record<string, string> = {}) => runKiln(args, { env: { KILN_ROOT: root, ...env }, timeoutMs: 120_000 });
+const suite = new BusyboxSuite('kiln-e2e-runout-');
+const context = (name: string, dockerfile: string) => suite.context(name, dockerfile);
+const kiln = (args: string[], env: Record<string, string> = {}) => suite.kiln(args, env);
 
 const SPAM = 'RUN head -c 5000000 /dev/zero | tr "\\0" x; echo; echo last-line';
 
 test('5 MB on one line: 2 MiB shown, then the clip line; the step runs to the end', { timeout: 150_000 }, async (t) => {
-  if (!prereq(t, ready, missing)) return;
+  if (!suite.check(t)) return;
   const dir = context('clip', `FROM busybox\n${SPAM}\nRUN echo after > /after\n`);
   const r = await kiln(['build', '--progress', 'plain', '--no-cache', '-t', 'e2e/clip:1', dir]);
   assert.equal(r.code, 0, r.stderr.slice(-2000));
@@ -49,7 +24,7 @@ test('5 MB on one line: 2 MiB shown, then the clip line; the step runs to the en
 });
 
 test('BUILDKIT_STEP_LOG_MAX_SIZE=-1 shows everything; a failed step still reports its real last lines, bounded', { timeout: 150_000 }, async (t) => {
-  if (!prereq(t, ready, missing)) return;
+  if (!suite.check(t)) return;
   const all = await kiln(['build', '--progress', 'plain', '--no-cache', context('noclip', `FROM busybox\n${SPAM}\n`)], { BUILDKIT_STEP_LOG_MAX_SIZE: '-1' });
   assert.equal(all.code, 0, all.stderr.slice(-2000));
   assert.doesNotMatch(all.stderr, /output clipped/);

@@ -1,32 +1,13 @@
 // The size report at the end of `kiln build` (real CLI, runc, overlayfs, busybox base): the final
 // image layer by layer, and the builder stage with its size and what the image did not ship.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execFileSync } from 'node:child_process';
-import { Store } from '../../src/store/index.js';
-import { runKiln } from '../helpers/cli.js';
-import { isRoot, which, prereq } from '../helpers/prereq.js';
-import { haveBusybox, makeBusyboxRootfs } from '../helpers/busybox-rootfs.js';
-import { addRootfsImage } from '../helpers/kiln-image.js';
+import { BusyboxSuite } from '../helpers/busybox-suite.js';
 
-let root = '';
-let work = '';
-const ready = isRoot && which('runc') !== undefined && haveBusybox();
-const WHAT = 'root, runc and busybox-static';
-
-before(async () => {
-  if (!ready) return;
-  work = mkdtempSync(join(tmpdir(), 'kiln-size-'));
-  root = join(work, 'root');
-  const rootfs = makeBusyboxRootfs(join(work, 'busybox'));
-  await addRootfsImage(Store.open(root), 'docker.io/library/busybox:latest', rootfs, { Cmd: ['sh'] });
-  const ctx = join(work, 'ctx');
-  mkdirSync(ctx);
-  writeFileSync(
-    join(ctx, 'Dockerfile'),
+const suite = new BusyboxSuite('kiln-size-', (st) => {
+  st.context(
+    'ctx',
     [
       'FROM busybox AS builder',
       'RUN dd if=/dev/zero of=/big bs=1048576 count=5 2>/dev/null && echo hello > /small.txt',
@@ -37,12 +18,8 @@ before(async () => {
     ].join('\n'),
   );
 });
-
-after(() => {
-  if (work) execFileSync('rm', ['-rf', work]);
-});
-
-const kiln = (args: string[]) => runKiln(args, { env: { KILN_ROOT: root }, timeoutMs: 120_000 });
+const kiln = (args: string[]) => suite.kiln(args);
+const ctx = () => join(suite.work, 'ctx');
 
 /** `5.24 MB` → bytes */
 function bytes(s: string): number {
@@ -52,8 +29,8 @@ function bytes(s: string): number {
 }
 
 test('kiln build --size-report: the image layer by layer, the builder stage with its size, not shipped', async (t) => {
-  if (!prereq(t, ready, WHAT)) return;
-  const r = await kiln(['build', '--progress', 'plain', '--size-report', '-t', 'size/app:1', join(work, 'ctx')]);
+  if (!suite.check(t)) return;
+  const r = await kiln(['build', '--progress', 'plain', '--size-report', '-t', 'size/app:1', ctx()]);
   assert.equal(r.code, 0, r.stderr);
   const tail = r.stderr.slice(r.stderr.indexOf('naming to docker.io/size/app:1 done'));
   // after the progress output, before the one-line summary
@@ -81,15 +58,15 @@ test('kiln build --size-report: the image layer by layer, the builder stage with
 });
 
 test('the size report: not with -q, not with --no-size-report, only when asked for when stderr is not a terminal', async (t) => {
-  if (!prereq(t, ready, WHAT)) return;
-  const q = await kiln(['build', '-q', '--size-report', join(work, 'ctx')]);
+  if (!suite.check(t)) return;
+  const q = await kiln(['build', '-q', '--size-report', ctx()]);
   assert.equal(q.code, 0, q.stderr);
   assert.match(q.stdout, /^sha256:[0-9a-f]{64}\n$/);
   assert.doesNotMatch(q.stderr, /not shipped/);
-  const no = await kiln(['build', '--progress', 'plain', '--no-size-report', join(work, 'ctx')]);
+  const no = await kiln(['build', '--progress', 'plain', '--no-size-report', ctx()]);
   assert.equal(no.code, 0, no.stderr);
   assert.doesNotMatch(no.stderr, /not shipped|COMPRESSED/);
-  const piped = await kiln(['build', '--progress', 'plain', join(work, 'ctx')]);
+  const piped = await kiln(['build', '--progress', 'plain', ctx()]);
   assert.equal(piped.code, 0, piped.stderr);
   assert.doesNotMatch(piped.stderr, /not shipped|COMPRESSED/);
   assert.match(piped.stderr, /^built in /m);

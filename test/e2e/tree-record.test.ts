@@ -3,35 +3,20 @@
 // record is written once the files are older than a second and then used; and every kind of
 // change misses, including the one a signature without ctime would hide (same size, same mtime,
 // new content).
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, lstatSync, mkdirSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { execFileSync } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { runKiln } from '../helpers/cli.js';
-import { isRoot, which, prereq } from '../helpers/prereq.js';
-import { haveBusybox } from '../helpers/busybox-rootfs.js';
-import { busyboxStore } from '../helpers/kiln-image.js';
+import { BusyboxSuite } from '../helpers/busybox-suite.js';
 
-let root = '';
-let work = '';
-const ready = isRoot && which('runc') !== undefined && haveBusybox();
-
-before(async () => {
-  if (ready) ({ work, root } = await busyboxStore('kiln-e2e-tree-'));
-});
-
-after(() => {
-  if (work) execFileSync('rm', ['-rf', work]);
-});
-
-const kiln = (args: string[]) => runKiln(args, { env: { KILN_ROOT: root }, timeoutMs: 120_000 });
+const suite = new BusyboxSuite('kiln-e2e-tree-');
+const kiln = (args: string[]) => suite.kiln(args);
 const FILES = 300; // past the size below which a COPY is hashed file by file
 
 /** Records written so far for this store. */
 function records(): string[] {
-  const dir = join(root, 'build', 'context-hash');
+  const dir = join(suite.root, 'build', 'context-hash');
   return readdirSync(dir).filter((n) => n.includes('.tree-'));
 }
 
@@ -43,8 +28,8 @@ function copyStep(stderr: string): { ran: boolean; why: string; context: string 
 }
 
 test('a big COPY: the tree record is used while nothing changed, and every change misses', async (t) => {
-  if (!prereq(t, ready, 'root, runc and busybox-static')) return;
-  const ctx = join(work, 'ctx');
+  if (!suite.check(t)) return;
+  const ctx = join(suite.work, 'ctx');
   mkdirSync(join(ctx, 'big', 'sub'), { recursive: true });
   for (let i = 0; i < FILES; i++) writeFileSync(join(ctx, 'big', i % 2 ? 'sub' : '', `f${i}`), `file ${i}\n`);
   utimesSync(join(ctx, 'big', 'f0'), 1_700_000_000, 1_700_000_000);
