@@ -3,6 +3,7 @@ export type * from './instruction-types.js';
 export { INSTRUCTION_KINDS } from './instruction-types.js';
 export { parseInstruction, VALID_STAGE_NAME, type InstructionSource } from './instructions.js';
 export { toStages, findStage } from './stages.js';
+export { checkFrontend, isDockerfileFrontend } from './frontend.js';
 export { EXPANDABLE_FIELDS, expandInstruction, type WordExpander, type ExpandOptions } from './expand.js';
 export { parseMountSpec, resolveMount, csvFields, ramInBytes, MOUNT_TYPES, CACHE_SHARING, MountSpecError, type RunMount, type MountType, type CacheSharing } from './mount.js';
 export { parseGoDuration, formatGoDuration } from './duration.js';

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'no
 import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { KilnError } from '../../errors.js';
-import { parse, toStages } from '../../dockerfile/index.js';
+import { checkFrontend, parse, toStages } from '../../dockerfile/index.js';
 import { parseDockerignore, IgnoreMatcher } from '../../context/index.js';
 import { hostPlatform, parseManifest, type Descriptor, type Manifest, type Platform } from '../../image/index.js';
 import { planBuild, type ResolvedImage } from '../../plan/index.js';
@@ -161,6 +161,8 @@ async function runBuild(path: string, flags: BuildFlags): Promise<void> {
   const text = readDockerfile(dockerfilePath);
   const fileName = dockerfilePath === '-' ? 'Dockerfile' : flags.file ?? 'Dockerfile';
   const ast = parse(text, { file: fileName });
+  const buildArgs = parseBuildArgs(flags.buildArg, process.env);
+  checkFrontend(ast, buildArgs.get('BUILDKIT_SYNTAX'));
   const stages = toStages(ast);
   for (const f of flags.noCacheFilter) {
     if (!stages.stages.some((st, i) => st.name === f.toLowerCase() || String(i) === f)) {
@@ -212,7 +214,7 @@ async function runBuild(path: string, flags: BuildFlags): Promise<void> {
     {
       stages,
       ...(flags.target !== undefined ? { target: flags.target } : {}),
-      buildArgs: parseBuildArgs(flags.buildArg, process.env),
+      buildArgs,
       targetPlatform: host,
       buildPlatform: host,
       labels: parseLabels(flags.label),

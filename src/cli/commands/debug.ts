@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { Option, type Command } from 'commander';
 import { KilnError } from '../../errors.js';
-import { dump, parse, toStages } from '../../dockerfile/index.js';
+import { checkFrontend, dump, parse, toStages } from '../../dockerfile/index.js';
 import { hostPlatform, parsePlatform, type Digest } from '../../image/index.js';
 import { planBuild, type ResolveImage } from '../../plan/index.js';
 
@@ -75,11 +75,13 @@ export function registerDebug(program: Command): void {
     .action(async (file: string, opts: { target?: string; buildArg: string[]; label: string[]; platform?: string }) => {
       const ast = parse(readText(file), { file: basename(file) });
       const host = hostPlatform();
+      const buildArgs = keyValues(opts.buildArg, '--build-arg', true);
+      checkFrontend(ast, buildArgs.get('BUILDKIT_SYNTAX'));
       const plan = await planBuild(
         {
           stages: toStages(ast),
           ...(opts.target !== undefined ? { target: opts.target } : {}),
-          buildArgs: keyValues(opts.buildArg, '--build-arg', true),
+          buildArgs,
           labels: keyValues(opts.label, '--label', false),
           targetPlatform: opts.platform ? parsePlatform(opts.platform, host) : host,
           buildPlatform: host,

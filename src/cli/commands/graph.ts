@@ -4,7 +4,7 @@
 import { join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { KilnError } from '../../errors.js';
-import { parse, toStages } from '../../dockerfile/index.js';
+import { checkFrontend, parse, toStages } from '../../dockerfile/index.js';
 import { hostPlatform, type Digest, type Platform } from '../../image/index.js';
 import { planBuild, type ResolvedImage } from '../../plan/index.js';
 import { stageGraph, toDot, toMermaid } from '../render/index.js';
@@ -40,6 +40,7 @@ export function registerGraph(program: Command): void {
       const text = readDockerfile(file);
       const fileName = flags.file ?? 'Dockerfile';
       const ast = parse(text, { file: fileName });
+      checkFrontend(ast);
       const stages = toStages(ast);
       const buildArgs = new Map<string, string>();
       for (const a of flags.buildArg) {
