@@ -273,3 +273,13 @@ test('text as written may be any size (a big COPY heredoc): only what expansion 
     (e: unknown) => e instanceof KilnError && e.code === 'ARG_EXPANSION' && e.message.length < 10_000 && /more characters/.test(e.message),
   );
 });
+
+test('${...} nested thousands deep: a thousand levels expand, far more is an ARG_EXPANSION error, not a stack overflow', () => {
+  const lex = new ShellLex();
+  const nest = (n: number): string => `${'${X:-'.repeat(n)}z${'}'.repeat(n)}`;
+  assert.equal(lex.processWord(nest(1000), new Map()).result, 'z');
+  assert.throws(
+    () => lex.processWord(nest(100_000), new Map()),
+    (e: unknown) => e instanceof KilnError && e.code === 'ARG_EXPANSION' && /nested too deeply/.test(e.message) && e.message.length < 10_000,
+  );
+});

@@ -100,6 +100,12 @@ export class ShellLex implements LexSettings {
           ...(e.hint !== undefined ? { hint: e.hint } : {}),
         });
       }
+      // the lexer recurses into each ${...}: some 2,500 levels of ${A:-${B:-...}} fill Node's stack
+      if (e instanceof RangeError && /call stack/i.test(e.message)) {
+        throw new KilnError('ARG_EXPANSION', `failed to process ${shortenText(goQuote(word))}: \${...} nested too deeply for kiln`, {
+          hint: 'nest fewer ${...} inside one another (kiln handles about two thousand levels), or split the value over several ARG or ENV lines',
+        });
+      }
       throw e;
     }
   }
