@@ -91,6 +91,34 @@ test('cycles are reported with the path', () => {
     ['b', { id: 'b', deps: ['a'], run: noop }],
   ]);
   assert.throws(() => reachable(jobs, ['a']), /circular dependency: a -> b -> a/);
+  // the path shown starts where the cycle does; an unknown dep names who needs it
+  const three = new Map<string, Job<string>>([
+    ['x', { id: 'x', deps: ['a'], run: noop }],
+    ['a', { id: 'a', deps: ['b'], run: noop }],
+    ['b', { id: 'b', deps: ['c'], run: noop }],
+    ['c', { id: 'c', deps: ['a'], run: noop }],
+  ]);
+  assert.throws(() => reachable(three, ['x']), /circular dependency: a -> b -> c -> a$/);
+  assert.throws(() => reachable(new Map([['x', { id: 'x', deps: ['nope'], run: noop }]]), ['x']), /unknown job nope \(needed by x\)/);
+});
+
+test('a chain of 100,000 jobs: deps listed first, no stack overflow', () => {
+  const noop = async (): Promise<string> => '';
+  const n = 100_000;
+  const jobs = new Map<string, Job<string>>();
+  for (let i = 0; i < n; i++) jobs.set(`j${i}`, { id: `j${i}`, deps: i > 0 ? [`j${i - 1}`] : [], run: noop });
+  const order = reachable(jobs, [`j${n - 1}`]);
+  assert.equal(order.length, n);
+  assert.equal(order[0], 'j0');
+  assert.equal(order[n - 1], `j${n - 1}`);
+  // a diamond: each job once, after both of its deps
+  const d = new Map<string, Job<string>>([
+    ['top', { id: 'top', deps: ['l', 'r'], run: noop }],
+    ['l', { id: 'l', deps: ['base'], run: noop }],
+    ['r', { id: 'r', deps: ['base'], after: ['l'], run: noop }],
+    ['base', { id: 'base', deps: [], run: noop }],
+  ]);
+  assert.deepEqual(reachable(d, ['top']), ['base', 'l', 'r', 'top']);
 });
 
 test('a soft dependency (after) starts the job early; waitFor gives up the slot, so one slot does not deadlock', async () => {

@@ -33,7 +33,11 @@ export interface RunGraphOptions {
 export function reachable<T>(jobs: ReadonlyMap<string, Job<T>>, targets: readonly string[]): string[] {
   const order: string[] = [];
   const state = new Map<string, 'visiting' | 'done'>();
-  const visit = (id: string, path: string[]): void => {
+  // depth first with its own stack (a chain of thousands of stages would overflow Node's); a
+  // job is listed after its deps
+  const path: string[] = [];
+  const frames: { id: string; deps: string[]; next: number }[] = [];
+  const enter = (id: string): void => {
     const s = state.get(id);
     if (s === 'done') return;
     if (s === 'visiting') {
@@ -44,12 +48,23 @@ export function reachable<T>(jobs: ReadonlyMap<string, Job<T>>, targets: readonl
     if (!job) throw new KilnError('INTERNAL', `scheduler: unknown job ${id}${path.length ? ` (needed by ${path[path.length - 1]})` : ''}`);
     state.set(id, 'visiting');
     path.push(id);
-    for (const d of [...job.deps, ...(job.after ?? [])]) visit(d, path);
-    path.pop();
-    state.set(id, 'done');
-    order.push(id);
+    frames.push({ id, deps: [...job.deps, ...(job.after ?? [])], next: 0 });
   };
-  for (const t of targets) visit(t, []);
+  for (const t of targets) {
+    enter(t);
+    while (frames.length > 0) {
+      const f = frames[frames.length - 1]!;
+      const d = f.deps[f.next++];
+      if (d !== undefined) {
+        enter(d);
+        continue;
+      }
+      frames.pop();
+      path.pop();
+      state.set(f.id, 'done');
+      order.push(f.id);
+    }
+  }
   return order;
 }
 

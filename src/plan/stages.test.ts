@@ -126,6 +126,28 @@ COPY --from=a /y /y
   assert.equal(cyc.message, 'circular dependency detected on stage: a');
   // the COPY that closes the cycle first, as Docker 26 reports it (test/conformance err-copy-from-circular)
   assert.deepEqual(cyc.location?.map((l) => l.startLine), [4, 2]);
+  // three stages, entered from one outside the cycle: every COPY on the cycle, the closing one first
+  const three = await fails(`FROM scratch AS x
+COPY --from=a /x /x
+FROM scratch AS a
+COPY --from=b /x /x
+FROM scratch AS b
+COPY --from=c /x /x
+FROM scratch AS c
+COPY --from=a /x /x
+`);
+  assert.equal(three.message, 'circular dependency detected on stage: x');
+  assert.deepEqual(three.location?.map((l) => l.startLine), [8, 6, 4, 2]);
+});
+
+test('a chain of 5,000 stages, each FROM the one before or copying from it, plans (no stack overflow)', async () => {
+  const from = ['FROM scratch AS s0', ...Array.from({ length: 4999 }, (_, i) => `FROM s${i} AS s${i + 1}`)].join('\n');
+  const { plan: p1 } = await plan(`${from}\n`);
+  assert.equal(p1.stages.length, 5000);
+  const copy = ['FROM scratch AS s0', ...Array.from({ length: 4999 }, (_, i) => `FROM scratch AS s${i + 1}\nCOPY --from=s${i} /x /x`)].join('\n');
+  const { plan: p2 } = await plan(`${copy}\n`);
+  assert.equal(p2.stages.length, 5000);
+  await assert.rejects(plan(`${copy}\nCOPY --from=s4999 /y /y\n`), (e: KilnError) => e.code === 'STAGE_CYCLE' && e.location?.length === 1);
 });
 
 test('FROM <stage> inherits config, env, workdir, user and history; FROM name is matched exactly', async () => {

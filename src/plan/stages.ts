@@ -151,43 +151,53 @@ export function stageDeps(node: StageNode): Map<number, Command | undefined> {
 
 /** BuildKit's validateCircularDependency over COPY --from / mount from= edges. */
 export function checkCycles(nodes: readonly StageNode[], ctx: ErrorContext): void {
+  // a depth-first walk with its own stack: a chain of thousands of stages would overflow Node's
   const visited = new Set<number>();
-  const onPath = new Set<number>();
-  const visit = (n: StageNode, path: readonly SourceRange[]): SourceRange[] | undefined => {
-    if (visited.has(n.index)) return undefined;
-    visited.add(n.index);
-    onPath.add(n.index);
-    for (const c of n.commands) {
-      for (const s of c.sources) {
-        if (s?.kind !== 'stage') continue;
-        const next = [...path, c.ins.range];
-        if (onPath.has(s.index)) return next;
-        const found = visit(nodes[s.index]!, next);
-        if (found) return found;
+  const edgesOf = (n: StageNode): { to: number; range: SourceRange }[] =>
+    n.commands.flatMap((c) => c.sources.flatMap((s) => (s?.kind === 'stage' ? [{ to: s.index, range: c.ins.range }] : [])));
+  for (const root of nodes) {
+    if (visited.has(root.index)) continue;
+    const onPath = new Set<number>();
+    const path: SourceRange[] = []; // the edges taken to reach the top frame
+    const frames: { index: number; edges: { to: number; range: SourceRange }[]; next: number }[] = [];
+    const enter = (n: StageNode): void => {
+      visited.add(n.index);
+      onPath.add(n.index);
+      frames.push({ index: n.index, edges: edgesOf(n), next: 0 });
+    };
+    enter(root);
+    while (frames.length > 0) {
+      const f = frames[frames.length - 1]!;
+      const e = f.edges[f.next++];
+      if (e === undefined) {
+        onPath.delete(f.index);
+        frames.pop();
+        path.pop();
+        continue;
       }
-    }
-    onPath.delete(n.index);
-    return undefined;
-  };
-  for (const n of nodes) {
-    const path = visit(n, []);
-    if (path) {
-      const name = nodes.length === 1 ? '' : n.name;
-      // BuildKit wraps the error with each command's location in path order, so the one it
-      // shows first is the last: the COPY/mount that closes the cycle
-      throw planError({ ...ctx, stage: n.name }, [...path].reverse(), 'STAGE_CYCLE', `circular dependency detected on stage: ${name}`, 'a stage cannot copy or mount from itself or from a stage that depends on it');
+      if (onPath.has(e.to)) {
+        const name = nodes.length === 1 ? '' : root.name;
+        // BuildKit wraps the error with each command's location in path order, so the one it
+        // shows first is the last: the COPY/mount that closes the cycle
+        throw planError({ ...ctx, stage: root.name }, [...path, e.range].reverse(), 'STAGE_CYCLE', `circular dependency detected on stage: ${name}`, 'a stage cannot copy or mount from itself or from a stage that depends on it');
+      }
+      if (visited.has(e.to)) continue;
+      path.push(e.range);
+      enter(nodes[e.to]!);
     }
   }
 }
 
 /** The stages `target` reaches through its base and COPY --from / mount from= (itself included). */
 export function reachable(nodes: readonly StageNode[], target: number): Set<number> {
-  const seen = new Set<number>();
-  const walk = (i: number): void => {
-    if (seen.has(i)) return;
-    seen.add(i);
-    for (const d of stageDeps(nodes[i]!).keys()) walk(d);
-  };
-  walk(target);
+  const seen = new Set<number>([target]);
+  const todo = [target]; // not recursion: a chain of thousands of stages would overflow the stack
+  for (let i = todo.pop(); i !== undefined; i = todo.pop()) {
+    for (const d of stageDeps(nodes[i]!).keys()) {
+      if (seen.has(d)) continue;
+      seen.add(d);
+      todo.push(d);
+    }
+  }
   return seen;
 }

@@ -91,7 +91,9 @@ function cloneConfig(c: WorkingConfig): WorkingConfig {
 }
 
 export function cloneImage(img: WorkingImage): WorkingImage {
-  return { ...img, config: cloneConfig(img.config), history: img.history.map((h) => ({ ...h })) };
+  // history entries are never changed once made (assemble copies what it stamps): shared, so a
+  // chain of stages, each FROM the one before, costs a pointer per entry and stage, not an object
+  return { ...img, config: cloneConfig(img.config), history: [...img.history] };
 }
 
 /** BuildKit's emptyImage: what `FROM scratch` starts with. */
