@@ -141,7 +141,7 @@ test('bigbuilder: the target uses the medians, and each cold rep is shown agains
   });
   const row = targets(r).find((x) => x.what.includes('bigbuilder'))!;
   assert.equal(row.met, true); // median 2.16 / median 2 = 1.08
-  assert.match(row.measured, /^1\.08× \(kiln 2\.16 s, RUN steps 2\.00 s; per rep 1\.00, 1\.05, 1\.20\)$/);
+  assert.match(row.measured, /^1\.08× \(kiln 2\.16 s, RUN steps 2\.00 s; rep by rep, sorted: 1\.00, 1\.05, 1\.20\)$/);
   // a case with more cold reps than the run's --cold-reps says so
   assert.match(markdown(r, 'x.svg', 'x.json', ''), /cold ×2 \(bigbuilder ×5: bench\.conf COLD_REPS\)/);
 });

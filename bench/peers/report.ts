@@ -191,7 +191,7 @@ export function targets(r: Results): Target[] {
       .filter((s) => s.builder === 'kiln' && s.phase === 'cold' && s.ok && Number.isFinite(reps[s.rep - 1]))
       .map((s) => s.seconds / reps[s.rep - 1]!)
       .sort((a, b) => a - b);
-    const pairs = paired.length > 1 ? `; per rep ${paired.map(f2).join(', ')}` : '';
+    const pairs = paired.length > 1 ? `; rep by rep, sorted: ${paired.map(f2).join(', ')}` : '';
     t.push({ what: '`bigbuilder` cold ≤ 1.1 × its RUN steps alone', measured: `${f2(x)}× (kiln ${f2(k)} s, RUN steps ${f2(bb.limit.limitS)} s${primed}${pairs})`, met: Number.isFinite(x) ? x <= 1.1 : undefined });
   }
   const parse = microOf(r, 'parse');
