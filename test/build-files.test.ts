@@ -4,7 +4,8 @@
 // print the target's lines; a link inside the directory works; odd files get clear errors.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runKiln } from './helpers/cli.js';
@@ -61,4 +62,25 @@ test('a .dockerignore that is a directory, or a link loop, is a clear error', wi
   assert.equal(loop.code, 1, loop.stderr);
   assert.match(loop.stderr, /too many levels of symbolic links/);
   assert.doesNotMatch(loop.stderr, /    at /);
+}));
+
+test('-f /dev/zero or a Dockerfile over 256 MiB is refused before it fills memory; a FIFO is read to its end', withDir(async (ctx, root) => {
+  const zero = await runKiln(['build', '-f', '/dev/zero', ctx], { env: { KILN_ROOT: root }, timeoutMs: 60_000 });
+  assert.equal(zero.code, 125, zero.stderr);
+  assert.match(zero.stderr, /failed to read dockerfile: \/dev\/zero is larger than 256 MiB/);
+  // a sparse file: its size alone is refused, nothing is read
+  const big = join(ctx, 'Big.Dockerfile');
+  writeFileSync(big, '');
+  truncateSync(big, 300 * 1024 * 1024);
+  const huge = await runKiln(['build', '-f', big, ctx], { env: { KILN_ROOT: root } });
+  assert.equal(huge.code, 125, huge.stderr);
+  assert.match(huge.stderr, /Big\.Dockerfile is larger than 256 MiB/);
+  // a FIFO: read as a stream, then parsed (an empty Dockerfile error proves it was read)
+  const fifo = join(ctx, 'Fifo.Dockerfile');
+  execFileSync('mkfifo', [fifo]);
+  const writer = spawn('sh', ['-c', `printf '# only a comment\\n' > '${fifo}'`]);
+  const r = await runKiln(['build', '-f', fifo, ctx], { env: { KILN_ROOT: root }, timeoutMs: 60_000 });
+  writer.kill();
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /Fifo\.Dockerfile:1: file with no instructions/);
 }));

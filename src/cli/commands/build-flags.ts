@@ -2,7 +2,7 @@
 // secrets, ssh) into what the plan and the engine take. Bad values are USAGE errors (exit 125).
 export const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
-import { existsSync, lstatSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { closeSync, existsSync, lstatSync, openSync, readFileSync, readSync, realpathSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { Option } from 'commander';
 import { KilnError } from '../../errors.js';
@@ -45,11 +45,40 @@ function refuseOutsideLink(path: string, what: string): void {
   }
 }
 
+/** The largest Dockerfile kiln reads: far above any real one (a 50 MB COPY heredoc plans in ~2 s). */
+export const MAX_DOCKERFILE_BYTES = 256 * 1024 * 1024;
+
+const tooBig = (path: string): KilnError =>
+  new KilnError('USAGE', `failed to read dockerfile: ${path} is larger than ${MAX_DOCKERFILE_BYTES / 1024 / 1024} MiB`, {
+    hint: '-f takes a Dockerfile; put large data in the build context and COPY it',
+  });
+
+/** A file's bytes, at most `max`: `-f /dev/zero` or a FIFO that never ends must not fill memory. */
+function readAtMost(path: string, max: number): Buffer {
+  const st = statSync(path);
+  if (st.isFile() && st.size > max) throw tooBig(path);
+  const fd = openSync(path, 'r');
+  try {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    const buf = Buffer.allocUnsafe(1024 * 1024);
+    for (let n = readSync(fd, buf); n > 0; n = readSync(fd, buf)) {
+      total += n;
+      if (total > max) throw tooBig(path);
+      chunks.push(Buffer.from(buf.subarray(0, n)));
+    }
+    return Buffer.concat(chunks, total);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 export function readDockerfile(path: string): string {
   if (path !== '-') refuseOutsideLink(path, 'dockerfile');
   try {
-    return readFileSync(path === '-' ? 0 : path, 'utf8');
+    return path === '-' ? readFileSync(0, 'utf8') : readAtMost(path, MAX_DOCKERFILE_BYTES).toString('utf8');
   } catch (e) {
+    if (e instanceof KilnError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
     const why = code === 'EISDIR' ? `read ${path}: is a directory` : code === 'EACCES' ? `open ${path}: permission denied` : `open ${path}: no such file or directory`;
     throw new KilnError('CONTEXT_PATH_NOT_FOUND', `failed to read dockerfile: ${why}`, {
