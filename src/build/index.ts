@@ -10,3 +10,4 @@ export { computeSizeReport, measureSnapshot, type SizeReport, type LayerSizeLine
 export { CACHE_CONFIG_MEDIA_TYPE, ImportedCaches, collectCache, parseCacheConfig, type CacheArtifact, type LoadedCache, type RemoteCacheConfig, type RemoteCacheRecord } from './remote-cache.js';
 export { cacheName, loadCache, saveCache, type CacheLocation, type CacheIoDeps } from './remote-cache-io.js';
 export { materialiseImage, type MaterialisedImage } from './base.js';
+export { MAX_SECRET_BYTES, secretTooBig } from './mounts.js';

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { KilnError } from '../errors.js';
 import type { RunMountPlan } from '../plan/index.js';
-import { output, pidAlive, removeTree } from '../support/index.js';
+import { output, pidAlive, readAtMost, removeTree } from '../support/index.js';
 import type { SecretSource } from './ports.js';
 
 /** Takes `<path>.lock` (a file holding the owner's pid); stale locks of dead processes are broken. */
@@ -132,19 +132,31 @@ function secretDir(fallback: string): string {
   throw new KilnError('IO', 'cannot create a directory for build secrets');
 }
 
+/** BuildKit's limit on one secret (secretsprovider.MaxSecretSize). */
+export const MAX_SECRET_BYTES = 500 * 1024;
+
+/** BuildKit's words for a secret over MAX_SECRET_BYTES. */
+export function secretTooBig(id: string): KilnError {
+  return new KilnError('USAGE', `secret ${id} too big. max size 500KB`, { hint: 'a secret is a token or a key; mount larger files with RUN --mount=type=bind from the context' });
+}
+
 export function readSecret(id: string, src: SecretSource | undefined): Buffer | undefined {
   if (!src) return undefined;
   if ('env' in src) {
     const v = process.env[src.env];
     return v === undefined ? undefined : Buffer.from(v, 'utf8');
   }
+  let bytes: Buffer | undefined;
   try {
-    return readFileSync(src.file);
+    // BuildKit refuses a secret over 500 KiB; a device or FIFO (its size unknown) is read up to that
+    bytes = readAtMost(src.file, MAX_SECRET_BYTES);
   } catch (e: unknown) {
     throw new KilnError('SECRET_NOT_FOUND', `secret ${id}: cannot read ${src.file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, {
       hint: 'check the src= path given to --secret',
     });
   }
+  if (bytes === undefined) throw secretTooBig(id);
+  return bytes;
 }
 
 /** Writes one secret into a fresh host file with the mount's mode/owner; returns it and a cleanup. */

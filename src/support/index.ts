@@ -9,3 +9,4 @@ export * from './stat.js';
 export * from './code-paths.js';
 export * from './names.js';
 export * from './replace-file.js';
+export * from './read-bounded.js';

@@ -192,6 +192,22 @@ test('type=secret: the step reads it (file, env, mode/uid), yet the value is now
   assert.equal(missing.code, 1);
   assert.match(missing.stderr, /secret needed not found/);
   assert.match(missing.stderr, /--secret id=needed,src=FILE/);
+
+  // BuildKit's 500 KiB limit: a bigger file is refused when the flag is read, a device (size
+  // unknown) when a RUN mounts it, before it fills memory; exactly 500 KiB passes
+  const limitCtx = context('secret-limit', 'FROM busybox\nRUN --mount=type=secret,id=s wc -c < /run/secrets/s\n');
+  writeFileSync(join(work, 'big-secret'), Buffer.alloc(500 * 1024 + 1, 1));
+  const big = await kiln(['build', '--progress', 'plain', '--secret', `id=s,src=${join(work, 'big-secret')}`, limitCtx]);
+  assert.equal(big.code, 125, big.stderr);
+  assert.match(big.stderr, /secret s too big\. max size 500KB/);
+  assert.doesNotMatch(big.stderr, /#1 /, 'refused before any step');
+  const zero = await kiln(['build', '--progress', 'plain', '--no-cache', '--secret', 'id=s,src=/dev/zero', limitCtx]);
+  assert.notEqual(zero.code, 0, zero.stderr);
+  assert.match(zero.stderr, /secret s too big\. max size 500KB/);
+  writeFileSync(join(work, 'max-secret'), Buffer.alloc(500 * 1024, 1));
+  const max = await kiln(['build', '--progress', 'plain', '--no-cache', '--secret', `id=s,src=${join(work, 'max-secret')}`, limitCtx]);
+  assert.equal(max.code, 0, max.stderr);
+  assert.match(max.stderr, /^#2 [\d.]+ 512000$/m);
 });
 
 test('type=bind,from=builder reads the builder\'s files without copying them into a layer', async (t) => {

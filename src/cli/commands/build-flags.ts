@@ -2,13 +2,14 @@
 // secrets, ssh) into what the plan and the engine take. Bad values are USAGE errors (exit 125).
 export const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
-import { closeSync, existsSync, lstatSync, openSync, readFileSync, readSync, realpathSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { Option } from 'commander';
 import { KilnError } from '../../errors.js';
+import { readAtMost } from '../../support/index.js';
 import { formatReference, parseNormalizedReference } from '../../registry/index.js';
 import { formatPlatform, parsePlatform, type Platform } from '../../image/index.js';
-import type { SecretSource } from '../../build/index.js';
+import { MAX_SECRET_BYTES, secretTooBig, type SecretSource } from '../../build/index.js';
 
 /**
  * The Dockerfile's text (`-` = stdin), or docker's message for why it cannot be read:
@@ -53,30 +54,13 @@ const tooBig = (path: string): KilnError =>
     hint: '-f takes a Dockerfile; put large data in the build context and COPY it',
   });
 
-/** A file's bytes, at most `max`: `-f /dev/zero` or a FIFO that never ends must not fill memory. */
-function readAtMost(path: string, max: number): Buffer {
-  const st = statSync(path);
-  if (st.isFile() && st.size > max) throw tooBig(path);
-  const fd = openSync(path, 'r');
-  try {
-    const chunks: Buffer[] = [];
-    let total = 0;
-    const buf = Buffer.allocUnsafe(1024 * 1024);
-    for (let n = readSync(fd, buf); n > 0; n = readSync(fd, buf)) {
-      total += n;
-      if (total > max) throw tooBig(path);
-      chunks.push(Buffer.from(buf.subarray(0, n)));
-    }
-    return Buffer.concat(chunks, total);
-  } finally {
-    closeSync(fd);
-  }
-}
-
 export function readDockerfile(path: string): string {
   if (path !== '-') refuseOutsideLink(path, 'dockerfile');
   try {
-    return path === '-' ? readFileSync(0, 'utf8') : readAtMost(path, MAX_DOCKERFILE_BYTES).toString('utf8');
+    if (path === '-') return readFileSync(0, 'utf8');
+    const bytes = readAtMost(path, MAX_DOCKERFILE_BYTES);
+    if (bytes === undefined) throw tooBig(path);
+    return bytes.toString('utf8');
   } catch (e) {
     if (e instanceof KilnError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
@@ -191,6 +175,12 @@ export function outputSpec(s: string): Record<string, string> {
   return kv;
 }
 
+/** buildx checks a secret file's size when it reads the flag (secretsprovider.NewStore). */
+function checkSecretSize(id: string, file: string): void {
+  const st = statSync(file);
+  if (st.isFile() && st.size > MAX_SECRET_BYTES) throw secretTooBig(id);
+}
+
 /**
  * `--secret id=X,src=FILE` | `id=X,env=VAR` | `id=X` (the variable X, else the file X), like buildx.
  * Only where the value lives is kept here; the value is read when a RUN step mounts it.
@@ -217,9 +207,13 @@ export function parseSecrets(list: readonly string[], env: NodeJS.ProcessEnv): M
       out.set(id, { env: envName ?? file ?? id });
     } else if (file !== undefined) {
       if (!existsSync(file)) throw new KilnError('SECRET_NOT_FOUND', `secret ${id}: file ${file} not found`, { hint: 'check the src= path given to --secret' });
+      checkSecretSize(id, file);
       out.set(id, { file: resolve(file) });
+    } else if (env[id] !== undefined) {
+      out.set(id, { env: id });
     } else {
-      out.set(id, env[id] !== undefined ? { env: id } : { file: resolve(id) });
+      if (existsSync(id)) checkSecretSize(id, id);
+      out.set(id, { file: resolve(id) });
     }
   }
   return out;
