@@ -84,3 +84,19 @@ test('-f /dev/zero or a Dockerfile over 256 MiB is refused before it fills memor
   assert.equal(r.code, 1, r.stderr);
   assert.match(r.stderr, /Fifo\.Dockerfile:1: file with no instructions/);
 }));
+
+test('a .dockerignore that is a FIFO or over 256 MiB is refused at once, not waited on or read', withDir(async (ctx, root) => {
+  writeFileSync(join(ctx, 'Dockerfile'), 'FROM scratch\n');
+  // opening a FIFO for reading waits for a writer: nobody ever writes this one
+  execFileSync('mkfifo', [join(ctx, '.dockerignore')]);
+  const fifo = await runKiln(['build', '--progress', 'plain', ctx], { env: { KILN_ROOT: root }, timeoutMs: 30_000 });
+  assert.equal(fifo.code, 1, fifo.stderr);
+  assert.match(fifo.stderr, /failed to read .*\.dockerignore: is not a regular file \(a FIFO\)/);
+  rmSync(join(ctx, '.dockerignore'));
+  // Dockerfile.dockerignore next to the Dockerfile is read the same way
+  writeFileSync(join(ctx, 'Dockerfile.dockerignore'), '');
+  truncateSync(join(ctx, 'Dockerfile.dockerignore'), 300 * 1024 * 1024);
+  const big = await build(ctx, root);
+  assert.equal(big.code, 1, big.stderr);
+  assert.match(big.stderr, /failed to read .*Dockerfile\.dockerignore: larger than 256 MiB/);
+}));

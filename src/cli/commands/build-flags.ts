@@ -72,18 +72,27 @@ export function readDockerfile(path: string): string {
   }
 }
 
-/** A .dockerignore's text, or undefined when there is none (a link out of its directory is refused). */
+/**
+ * A .dockerignore's text, or undefined when there is none. A link out of its directory is refused;
+ * so is anything but a regular file (opening a FIFO would wait forever for a writer) and a file
+ * over the Dockerfile's size limit.
+ */
 export function readIgnoreFile(path: string): string | undefined {
   refuseOutsideLink(path, '.dockerignore');
+  const fail = (why: string, cause?: unknown) =>
+    new KilnError('CONTEXT_PATH_NOT_FOUND', `failed to read ${path}: ${why}`, { cause, hint: 'a .dockerignore is a text file of patterns, one per line' });
   try {
-    return readFileSync(path, 'utf8');
+    const st = statSync(path);
+    if (st.isDirectory()) throw fail('is a directory');
+    if (!st.isFile()) throw fail(`is not a regular file (${st.isFIFO() ? 'a FIFO' : st.isSocket() ? 'a socket' : 'a device'})`);
+    const bytes = readAtMost(path, MAX_DOCKERFILE_BYTES);
+    if (bytes === undefined) throw fail(`larger than ${MAX_DOCKERFILE_BYTES / 1024 / 1024} MiB`);
+    return bytes.toString('utf8');
   } catch (e) {
+    if (e instanceof KilnError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return undefined;
-    throw new KilnError('CONTEXT_PATH_NOT_FOUND', `failed to read ${path}: ${code === 'EISDIR' ? 'is a directory' : (e as Error).message}`, {
-      cause: e,
-      hint: 'a .dockerignore is a text file of patterns, one per line',
-    });
+    throw fail(code === 'EISDIR' ? 'is a directory' : (e as Error).message, e);
   }
 }
 
