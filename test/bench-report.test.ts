@@ -144,4 +144,23 @@ test('bigbuilder: the target uses the medians, and each cold rep is shown agains
   assert.match(row.measured, /^1\.08× \(kiln 2\.16 s, RUN steps 2\.00 s; rep by rep, sorted: 1\.00, 1\.05, 1\.20\)$/);
   // a case with more cold reps than the run's --cold-reps says so
   assert.match(markdown(r, 'x.svg', 'x.json', ''), /cold ×2 \(bigbuilder ×5: bench\.conf COLD_REPS\)/);
+  assert.match(markdown(r, 'x.svg', 'x.json', ''), /\| bigbuilder \| builder, stage-1 \| 0 \| 2\.00 \| 2\.00 \| 2\.00 \[2\.00, 1\.80, 2\.40\] \| – \|/);
+});
+
+test('bigbuilder: runc start-up per RUN is shown next to the target, and never changes its verdict', () => {
+  const r = fixture();
+  const run = (step: string, seconds: number) => ({ stage: 'builder', step, seconds, code: 0 });
+  r.cases.push({
+    name: 'bigbuilder',
+    modifyFile: 'label.txt',
+    coldReps: 1,
+    limit: { criticalPathS: 2, totalRunS: 2, limitS: 2, stages: ['builder', 'stage-1'], runs: [run('RUN a', 1.9), run('RUN b', 0.1)], runtimeStartS: 0.03 },
+    samples: [sample('kiln', 'cold', 1, 2.3), sample('buildkit', 'cold', 1, 3)],
+    sizes: {},
+  });
+  const row = targets(r).find((x) => x.what.includes('bigbuilder'))!;
+  // 2.3 / 2 = 1.15: not met, though 2.3 / (2 + 2 × 0.03) = 1.12 is shown
+  assert.equal(row.met, false);
+  assert.match(row.measured, /^1\.15× \(kiln 2\.30 s, RUN steps 2\.00 s; against the RUN steps plus runc's start-up \(2 × 30 ms = 2\.06 s\): 1\.12×\)$/);
+  assert.match(markdown(r, 'x.svg', 'x.json', ''), /\| bigbuilder \| builder, stage-1 \| 2 \| 2\.00 \| 2\.00 \| 2\.00 \| 30 \|/);
 });

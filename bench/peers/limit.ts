@@ -15,6 +15,13 @@
 //   totalRunS     = all RUN time of the needed stages (the runs are made one at a time)
 //   limitS        = max(criticalPathS, totalRunS / nproc): no builder on this machine can finish
 //                   the RUN work sooner (CPU-bound RUNs on `nproc` cores)
+//   runtimeStartS = what an OCI runtime adds to each RUN (informational, no target uses it): the
+//                   median of RUNTIME_REPS `runc run` of /bin/true in a stage's rootfs with
+//                   runc's own default spec (`runc spec`: pid/ipc/uts/mount namespaces, cgroups,
+//                   masked paths; no network namespace, as the builders run with --network
+//                   host), minus the same /bin/true under `unshare` as above.
+//                   A builder must run each RUN in a runtime, so limitS + RUNs × this is the
+//                   floor for any builder that does
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, copyFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';
@@ -59,6 +66,48 @@ export interface LimitResult {
   readonly error?: string;
   /** When measured more than once (main.ts: once per cold rep): each rep's limitS; the fields above are medians (runs: first rep). */
   readonly reps?: readonly number[];
+  /** runc's start-up per RUN over the chroot's (see the header); absent when runc is missing or failed. */
+  readonly runtimeStartS?: number;
+}
+
+const RUNTIME_REPS = 7;
+
+/** runtimeStartS (see the header) measured in `rootfs`, which must have /bin/true; undefined when runc fails. */
+async function runtimeStart(rootfs: string, work: string): Promise<number | undefined> {
+  const bundle = join(work, 'limit', 'runc-bundle');
+  const state = join(work, 'limit', 'runc-state');
+  rmSync(bundle, { recursive: true, force: true });
+  mkdirSync(bundle, { recursive: true });
+  try {
+    await runOk('runc', ['spec', '--bundle', bundle]);
+    const spec = JSON.parse(readFileSync(join(bundle, 'config.json'), 'utf8')) as {
+      process: { terminal: boolean; args: string[] };
+      root: { path: string; readonly: boolean };
+      linux: { namespaces: Array<{ type: string }> };
+    };
+    spec.process.terminal = false;
+    // the builders run with --network host (main.ts), so no network namespace is made for a RUN
+    spec.linux.namespaces = spec.linux.namespaces.filter((n) => n.type !== 'network');
+    spec.process.args = ['/bin/true'];
+    spec.root = { path: rootfs, readonly: false };
+    writeFileSync(join(bundle, 'config.json'), JSON.stringify(spec));
+    const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+    const runc: number[] = [];
+    const chroot: number[] = [];
+    for (let i = 0; i < RUNTIME_REPS; i++) {
+      const r = await runMeasured('runc', ['--root', state, 'run', '--bundle', bundle, `kiln-bench-limit-${process.pid}-${i}`]);
+      if (r.code !== 0) return undefined;
+      runc.push(r.seconds);
+      const c = await runMeasured('unshare', ['--mount', '--propagation', 'private', '--mount-proc=/proc', `--root=${rootfs}`, '/bin/true']);
+      if (c.code !== 0) return undefined;
+      chroot.push(c.seconds);
+    }
+    return Math.max(0, med(runc) - med(chroot));
+  } catch {
+    return undefined;
+  } finally {
+    rmSync(bundle, { recursive: true, force: true });
+  }
 }
 
 export interface LimitEnv {
@@ -239,6 +288,12 @@ export async function measureLimit(caseDir: string, name: string, env: LimitEnv)
   const criticalPathS = crit.get(plan.target) ?? 0;
   const totalRunS = [...own.values()].reduce((a, b) => a + b, 0);
   const limitS = Math.max(criticalPathS, totalRunS / cpus().length);
+  const ran = [...need].map((i) => join(root, `s${i}`)).find((d) => existsSync(join(d, 'bin', 'true')));
+  const runtimeStartS = ran !== undefined && error === undefined ? await runtimeStart(ran, env.work) : undefined;
   safeRemove(root);
-  return { criticalPathS, totalRunS, limitS, stages: plan.stages.filter((s) => need.has(s.index)).map((s) => s.name), runs, ...(error !== undefined ? { error } : {}) };
+  return {
+    criticalPathS, totalRunS, limitS, stages: plan.stages.filter((s) => need.has(s.index)).map((s) => s.name), runs,
+    ...(runtimeStartS !== undefined ? { runtimeStartS } : {}),
+    ...(error !== undefined ? { error } : {}),
+  };
 }

@@ -241,6 +241,10 @@ export async function runBench(opts: Options): Promise<Results> {
           totalRunS: med(good.map((l) => l.totalRunS)),
           limitS: med(good.map((l) => l.limitS)),
           reps: good.map((l) => Math.round(l.limitS * 1000) / 1000),
+          ...(() => {
+            const rs = good.map((l) => l.runtimeStartS).filter((x): x is number => x !== undefined);
+            return rs.length > 0 ? { runtimeStartS: med(rs) } : {};
+          })(),
         };
       };
       const ctxOf = (b: Builder) => join(work, 'ctx', c, b.name);
