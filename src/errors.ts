@@ -24,6 +24,7 @@ export type ErrorCode =
   // planning
   | 'STAGE_NOT_FOUND'
   | 'STAGE_CYCLE'
+  | 'PLAN_TOO_LARGE' // the plan would hold more inherited config than kiln keeps in memory (plan/budget.ts)
   | 'TARGET_NOT_FOUND'
   // context
   | 'CONTEXT_PATH_NOT_FOUND'

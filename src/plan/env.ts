@@ -5,6 +5,8 @@ interface Entry {
   readonly value: string;
   /** Order of assignment: the list's order is ascending seq (a re-set key gets a new, last one). */
   readonly seq: number;
+  /** `KEY=VALUE`, made once for every version that has this entry (RUN steps keep these arrays). */
+  text?: string;
 }
 
 /** The one mutable map behind a family of EnvList versions, and its assignment counter. */
@@ -104,7 +106,7 @@ export class EnvList {
 
   /** `KEY=VALUE` strings in order. */
   toArray(): string[] {
-    this.ordered ??= this.sorted().map(([k, e]) => `${k}=${e.value}`);
+    this.ordered ??= this.sorted().map(([k, e]) => (e.text ??= `${k}=${e.value}`));
     return [...this.ordered];
   }
 
@@ -144,4 +146,9 @@ export function addEnv(env: string[], key: string, value: string): void {
   ix.at.set(key, env.length);
   env.push(`${key}=${value}`);
   ix.length = env.length;
+}
+
+/** Drops addEnv's index of `env` (a stage done planning is not changed again; a chain keeps every stage's Env). */
+export function forgetEnvIndex(env: string[]): void {
+  firstIndex.delete(env);
 }

@@ -11,6 +11,8 @@ import { runDisplayLexer } from './format.js';
 import { dispatch, type DispatchContext } from './lower.js';
 import { namedLookup } from './contexts.js';
 import { buildStageNodes, checkCycles, reachable, resolveTarget, toCommand, type Command, type Ref, type StageNode } from './stages.js';
+import { PlanBudget, imageEntries } from './budget.js';
+import { EnvList, forgetEnvIndex } from './env.js';
 import { StageState, cloneImage, finalConfig, imageFromResolved, initStageEnv, scratchImage } from './state.js';
 import type { BuildPlan, BuildRequest, PlannedStage, ResolvedImage, ResolveImage, Source, StageBase } from './types.js';
 
@@ -161,10 +163,21 @@ export async function planBuild(req: BuildRequest, resolveImage: ResolveImage, s
     return undefined;
   };
 
+  const budget = new PlanBudget(req.maxPlanEntries);
+  // stages still to be planned FROM each stage: its build env is dropped after the last of them,
+  // or every version of every stage's env stays reachable (quadratic in a chain of stages)
+  const children = new Map<number, number>();
+  for (const n of nodes) if (reach.has(n.index) && n.base.kind === 'stage') children.set(n.base.index, (children.get(n.base.index) ?? 0) + 1);
   for (const n of nodes) {
     if (!reach.has(n.index)) continue;
     checkAborted(signal);
     const s = newState(n, states, images, targetPlatform);
+    if (n.base.kind === 'stage') {
+      const left = children.get(n.base.index)! - 1;
+      children.set(n.base.index, left);
+      if (left === 0) states.get(n.base.index)!.env = EnvList.empty();
+    }
+    budget.spend(imageEntries(s.image), { ...ctx, stage: n.name }, n.stage.from.range);
     initStageEnv(s);
     const dctx: DispatchContext = {
       lex,
@@ -179,12 +192,22 @@ export async function planBuild(req: BuildRequest, resolveImage: ResolveImage, s
       err: { ...ctx, stage: n.name },
     };
     for (const cmd of n.commands) {
+      const before = s.steps.length;
       try {
         dispatch(s, cmd, dctx);
       } catch (e) {
         throw isKilnError(e) ? e : withLocation(e, dctx.err, cmd.ins.range);
       }
+      // a config item or history entry, and the env a new RUN step keeps
+      let made = 1;
+      for (let i = before; i < s.steps.length; i++) {
+        const step = s.steps[i]!;
+        if (step.kind === 'run') made += step.env.length;
+      }
+      budget.spend(made, dctx.err, cmd.ins.range);
     }
+    forgetEnvIndex(s.image.config.Env);
+    if (!children.has(n.index)) s.env = EnvList.empty();
     states.set(n.index, s);
   }
 

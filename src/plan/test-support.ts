@@ -47,6 +47,7 @@ export interface PlanOptions {
   readonly buildPlatform?: Platform;
   readonly labels?: Record<string, string>;
   readonly images?: Record<string, FakeImage>;
+  readonly maxPlanEntries?: number;
 }
 
 export function request(text: string, o: PlanOptions = {}): BuildRequest {
@@ -61,6 +62,7 @@ export function request(text: string, o: PlanOptions = {}): BuildRequest {
     sourceLines: ast.lines,
     file: ast.file,
     escapeToken: ast.directives.escape,
+    ...(o.maxPlanEntries !== undefined ? { maxPlanEntries: o.maxPlanEntries } : {}),
   };
 }
 

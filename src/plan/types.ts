@@ -22,6 +22,8 @@ export interface BuildRequest {
   readonly file?: string;
   /** The Dockerfile's escape token (`# escape=` directive: Ast.directives.escape); default `\`. */
   readonly escapeToken?: '\\' | '`';
+  /** How many config, history and RUN env entries the plan may hold (plan/budget.ts; default MAX_PLAN_ENTRIES). */
+  readonly maxPlanEntries?: number;
   /**
    * `--build-context NAME=VALUE`, keyed by the name as `contextName` normalises it. A named context
    * replaces, by name, a stage (`FROM … AS NAME`), a base `FROM NAME`, `COPY --from=NAME` and

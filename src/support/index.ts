@@ -10,3 +10,4 @@ export * from './code-paths.js';
 export * from './names.js';
 export * from './replace-file.js';
 export * from './read-bounded.js';
+export * from './json-stream.js';

@@ -9,6 +9,7 @@ import { KilnError } from '../../errors.js';
 import { checkFrontend, dump, parse, toStages } from '../../dockerfile/index.js';
 import { hostPlatform, parsePlatform, type Digest } from '../../image/index.js';
 import { planBuild, type ResolveImage } from '../../plan/index.js';
+import { writeJson } from '../../support/index.js';
 
 /** A resolver that resolves nothing: every image is an empty config for the requested platform. */
 const UNRESOLVED_DIGEST = `sha256:${'0'.repeat(64)}` as Digest;
@@ -93,6 +94,8 @@ export function registerDebug(program: Command): void {
       );
       for (const w of plan.warnings) process.stderr.write(w + '\n');
       const note = 'base images are unresolved: each is an empty config with a zero digest (ref prefixed "unresolved:")';
-      process.stdout.write(JSON.stringify({ note, ...plan }, null, 2) + '\n');
+      // in pieces: a plan can be longer than the longest string V8 makes
+      writeJson({ note, ...plan }, (text) => process.stdout.write(text));
+      process.stdout.write('\n');
     });
 }
