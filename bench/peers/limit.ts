@@ -27,6 +27,7 @@ import { spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { join, dirname, basename } from 'node:path';
 import { kilnCommand, runMeasured, runOk } from './proc.js';
+import { median } from './report.js';
 
 interface PlanStep {
   kind: string;
@@ -91,7 +92,6 @@ async function runtimeStart(rootfs: string, work: string): Promise<number | unde
     spec.process.args = ['/bin/true'];
     spec.root = { path: rootfs, readonly: false };
     writeFileSync(join(bundle, 'config.json'), JSON.stringify(spec));
-    const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
     const runc: number[] = [];
     const chroot: number[] = [];
     for (let i = 0; i < RUNTIME_REPS; i++) {
@@ -102,7 +102,7 @@ async function runtimeStart(rootfs: string, work: string): Promise<number | unde
       if (c.code !== 0) return undefined;
       chroot.push(c.seconds);
     }
-    return Math.max(0, med(runc) - med(chroot));
+    return Math.max(0, median(runc) - median(chroot));
   } catch {
     return undefined;
   } finally {

@@ -12,6 +12,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makeBuilders, type BenchEnv, type Builder } from './builders.js';
 import { measureLimit, type LimitResult } from './limit.js';
+import { median } from './report.js';
 import { archiveSize, type ImageSize } from './sizes.js';
 import { parseSteps, type Step } from './steps.js';
 import { runAny } from './proc.js';
@@ -230,21 +231,14 @@ export async function runBench(opts: Options): Promise<Results> {
         }
         const good = limits.filter((l) => l.error === undefined);
         const first = good[0] ?? limits[0]!;
-        const med = (xs: number[]) => {
-          const v = [...xs].sort((a, b) => a - b);
-          const m = Math.floor(v.length / 2);
-          return v.length % 2 === 1 ? v[m]! : (v[m - 1]! + v[m]!) / 2;
-        };
+        const starts = good.map((l) => l.runtimeStartS).filter((x): x is number => x !== undefined);
         (cr as { limit?: LimitResult }).limit = good.length === 0 ? first : {
           ...first,
-          criticalPathS: med(good.map((l) => l.criticalPathS)),
-          totalRunS: med(good.map((l) => l.totalRunS)),
-          limitS: med(good.map((l) => l.limitS)),
+          criticalPathS: median(good.map((l) => l.criticalPathS)),
+          totalRunS: median(good.map((l) => l.totalRunS)),
+          limitS: median(good.map((l) => l.limitS)),
           reps: good.map((l) => Math.round(l.limitS * 1000) / 1000),
-          ...(() => {
-            const rs = good.map((l) => l.runtimeStartS).filter((x): x is number => x !== undefined);
-            return rs.length > 0 ? { runtimeStartS: med(rs) } : {};
-          })(),
+          ...(starts.length > 0 ? { runtimeStartS: median(starts) } : {}),
         };
       };
       const ctxOf = (b: Builder) => join(work, 'ctx', c, b.name);

@@ -92,7 +92,7 @@ export function readIgnoreFile(path: string): string | undefined {
     if (e instanceof KilnError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return undefined;
-    throw fail(code === 'EISDIR' ? 'is a directory' : (e as Error).message, e);
+    throw fail((e as Error).message, e);
   }
 }
 
