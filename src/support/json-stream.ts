@@ -15,8 +15,9 @@ export function writeJson(value: unknown, write: (text: string) => void): void {
   // JSON.stringify's rules: toJSON first; functions, symbols and undefined are skipped in objects
   // and null in arrays; a leaf is written by JSON.stringify itself
   const prepare = (v: unknown, key: string): unknown => {
+    // (a leaf's own toJSON, e.g. a BigInt's, is JSON.stringify's business in emit)
     const j = v as { toJSON?: (k: string) => unknown } | null;
-    return j !== null && (typeof j === 'object' || typeof j === 'bigint') && typeof j.toJSON === 'function' ? j.toJSON(key) : v;
+    return j !== null && typeof j === 'object' && typeof j.toJSON === 'function' ? j.toJSON(key) : v;
   };
   const skipped = (v: unknown): boolean => v === undefined || typeof v === 'function' || typeof v === 'symbol';
   const emit = (v: unknown, indent: string): void => {
