@@ -114,3 +114,20 @@ test('config: a seccomp filter by default (deny-list, EPERM; clone3 ENOSYS; clon
   assert.ok(cloneRules.some((x) => x.args?.[0]?.value === 0x10000000 && x.args[0].valueTwo === 0x10000000 && x.args[0].op === 'SCMP_CMP_MASKED_EQ'), 'CLONE_NEWUSER refused');
   assert.equal(buildOciConfig({ ...base, seccomp: false }, '/rootfs', { hosts: '/h', resolvConf: '/r' }).linux.seccomp, undefined);
 });
+
+test('argListTooLongHint: names the limit and the oversized argument, only for E2BIG', async () => {
+  const { argListTooLongHint, MAX_ARG_STRLEN } = await import('./spec.js');
+  const long = { args: ['/bin/sh', '-c', `echo ${'a'.repeat(200_000)}`], env: ['PATH=/bin'] };
+  const tail = 'exec /bin/sh: argument list too long\n';
+  const h = argListTooLongHint(long, tail);
+  assert.ok(h !== undefined);
+  assert.match(h, /at most 128 KiB for one argument/);
+  assert.match(h, /one of 196 KiB/);
+  assert.match(h, /put the commands in a script/);
+  // every argument under the per-string limit: the total is what is named
+  const many = { args: ['/bin/echo', ...Array.from({ length: 40 }, () => 'b'.repeat(MAX_ARG_STRLEN - 1))], env: [] };
+  assert.match(argListTooLongHint(many, tail) ?? '', /arguments plus environment of a process \(this step passes 5121 KiB\)/);
+  // any other failure, or none: no hint
+  assert.equal(argListTooLongHint(long, 'sh: 1: false: not found\n'), undefined);
+  assert.equal(argListTooLongHint(long, undefined), undefined);
+});

@@ -245,3 +245,23 @@ export function resolvConfFile(hostResolvConf: string | undefined): string {
   if (!kept.some((l) => l.startsWith('nameserver'))) kept.push('nameserver 8.8.8.8', 'nameserver 8.8.4.4');
   return kept.join('\n') + '\n';
 }
+
+/** Linux's limit on one argument or environment string passed to execve (MAX_ARG_STRLEN, 32 pages), NUL included. */
+export const MAX_ARG_STRLEN = 32 * 4096;
+
+/**
+ * What to tell the user when the process could not be exec'd with "argument list too long"
+ * (E2BIG), given the output tail of the failed run; undefined for any other failure. A shell-form
+ * RUN passes its whole command line as one argument to `sh -c`, so a generated RUN line over
+ * 128 KiB cannot start, whatever the shell.
+ */
+export function argListTooLongHint(p: Pick<ProcessSpec, 'args' | 'env'>, outputTail: string | undefined): string | undefined {
+  if (outputTail === undefined || !/argument list too long/i.test(outputTail)) return undefined;
+  const longest = [...p.args, ...p.env].reduce((m, s) => Math.max(m, Buffer.byteLength(s) + 1), 0);
+  const total = [...p.args, ...p.env].reduce((m, s) => m + Buffer.byteLength(s) + 1, 0);
+  const why =
+    longest > MAX_ARG_STRLEN
+      ? `Linux takes at most ${MAX_ARG_STRLEN / 1024} KiB for one argument or environment variable, and this step passes one of ${Math.ceil(longest / 1024)} KiB`
+      : `Linux limits the arguments plus environment of a process (this step passes ${Math.ceil(total / 1024)} KiB)`;
+  return `${why}: put the commands in a script (COPY it into the image and RUN it) instead of one long command line`;
+}

@@ -101,6 +101,21 @@ describe('RuncRuntime', () => {
     });
   });
 
+  test('a command line over Linux\'s 128 KiB argument limit fails with a hint that says so', async (t) => {
+    if (!prereq(t, ready, missing)) return;
+    await assert.rejects(run(spec(['/bin/sh', '-c', `echo ${'a'.repeat(200_000)}`])), (e: unknown) => {
+      assert.ok(isKilnError(e));
+      assert.equal(e.code, 'RUN_FAILED');
+      assert.match(e.details.outputTail ?? '', /argument list too long/);
+      assert.match(e.details.hint ?? '', /at most 128 KiB for one argument .* one of 196 KiB: put the commands in a script/);
+      return true;
+    });
+    // at the limit (128 KiB with its NUL), it runs
+    const n = 128 * 1024 - 1 - 'echo  | wc -c'.length;
+    const ok = await run(spec(['/bin/sh', '-c', `echo ${'a'.repeat(n)} | wc -c`]));
+    assert.equal(ok.out.trim(), String(n + 1));
+  });
+
   test('env, PATH default, HOME and cwd', async (t) => {
     if (!prereq(t, ready, missing)) return;
     const r = await run(spec(['/bin/sh', '-c', 'echo "$FOO|$PATH|$HOME|$(pwd)"'], { env: ['FOO=bar baz'], cwd: '/tmp' }));
