@@ -1,5 +1,6 @@
 // `npm run bench` — kiln's benchmarks (bench/README.md):
-//   npm run bench [-- --cases a,b --builders kiln,kiln-primed,buildkit,docker-legacy,buildah,podman
+//   npm run bench [-- --cases a,b --builders kiln,buildkit,docker-legacy,buildah,podman
+//                     (or kiln-primed, bench/peers/builders.ts)
 //                     --reps N --cold-reps N --micro --no-limit --note TEXT]
 //     side-by-side builds of bench/cases/* (bench/peers/main.ts) → bench/results/<date>.json,
 //     bench/results/<date>.svg and .md, and BENCHMARKS.md when every case ran

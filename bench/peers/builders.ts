@@ -56,8 +56,9 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 // ------------------------------------------------------------------------------------ kiln
 /**
  * kiln, or with `primed` the variant "kiln-primed": its cold state additionally has the case's
- * base images unpacked into snapshots (untimed), as `docker load` / containers-storage keep them
- * unpacked — `kiln load` stores only the blobs, so plain kiln's cold build pays the unpacking.
+ * base images unpacked into snapshots by a throwaway build (untimed). That mattered when
+ * `kiln load` stored only the blobs; since a3f7884 it unpacks them (as `docker load` and
+ * containers-storage do), so both measure the same cold state. Not run by default.
  */
 export function kilnBuilder(env: BenchEnv, primed = false): Builder {
   let root = '';

@@ -139,7 +139,7 @@ export async function runBench(opts: Options): Promise<Results> {
   allCases.sort((a, b) => (order.indexOf(a) + 1 || 99) - (order.indexOf(b) + 1 || 99));
   const cases = opts.cases ?? allCases;
   for (const c of cases) if (!allCases.includes(c)) throw new Error(`unknown case ${c} (known: ${allCases.join(', ')})`);
-  const names = opts.builders ?? ['kiln', 'kiln-primed', 'buildkit', 'docker-legacy', 'buildah', 'podman'];
+  const names = opts.builders ?? ['kiln', 'buildkit', 'docker-legacy', 'buildah', 'podman'];
   const resultsDir = join(REPO, 'bench', 'results');
   mkdirSync(resultsDir, { recursive: true });
   const out = opts.out ?? join(resultsDir, `${now.toISOString().slice(0, 10)}.json`);
