@@ -85,7 +85,7 @@ export class RuncRuntime implements Runtime {
       const absRootfs = resolve(rootfs);
       const hosts = join(bundle, 'hosts');
       const resolvConf = join(bundle, 'resolv.conf');
-      writeFileSync(hosts, hostsFile(spec.hostname ?? DEFAULT_HOSTNAME), { mode: 0o644 });
+      writeFileSync(hosts, hostsFile(spec.hostname ?? DEFAULT_HOSTNAME, spec.extraHosts), { mode: 0o644 });
       let hostResolv: string | undefined;
       try {
         hostResolv = readFileSync(this.hostResolvConf, 'utf8');

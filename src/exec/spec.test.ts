@@ -131,3 +131,11 @@ test('argListTooLongHint: names the limit and the oversized argument, only for E
   assert.equal(argListTooLongHint(long, 'sh: 1: false: not found\n'), undefined);
   assert.equal(argListTooLongHint(long, undefined), undefined);
 });
+
+test('hostsFile: --add-host entries follow the defaults, IP<tab>HOST, in order (as BuildKit writes them)', () => {
+  assert.equal(hostsFile('buildkitsandbox'), '127.0.0.1\tlocalhost buildkitsandbox\n::1\tlocalhost ip6-localhost ip6-loopback\n');
+  assert.equal(
+    hostsFile('h', [{ host: 'db', ip: '10.0.0.5' }, { host: 'v6', ip: '2001:db8::1' }]),
+    '127.0.0.1\tlocalhost h\n::1\tlocalhost ip6-localhost ip6-loopback\n10.0.0.5\tdb\n2001:db8::1\tv6\n',
+  );
+});

@@ -38,6 +38,8 @@ export interface ProcessSpec {
   readonly network: NetworkMode;
   /** Container hostname (also in /etc/hosts). Default DEFAULT_HOSTNAME, as BuildKit's. */
   readonly hostname?: string;
+  /** Extra /etc/hosts entries (`--add-host`), written after the default lines. */
+  readonly extraHosts?: readonly { readonly host: string; readonly ip: string }[];
   readonly mounts?: readonly ExtraMount[];
   /**
    * Set the no_new_privs bit. Default false, as BuildKit (oci.WithNewPrivileges) and docker
@@ -229,9 +231,9 @@ export function buildOciConfig(p: ProcessSpec, rootfs: string, files: GeneratedF
 /** The hostname a RUN sees unless told otherwise: BuildKit's, which some builds print or test. */
 export const DEFAULT_HOSTNAME = 'buildkitsandbox';
 
-/** /etc/hosts for a run, as BuildKit writes it: localhost with the hostname, and ::1. */
-export function hostsFile(hostname: string): string {
-  return [`127.0.0.1\tlocalhost ${hostname}`, '::1\tlocalhost ip6-localhost ip6-loopback', ''].join('\n');
+/** /etc/hosts for a run, as BuildKit writes it: localhost with the hostname, ::1, then `IP<tab>HOST` per extra host. */
+export function hostsFile(hostname: string, extra: ProcessSpec['extraHosts'] = []): string {
+  return [`127.0.0.1\tlocalhost ${hostname}`, '::1\tlocalhost ip6-localhost ip6-loopback', ...extra.map((h) => `${h.ip}\t${h.host}`), ''].join('\n');
 }
 
 /**

@@ -74,6 +74,18 @@ RUN --network=none --security=sandbox echo "hello $NAME" $UNSET
   );
 });
 
+test('--add-host entries reach every RUN of every stage, and only RUN steps; none given = no field', async () => {
+  const hosts = [{ host: 'db', ip: '10.0.0.5' }, { host: 'v6', ip: '2001:db8::1' }];
+  const text = 'FROM scratch AS a\nRUN one\nFROM a\nCOPY x /x\nRUN two\n';
+  const { plan: p } = await plan(text, { extraHosts: hosts });
+  const all = p.stages.flatMap((st) => st.steps);
+  assert.deepEqual(all.filter((s) => s.kind === 'run').map((s) => (s as { extraHosts?: unknown }).extraHosts), [hosts, hosts]);
+  assert.ok(all.filter((s) => s.kind !== 'run').every((s) => !('extraHosts' in s)));
+  // without --add-host the steps are what they were (their cache keys too)
+  const { plan: q } = await plan(text);
+  assert.ok(q.stages.flatMap((st) => st.steps).every((s) => !('extraHosts' in s)));
+});
+
 test('build env order follows BuildKit EnvList: a re-set key moves last; config Env replaces in place', async () => {
   const { plan: p } = await plan(`FROM scratch
 ENV A=1 B=2

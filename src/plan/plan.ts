@@ -186,6 +186,7 @@ export async function planBuild(req: BuildRequest, resolveImage: ResolveImage, s
       globals: meta,
       buildArgs: req.buildArgs,
       proxyEnv: proxy,
+      extraHosts: req.extraHosts ?? [],
       source,
       declared,
       stageName: nodes.length === 1 ? '' : n.name,

@@ -48,6 +48,7 @@ export interface PlanOptions {
   readonly labels?: Record<string, string>;
   readonly images?: Record<string, FakeImage>;
   readonly maxPlanEntries?: number;
+  readonly extraHosts?: BuildRequest['extraHosts'];
 }
 
 export function request(text: string, o: PlanOptions = {}): BuildRequest {
@@ -63,6 +64,7 @@ export function request(text: string, o: PlanOptions = {}): BuildRequest {
     file: ast.file,
     escapeToken: ast.directives.escape,
     ...(o.maxPlanEntries !== undefined ? { maxPlanEntries: o.maxPlanEntries } : {}),
+    ...(o.extraHosts !== undefined ? { extraHosts: o.extraHosts } : {}),
   };
 }
 

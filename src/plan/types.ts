@@ -30,6 +30,14 @@ export interface BuildRequest {
    * `RUN --mount=from=NAME`, as BuildKit's named contexts do. Unused names are ignored.
    */
   readonly namedContexts?: ReadonlyMap<string, NamedContext>;
+  /** `--add-host HOST:IP` (IP canonical): extra /etc/hosts lines for every RUN, in this order. */
+  readonly extraHosts?: readonly ExtraHost[];
+}
+
+/** One `--add-host` entry: BuildKit writes `IP<tab>HOST` after its default /etc/hosts lines. */
+export interface ExtraHost {
+  readonly host: string;
+  readonly ip: string;
 }
 
 /** What a `--build-context` name stands for (cli turns oci-layout:// into an image ref its resolver knows). */
@@ -125,6 +133,8 @@ export interface RunStep extends StepBase {
   readonly network: NetworkMode;
   readonly security: SecurityMode;
   readonly mounts: readonly RunMountPlan[];
+  /** `--add-host` entries (absent when none, so the cache keys of builds without any stay as they were); part of the key, as in BuildKit. */
+  readonly extraHosts?: readonly ExtraHost[];
   /** `K=V` per ARG declaration of this stage so far, repeats kept (history/cache: `|N K=V ...`). */
   readonly buildArgs: readonly string[];
 }

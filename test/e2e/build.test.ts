@@ -204,6 +204,30 @@ test('proxy build args reach RUN but not its cache key (as BuildKit)', async (t)
   assert.match(b.stderr, /0 steps ran/, 'another proxy is not another build');
 });
 
+test('--add-host: the entries are in /etc/hosts of every RUN, part of the cache key, never in the image', async (t) => {
+  if (!suite.check(t)) return;
+  const dir = context('add-host', ['FROM busybox', 'RUN cat /etc/hosts > /hosts.txt', 'RUN ls /etc > /etc-list.txt', ''].join('\n'));
+  const out = join(suite.work, 'add-host-out');
+  const a = await kiln(['build', '--progress', 'plain', '--add-host', 'db.local:10.0.0.5', '--add-host', 'gw=host-gateway', '--output', `type=local,dest=${out}`, dir]);
+  assert.equal(a.code, 0, a.stderr);
+  assert.equal(
+    readFileSync(join(out, 'hosts.txt'), 'utf8'),
+    '127.0.0.1\tlocalhost buildkitsandbox\n::1\tlocalhost ip6-localhost ip6-loopback\n10.0.0.5\tdb.local\n127.0.0.1\tgw\n',
+  );
+  assert.ok(!existsSync(join(out, 'etc', 'hosts')) || !readFileSync(join(out, 'etc', 'hosts'), 'utf8').includes('db.local'), 'the RUN\'s /etc/hosts is not in the image');
+  // the same entries: cached; another IP: the RUN steps run again
+  const b = await kiln(['build', '--progress', 'plain', '--add-host', 'db.local:10.0.0.5', '--add-host', 'gw=host-gateway', dir]);
+  assert.equal(b.code, 0, b.stderr);
+  assert.match(b.stderr, /0 steps ran/);
+  const c = await kiln(['build', '--progress', 'plain', '--add-host', 'db.local:10.0.0.6', '--add-host', 'gw=host-gateway', dir]);
+  assert.equal(c.code, 0, c.stderr);
+  assert.match(c.stderr, /2 steps ran/);
+  // a bad entry: a usage error (exit 125) before any work
+  const d = await kiln(['build', '--add-host', 'db.local', dir]);
+  assert.equal(d.code, 125, d.stderr);
+  assert.match(d.stderr, /invalid --add-host "db.local": expected HOST:IP/);
+});
+
 test('parallel stages with identical leading steps share them, so a rebuild runs nothing', async (t) => {
   if (!suite.check(t)) return;
   const stage = (n: string) => [`FROM busybox AS ${n}`, 'COPY shared.txt /shared.txt', `RUN sleep 0.5 && cat /shared.txt > /${n}.txt`];

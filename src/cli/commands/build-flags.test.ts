@@ -33,3 +33,62 @@ test('--output: the attributes kiln implements pass; any other fails loudly, nev
   assert.throws(() => checkOutput(outputSpec('type=docker,name=x')), /needs dest=/);
   assert.throws(() => checkOutput(outputSpec(`type=image,name=a@sha256:${'0'.repeat(64)}`)), /refusing to create a tag with a digest reference/);
 });
+
+test('--add-host: IP addresses are read as Go net.ParseIP does and written as net.IP.String()', async () => {
+  const { canonicalIp } = await import('./build-flags.js');
+  const cases: Array<[string, string | undefined]> = [
+    ['1.2.3.4', '1.2.3.4'],
+    ['0.0.0.0', '0.0.0.0'],
+    ['255.255.255.255', '255.255.255.255'],
+    ['256.1.1.1', undefined],
+    ['01.2.3.4', undefined],
+    ['1.2.3', undefined],
+    ['1.2.3.4.5', undefined],
+    ['::', '::'],
+    ['::1', '::1'],
+    ['0:0:0:0:0:0:0:0', '::'],
+    ['2001:DB8:0:0:0::1', '2001:db8::1'],
+    ['2001:0db8:0000:0000:0000:0000:0002:0001', '2001:db8::2:1'],
+    ['2001:db8:0:0:1:0:0:1', '2001:db8::1:0:0:1'],
+    ['1:0:0:0:0:0:0:8', '1::8'],
+    ['1:2:3:4:5:6:7:8', '1:2:3:4:5:6:7:8'],
+    ['1:0:2:3:4:5:6:7', '1:0:2:3:4:5:6:7'],
+    ['abcd:ef01::', 'abcd:ef01::'],
+    ['0001::', '1::'],
+    ['::ffff:1.2.3.4', '1.2.3.4'],
+    ['::ffff:102:304', '1.2.3.4'],
+    ['::1.2.3.4', '::102:304'],
+    ['1:2:3:4:5:6:1.2.3.4', '1:2:3:4:5:6:102:304'],
+    ['fe80::1%eth0', undefined],
+    ['1::2::3', undefined],
+    [':::', undefined],
+    ['1:2:3:4:5:6:7:8:9', undefined],
+    ['1:2:3:4:5:6:7::8', undefined],
+    ['12345::1', undefined],
+    ['g::1', undefined],
+    ['1.2.3.4::1', undefined],
+    ['localhost', undefined],
+    ['', undefined],
+  ];
+  for (const [input, want] of cases) assert.equal(canonicalIp(input), want, input);
+});
+
+test('--add-host: HOST:IP or HOST=IP, brackets around IPv6, host-gateway; anything else is a usage error', async () => {
+  const { parseAddHosts, HOST_GATEWAY_IP } = await import('./build-flags.js');
+  assert.deepEqual(parseAddHosts(['db:10.0.0.5', 'v6=[2001:DB8::1]', 'six:::1', 'gw:host-gateway', 'eq=1.2.3.4', 'x.y-z:[1.2.3.4]']), [
+    { host: 'db', ip: '10.0.0.5' },
+    { host: 'v6', ip: '2001:db8::1' },
+    { host: 'six', ip: '::1' },
+    { host: 'gw', ip: HOST_GATEWAY_IP },
+    { host: 'eq', ip: '1.2.3.4' },
+    { host: 'x.y-z', ip: '1.2.3.4' },
+  ]);
+  assert.deepEqual(parseAddHosts([]), []);
+  for (const bad of ['db', 'db:', ':1.2.3.4', '=1.2.3.4', 'db:not-an-ip', 'db:[::1', 'a b:1.2.3.4', 'db:1.2.3.4:80']) {
+    assert.throws(() => parseAddHosts([bad]), (e: unknown) => {
+      assert.ok(e instanceof Error && 'code' in e && e.code === 'USAGE', bad);
+      assert.match(e.message, new RegExp(`invalid --add-host "${bad.replace(/[[\]]/g, '\\$&')}": expected HOST:IP`));
+      return true;
+    });
+  }
+});

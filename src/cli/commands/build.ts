@@ -21,7 +21,7 @@ import { exportCaches, importCaches, registryClients } from './build-cache.js';
 import { parseCacheFrom, parseCacheTo } from './cache-spec.js';
 import { clientOptions, pushImage } from './registry.js';
 import { layoutResolver, parseBuildContexts } from './build-context.js';
-import { checkOutput, checkPlatformFlag, collect, noCacheFilterOption, notImplemented, readDockerfile, readIgnoreFile, outputSpec, parseBuildArgs, parseLabels, parseSecrets, parseSsh, tagName } from './build-flags.js';
+import { checkOutput, checkPlatformFlag, collect, noCacheFilterOption, notImplemented, readDockerfile, readIgnoreFile, outputSpec, parseAddHosts, parseBuildArgs, parseLabels, parseSecrets, parseSsh, tagName } from './build-flags.js';
 import { pullToStore, resolveFromStore } from '../base-images.js';
 import { setMaxListeners } from 'node:events';
 
@@ -49,6 +49,7 @@ interface BuildFlags {
   noCacheFilter: string[];
   explain?: boolean;
   buildContext: string[];
+  addHost: string[];
   push?: boolean;
   sizeReport?: boolean;
 }
@@ -79,6 +80,7 @@ export function registerBuild(program: Command): void {
     .option('--explain', 'after the build, print every step\'s cache key inputs and why it ran or came from the cache')
     .option('--cache-to <spec>', 'export the build cache: type=registry,ref=R[,mode=min|max] | type=local,dest=DIR[,mode=min|max] (repeatable)', collect, [])
     .option('--cache-from <spec>', 'use a shared build cache: type=registry,ref=R | type=local,src=DIR (repeatable)', collect, [])
+    .option('--add-host <host:ip>', 'add a custom host-to-IP mapping to /etc/hosts of RUN steps: HOST:IP, HOST=IP or HOST:host-gateway (repeatable)', collect, [])
     .option('--build-context <name=value>', 'named build context: NAME=DIR | NAME=docker-image://REF | NAME=oci-layout://PATH[:TAG|@DIGEST] (repeatable)', collect, [])
     .option('--push', 'push the image to its registry after the build')
     .option('--size-report', 'print the image and stage sizes at the end even when stderr is not a terminal')
@@ -126,6 +128,7 @@ async function runBuild(path: string, flags: BuildFlags): Promise<void> {
   const cacheTo = flags.cacheTo.map(parseCacheTo);
   const cacheFrom = flags.cacheFrom.map(parseCacheFrom);
   const buildContexts = parseBuildContexts(flags.buildContext, process.cwd());
+  const extraHosts = parseAddHosts(flags.addHost);
   const outputs = flags.output.map(outputSpec);
   for (const o of outputs) checkOutput(o);
   checkWritableTargets(outputs, flags);
@@ -222,6 +225,7 @@ async function runBuild(path: string, flags: BuildFlags): Promise<void> {
       escapeToken: ast.directives.escape,
       file: fileName,
       namedContexts: buildContexts.named,
+      ...(extraHosts.length > 0 ? { extraHosts } : {}),
     },
     resolveImage,
     ac.signal,
