@@ -382,6 +382,33 @@ hint: use --progress plain (or auto) when output goes to a file or a pipe
     stderr: "error: unknown option '--bogus'\n",
   },
   {
+    name: 'a docker build flag kiln leaves out: the reason and what to do instead',
+    dockerfile: 'FROM scratch\n',
+    args: ['build', '--load', '{ctx}'],
+    code: 125,
+    stderr: `error: unknown option '--load'
+hint: kiln keeps the image in its own store (kiln images); for Docker, write an archive and load it: kiln build -o type=docker,dest=image.tar … && docker load -i image.tar
+`,
+  },
+  {
+    name: 'a flag docker buildx ignores (-m): refused, and the hint says buildx would ignore it',
+    dockerfile: 'FROM scratch\n',
+    args: ['build', '-m', '1g', '{ctx}'],
+    code: 125,
+    stderr: `error: unknown option '-m'
+hint: kiln does not limit the resources of RUN steps; docker buildx build accepts and ignores this flag, kiln refuses it rather than drop it silently: build without it
+`,
+  },
+  {
+    name: '--rm=false: keeping intermediate containers is not supported (a bare --rm is accepted)',
+    dockerfile: 'FROM scratch\n',
+    args: ['build', '--rm=false', '{ctx}'],
+    code: 125,
+    stderr: `error: unknown option '--rm=false'
+hint: kiln always removes each RUN container when its step ends: --rm and --force-rm take no value, and keeping the containers (--rm=false) is not supported
+`,
+  },
+  {
     name: 'missing PATH argument',
     args: ['build'],
     code: 125,

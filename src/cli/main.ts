@@ -4,6 +4,7 @@ import { KilnError, formatError, toKilnError } from '../errors.js';
 import { ExitCode, exitCodeFor } from './exit-codes.js';
 import { registerCommands } from './commands/index.js';
 import { normalizePullFlag } from './commands/build.js';
+import { unsupportedBuildFlagHint } from './commands/build-unsupported.js';
 import { VERSION } from './version.js';
 import { noteCodePath } from '../support/index.js';
 
@@ -34,7 +35,11 @@ export async function main(argv: readonly string[]): Promise<number> {
   } catch (e: unknown) {
     if (e instanceof CommanderError) {
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return ExitCode.OK;
-      // commander already printed its message (with "Did you mean ...?")
+      // commander already printed its message (with "Did you mean ...?"); a docker build flag
+      // kiln leaves out gets the reason and what to do instead
+      const flag = e.code === 'commander.unknownOption' ? /unknown option '([^']+)'/.exec(e.message)?.[1] : undefined;
+      const hint = flag !== undefined && argv.find((a) => !a.startsWith('-')) === 'build' ? unsupportedBuildFlagHint(flag) : undefined;
+      if (hint !== undefined) process.stderr.write(`hint: ${hint}\n`);
       return ExitCode.USAGE;
     }
     const err: KilnError = toKilnError(e);

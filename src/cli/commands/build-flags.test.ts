@@ -92,3 +92,18 @@ test('--add-host: HOST:IP or HOST=IP, brackets around IPv6, host-gateway; anythi
     });
   }
 });
+
+test('docker build flags kiln leaves out get a hint; kiln\'s own flags and unknown ones do not', async () => {
+  const { unsupportedBuildFlagHint } = await import('./build-unsupported.js');
+  const { makeProgram } = await import('../main.js');
+  const build = makeProgram().commands.find((c) => c.name() === 'build')!;
+  const own = build.options.flatMap((o) => [o.long, o.short]).filter((f): f is string => f !== undefined);
+  // (--rm and --force-rm have one for their valued forms, which commander reports as unknown)
+  for (const f of own.filter((x) => x !== '--rm' && x !== '--force-rm')) assert.equal(unsupportedBuildFlagHint(f), undefined, `${f} is kiln's own`);
+  for (const f of ['--load', '--squash', '--sbom', '--provenance=mode=max', '--attest', '--ulimit', '--shm-size', '-m', '--memory', '-c', '--cpu-quota', '--cgroup-parent', '--allow', '--builder', '--call', '--check', '--annotation', '--compress', '--security-opt', '--isolation', '--rm=false']) {
+    assert.match(unsupportedBuildFlagHint(f) ?? '', /kiln/, f);
+  }
+  assert.equal(unsupportedBuildFlagHint('--bogus'), undefined);
+  assert.equal(unsupportedBuildFlagHint('--constructor'), undefined, 'not a property of Object');
+  assert.ok(own.includes('--rm') && own.includes('--force-rm'), 'docker build\'s --rm / --force-rm are accepted: kiln always removes RUN containers');
+});

@@ -83,6 +83,9 @@ export function registerBuild(program: Command): void {
     .option('--add-host <host:ip>', 'add a custom host-to-IP mapping to /etc/hosts of RUN steps: HOST:IP, HOST=IP or HOST:host-gateway (repeatable)', collect, [])
     .option('--build-context <name=value>', 'named build context: NAME=DIR | NAME=docker-image://REF | NAME=oci-layout://PATH[:TAG|@DIGEST] (repeatable)', collect, [])
     .option('--push', 'push the image to its registry after the build')
+    // docker build's defaults, and what kiln always does: every RUN container is removed when its step ends
+    .option('--rm', 'remove intermediate containers after a successful build (always done; accepted for docker build scripts)')
+    .option('--force-rm', 'always remove intermediate containers (always done; accepted for docker build scripts)')
     .option('--size-report', 'print the image and stage sizes at the end even when stderr is not a terminal')
     .option('--no-size-report', 'do not print the image and stage sizes at the end')
     .addOption(noCacheFilterOption())
