@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { KilnError, shortenText } from '../errors.js';
 import { output, pidAlive, removeTree, runSync, spawn, type SpawnResult } from '../support/index.js';
-import { DEFAULT_HOSTNAME, argListTooLongHint, buildOciConfig, hostsFile, resolvConfFile, type ProcessSpec } from './spec.js';
+import { DEFAULT_HOSTNAME, argListTooLongHint, buildOciConfig, ociConfigJson, hostsFile, resolvConfFile, type ProcessSpec } from './spec.js';
 import { recordMountStubs } from './stubs.js';
 
 export interface RunIO {
@@ -94,10 +94,11 @@ export class RuncRuntime implements Runtime {
       }
       writeFileSync(resolvConf, resolvConfFile(hostResolv), { mode: 0o644 });
       const config = buildOciConfig(spec, absRootfs, { hosts, resolvConf });
-      writeFileSync(join(bundle, 'config.json'), JSON.stringify(config, null, 2));
+      writeFileSync(join(bundle, 'config.json'), ociConfigJson(config));
       cleanStubs = recordMountStubs(
         absRootfs,
         config.mounts.map((m) => m.destination),
+        [...(spec.mounts ?? []).map((m) => m.target), ...(spec.shmSizeBytes !== undefined ? ['/dev/shm'] : [])],
       );
 
       // Abort: `runc kill KILL` (repeated until `runc run` is gone: the container may not exist

@@ -139,3 +139,21 @@ test('hostsFile: --add-host entries follow the defaults, IP<tab>HOST, in order (
     '127.0.0.1\tlocalhost h\n::1\tlocalhost ip6-localhost ip6-loopback\n10.0.0.5\tdb\n2001:db8::1\tv6\n',
   );
 });
+
+test('--shm-size replaces /dev/shm with BuildKit\'s tmpfs; --ulimit sets only the rlimits asked, -1 as RLIM_INFINITY', async () => {
+  const { ociConfigJson } = await import('./spec.js');
+  const files = { hosts: '/b/hosts', resolvConf: '/b/resolv.conf' };
+  const base: ProcessSpec = { args: ['true'], env: [], cwd: '/', user: { uid: 0, gid: 0 }, network: 'host' };
+  const plain = buildOciConfig(base, '/r', files);
+  assert.equal(plain.process.rlimits, undefined, 'no --ulimit: every limit inherited');
+  assert.deepEqual(plain.mounts.filter((m) => m.destination === '/dev/shm').map((m) => m.options), [['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k']]);
+  const c = buildOciConfig({ ...base, shmSizeBytes: 104857600, ulimits: [{ name: 'core', soft: -1, hard: -1 }, { name: 'nofile', soft: 1024, hard: 2048 }] }, '/r', files);
+  const shm = c.mounts.filter((m) => m.destination === '/dev/shm');
+  assert.deepEqual(shm, [{ destination: '/dev/shm', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'size=104857600'] }]);
+  assert.ok(c.mounts.findIndex((m) => m.destination === '/dev/shm') > c.mounts.findIndex((m) => m.destination === '/dev'), 'still mounted after /dev');
+  assert.deepEqual(c.process.rlimits, [{ type: 'RLIMIT_CORE', hard: -1, soft: -1 }, { type: 'RLIMIT_NOFILE', hard: 2048, soft: 1024 }]);
+  const text = ociConfigJson(c);
+  assert.match(text, /"type": "RLIMIT_CORE",\s*"hard": 18446744073709551615,\s*"soft": 18446744073709551615/);
+  assert.match(text, /"type": "RLIMIT_NOFILE",\s*"hard": 2048,\s*"soft": 1024/);
+  assert.doesNotMatch(text, /kiln:RLIM_INFINITY|-1/);
+});

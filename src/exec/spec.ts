@@ -38,6 +38,10 @@ export interface ProcessSpec {
   readonly network: NetworkMode;
   /** Container hostname (also in /etc/hosts). Default DEFAULT_HOSTNAME, as BuildKit's. */
   readonly hostname?: string;
+  /** Size of /dev/shm in bytes (`--shm-size`); default 64 MiB. */
+  readonly shmSizeBytes?: number;
+  /** Resource limits (`--ulimit`, names as go-units spells them: nofile, nproc, ...; -1 = unlimited); others are inherited. */
+  readonly ulimits?: readonly { readonly name: string; readonly soft: number; readonly hard: number }[];
   /** Extra /etc/hosts entries (`--add-host`), written after the default lines. */
   readonly extraHosts?: readonly { readonly host: string; readonly ip: string }[];
   readonly mounts?: readonly ExtraMount[];
@@ -80,6 +84,7 @@ export interface OciConfig {
     cwd: string;
     capabilities: { bounding: string[]; effective: string[]; permitted: string[]; inheritable: string[]; ambient: string[] };
     noNewPrivileges: boolean;
+    /** -1 is written as RLIM_INFINITY (2^64-1, which a JS number cannot hold): see ociConfigJson. */
     rlimits?: { type: string; hard: number; soft: number }[];
   };
   root: { path: string; readonly: boolean };
@@ -187,6 +192,11 @@ export function buildOciConfig(p: ProcessSpec, rootfs: string, files: GeneratedF
     { destination: '/etc/hosts', type: 'bind', source: files.hosts, options: ['rbind', 'ro', 'nosuid', 'nodev', 'noexec'] },
     { destination: '/etc/resolv.conf', type: 'bind', source: files.resolvConf, options: ['rbind', 'ro', 'nosuid', 'nodev', 'noexec'] },
   );
+  if (p.shmSizeBytes !== undefined) {
+    // --shm-size: BuildKit mounts its own tmpfs over /dev/shm (nosuid, the kernel's mode 1777)
+    const i = mounts.findIndex((m) => m.destination === '/dev/shm');
+    mounts[i] = { destination: '/dev/shm', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', `size=${p.shmSizeBytes}`] };
+  }
   for (const m of p.mounts ?? []) mounts.push(extraMount(m));
 
   return {
@@ -212,8 +222,10 @@ export function buildOciConfig(p: ProcessSpec, rootfs: string, files: GeneratedF
         ambient: [],
       },
       noNewPrivileges: p.noNewPrivileges ?? false,
-      // No rlimits: the process inherits runc's (= kiln's) limits. Setting any above the hard
-      // limits fails without CAP_SYS_RESOURCE, and Docker's 1048576 nofile often is.
+      // Only the rlimits asked for (--ulimit): the others are inherited from runc (= kiln), as in
+      // BuildKit. Setting defaults above the hard limits would fail without CAP_SYS_RESOURCE, and
+      // Docker's 1048576 nofile often is.
+      ...(p.ulimits?.length ? { rlimits: p.ulimits.map((u) => ({ type: `RLIMIT_${u.name.toUpperCase()}`, hard: u.hard, soft: u.soft })) } : {}),
     },
     root: { path: rootfs, readonly: false },
     hostname: p.hostname ?? DEFAULT_HOSTNAME,
@@ -246,6 +258,16 @@ export function resolvConfFile(hostResolvConf: string | undefined): string {
   const kept = lines.filter((l) => /^(nameserver|search|domain|options)\s/.test(l));
   if (!kept.some((l) => l.startsWith('nameserver'))) kept.push('nameserver 8.8.8.8', 'nameserver 8.8.4.4');
   return kept.join('\n') + '\n';
+}
+
+/**
+ * config.json's text: rlimits of -1 become RLIM_INFINITY, 18446744073709551615, written as
+ * digits (a JS number cannot hold it, and runc reads a uint64).
+ */
+export function ociConfigJson(config: OciConfig): string {
+  const INF = '"kiln:RLIM_INFINITY"';
+  const text = JSON.stringify(config, (k, v: unknown) => ((k === 'hard' || k === 'soft') && v === -1 ? 'kiln:RLIM_INFINITY' : v), 2);
+  return text.replaceAll(INF, '18446744073709551615');
 }
 
 /** Linux's limit on one argument or environment string passed to execve (MAX_ARG_STRLEN, 32 pages), NUL included. */

@@ -36,3 +36,27 @@ for (const [what, stamp] of [
     assert.equal(lstatSync(join(rootfs, 'etc'), { bigint: true }).mtimeNs, before);
   });
 }
+
+test('a top-level /dev that runc makes stays, unless one of the step\'s own mounts needs it (as BuildKit\'s stub cleaner)', () => {
+  const make = (): string => {
+    const rootfs = join(base, String(Math.random()).slice(2));
+    mkdirSync(join(rootfs, 'etc'), { recursive: true });
+    return rootfs;
+  };
+  const runc = (rootfs: string): void => {
+    for (const d of ['dev', 'proc', 'sys']) mkdirSync(join(rootfs, d), { recursive: true });
+  };
+  const defaults = ['/proc', '/dev', '/dev/pts', '/dev/shm', '/sys', '/etc/hosts'];
+  // only the runtime's default mounts: /dev, /proc, /sys stay in the layer
+  const a = make();
+  const cleanA = recordMountStubs(a, defaults);
+  runc(a);
+  cleanA();
+  assert.deepEqual(['dev', 'proc', 'sys'].map((d) => existsSync(join(a, d))), [true, true, true]);
+  // --shm-size (a tmpfs of the step's own at /dev/shm): /dev is the step's stub, and goes
+  const b = make();
+  const cleanB = recordMountStubs(b, defaults, ['/dev/shm']);
+  runc(b);
+  cleanB();
+  assert.deepEqual(['dev', 'proc', 'sys'].map((d) => existsSync(join(b, d))), [false, true, true]);
+});

@@ -49,11 +49,15 @@ function restoreMtime(dir: string, mtimeNs: bigint): void {
 /**
  * Records, for each container path in `destinations`, the first component missing from `rootfs`.
  * Returns a function that removes those stubs again (call it after the container exited).
+ * `stepMounts` are the destinations of the step's own mounts (RUN --mount, the --shm-size tmpfs):
+ * BuildKit's stub cleaner sees those, so a top-level /dev, /proc or /sys that one of them needs is
+ * a stub too, and goes when it is left empty.
  */
-export function recordMountStubs(rootfs: string, destinations: readonly string[]): () => void {
+export function recordMountStubs(rootfs: string, destinations: readonly string[], stepMounts: readonly string[] = []): () => void {
   const stubs: Stub[] = [];
   const seen = new Set<string>();
-  for (const dest of destinations) {
+  const own = new Set(stepMounts);
+  for (const dest of [...stepMounts, ...destinations.filter((d) => !own.has(d))]) {
     const parts = dest.split('/').filter(Boolean);
     let cur = rootfs;
     for (const part of parts) {
@@ -67,7 +71,7 @@ export function recordMountStubs(rootfs: string, destinations: readonly string[]
       if (st === undefined) {
         // BuildKit (Docker 26) keeps the top-level /dev, /proc and /sys that runc creates in the
         // step's layer (test/conformance run-mount-points): only other stubs are cleaned.
-        if (cur === rootfs && KEPT_MOUNT_DIRS.has(part)) break;
+        if (cur === rootfs && KEPT_MOUNT_DIRS.has(part) && !own.has(dest)) break;
         if (!seen.has(next)) {
           seen.add(next);
           stubs.push({ path: next, parent: cur, parentStat: lstatSync(cur, { bigint: true }) });

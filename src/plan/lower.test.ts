@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { KilnError } from '../errors.js';
 import { createdBy, plan, runs, stageOf } from './test-support.js';
 import { goClean, mountTarget, normalizeWorkdir, pathRelativeToWorkingDir } from './paths.js';
-import type { CopyStep, MkdirStep } from './types.js';
+import type { CopyStep, MkdirStep, RunStep } from './types.js';
 
 test('RUN argv: shell form, exec form, SHELL, Windows default shell', async () => {
   const { plan: p } = await plan(`FROM scratch
@@ -74,16 +74,19 @@ RUN --network=none --security=sandbox echo "hello $NAME" $UNSET
   );
 });
 
-test('--add-host entries reach every RUN of every stage, and only RUN steps; none given = no field', async () => {
+test('--add-host, --shm-size and --ulimit reach every RUN of every stage, and only RUN steps; none given = no field', async () => {
   const hosts = [{ host: 'db', ip: '10.0.0.5' }, { host: 'v6', ip: '2001:db8::1' }];
   const text = 'FROM scratch AS a\nRUN one\nFROM a\nCOPY x /x\nRUN two\n';
-  const { plan: p } = await plan(text, { extraHosts: hosts });
+  const ulimits = [{ name: 'nofile', soft: 10, hard: 20 }];
+  const { plan: p } = await plan(text, { extraHosts: hosts, shmSizeBytes: 1 << 27, ulimits });
   const all = p.stages.flatMap((st) => st.steps);
-  assert.deepEqual(all.filter((s) => s.kind === 'run').map((s) => (s as { extraHosts?: unknown }).extraHosts), [hosts, hosts]);
-  assert.ok(all.filter((s) => s.kind !== 'run').every((s) => !('extraHosts' in s)));
-  // without --add-host the steps are what they were (their cache keys too)
+  const fields = (s: object) => ({ extraHosts: (s as RunStep).extraHosts, shmSizeBytes: (s as RunStep).shmSizeBytes, ulimits: (s as RunStep).ulimits });
+  assert.deepEqual(all.filter((s) => s.kind === 'run').map(fields), [1, 2].map(() => ({ extraHosts: hosts, shmSizeBytes: 1 << 27, ulimits })));
+  const keys = ['extraHosts', 'shmSizeBytes', 'ulimits'];
+  assert.ok(all.filter((s) => s.kind !== 'run').every((s) => keys.every((k) => !(k in s))));
+  // without the flags the steps are what they were (their cache keys too)
   const { plan: q } = await plan(text);
-  assert.ok(q.stages.flatMap((st) => st.steps).every((s) => !('extraHosts' in s)));
+  assert.ok(q.stages.flatMap((st) => st.steps).every((s) => keys.every((k) => !(k in s))));
 });
 
 test('build env order follows BuildKit EnvList: a re-set key moves last; config Env replaces in place', async () => {

@@ -187,6 +187,8 @@ export async function planBuild(req: BuildRequest, resolveImage: ResolveImage, s
       buildArgs: req.buildArgs,
       proxyEnv: proxy,
       extraHosts: req.extraHosts ?? [],
+      ...(req.shmSizeBytes !== undefined ? { shmSizeBytes: req.shmSizeBytes } : {}),
+      ulimits: req.ulimits ?? [],
       source,
       declared,
       stageName: nodes.length === 1 ? '' : n.name,

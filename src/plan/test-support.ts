@@ -49,6 +49,8 @@ export interface PlanOptions {
   readonly images?: Record<string, FakeImage>;
   readonly maxPlanEntries?: number;
   readonly extraHosts?: BuildRequest['extraHosts'];
+  readonly shmSizeBytes?: number;
+  readonly ulimits?: BuildRequest['ulimits'];
 }
 
 export function request(text: string, o: PlanOptions = {}): BuildRequest {
@@ -65,6 +67,8 @@ export function request(text: string, o: PlanOptions = {}): BuildRequest {
     escapeToken: ast.directives.escape,
     ...(o.maxPlanEntries !== undefined ? { maxPlanEntries: o.maxPlanEntries } : {}),
     ...(o.extraHosts !== undefined ? { extraHosts: o.extraHosts } : {}),
+    ...(o.shmSizeBytes !== undefined ? { shmSizeBytes: o.shmSizeBytes } : {}),
+    ...(o.ulimits !== undefined ? { ulimits: o.ulimits } : {}),
   };
 }
 

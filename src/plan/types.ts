@@ -32,6 +32,17 @@ export interface BuildRequest {
   readonly namedContexts?: ReadonlyMap<string, NamedContext>;
   /** `--add-host HOST:IP` (IP canonical): extra /etc/hosts lines for every RUN, in this order. */
   readonly extraHosts?: readonly ExtraHost[];
+  /** `--shm-size` in bytes (> 0): the size of /dev/shm in every RUN; absent = the default 64 MiB. */
+  readonly shmSizeBytes?: number;
+  /** `--ulimit` entries (one per name, by name): resource limits of every RUN. */
+  readonly ulimits?: readonly Ulimit[];
+}
+
+/** One `--ulimit NAME=SOFT[:HARD]` (go-units' names: nofile, nproc, core, ...); -1 = unlimited. */
+export interface Ulimit {
+  readonly name: string;
+  readonly soft: number;
+  readonly hard: number;
 }
 
 /** One `--add-host` entry: BuildKit writes `IP<tab>HOST` after its default /etc/hosts lines. */
@@ -135,6 +146,9 @@ export interface RunStep extends StepBase {
   readonly mounts: readonly RunMountPlan[];
   /** `--add-host` entries (absent when none, so the cache keys of builds without any stay as they were); part of the key, as in BuildKit. */
   readonly extraHosts?: readonly ExtraHost[];
+  /** `--shm-size` and `--ulimit` (absent when not given); part of the key, as in BuildKit's ExecOp. */
+  readonly shmSizeBytes?: number;
+  readonly ulimits?: readonly Ulimit[];
   /** `K=V` per ARG declaration of this stage so far, repeats kept (history/cache: `|N K=V ...`). */
   readonly buildArgs: readonly string[];
 }

@@ -35,7 +35,7 @@ test('--output: the attributes kiln implements pass; any other fails loudly, nev
 });
 
 test('--add-host: IP addresses are read as Go net.ParseIP does and written as net.IP.String()', async () => {
-  const { canonicalIp } = await import('./build-flags.js');
+  const { canonicalIp } = await import('./run-flags.js');
   const cases: Array<[string, string | undefined]> = [
     ['1.2.3.4', '1.2.3.4'],
     ['0.0.0.0', '0.0.0.0'],
@@ -74,7 +74,7 @@ test('--add-host: IP addresses are read as Go net.ParseIP does and written as ne
 });
 
 test('--add-host: HOST:IP or HOST=IP, brackets around IPv6, host-gateway; anything else is a usage error', async () => {
-  const { parseAddHosts, HOST_GATEWAY_IP } = await import('./build-flags.js');
+  const { parseAddHosts, HOST_GATEWAY_IP } = await import('./run-flags.js');
   assert.deepEqual(parseAddHosts(['db:10.0.0.5', 'v6=[2001:DB8::1]', 'six:::1', 'gw:host-gateway', 'eq=1.2.3.4', 'x.y-z:[1.2.3.4]']), [
     { host: 'db', ip: '10.0.0.5' },
     { host: 'v6', ip: '2001:db8::1' },
@@ -100,10 +100,54 @@ test('docker build flags kiln leaves out get a hint; kiln\'s own flags and unkno
   const own = build.options.flatMap((o) => [o.long, o.short]).filter((f): f is string => f !== undefined);
   // (--rm and --force-rm have one for their valued forms, which commander reports as unknown)
   for (const f of own.filter((x) => x !== '--rm' && x !== '--force-rm')) assert.equal(unsupportedBuildFlagHint(f), undefined, `${f} is kiln's own`);
-  for (const f of ['--load', '--squash', '--sbom', '--provenance=mode=max', '--attest', '--ulimit', '--shm-size', '-m', '--memory', '-c', '--cpu-quota', '--cgroup-parent', '--allow', '--builder', '--call', '--check', '--annotation', '--compress', '--security-opt', '--isolation', '--rm=false']) {
+  for (const f of ['--load', '--squash', '--sbom', '--provenance=mode=max', '--attest', '-m', '--memory', '-c', '--cpu-quota', '--cgroup-parent', '--allow', '--builder', '--call', '--check', '--annotation', '--compress', '--security-opt', '--isolation', '--rm=false']) {
     assert.match(unsupportedBuildFlagHint(f) ?? '', /kiln/, f);
   }
   assert.equal(unsupportedBuildFlagHint('--bogus'), undefined);
   assert.equal(unsupportedBuildFlagHint('--constructor'), undefined, 'not a property of Object');
   assert.ok(own.includes('--rm') && own.includes('--force-rm'), 'docker build\'s --rm / --force-rm are accepted: kiln always removes RUN containers');
+});
+
+test('--shm-size: docker\'s RAMInBytes sizes; 0 = the default; anything else is a usage error', async () => {
+  const { parseShmSize } = await import('./run-flags.js');
+  const ok: Array<[string, number | undefined]> = [
+    ['1000', 1000],
+    ['64m', 64 * 2 ** 20],
+    ['128M', 128 * 2 ** 20],
+    ['1g', 2 ** 30],
+    ['1.5g', 1.5 * 2 ** 30],
+    ['2kb', 2048],
+    ['2KiB', 2048],
+    ['3 m', 3 * 2 ** 20],
+    ['10b', 10],
+    ['0', undefined],
+  ];
+  for (const [v, want] of ok) assert.equal(parseShmSize(v), want, v);
+  assert.equal(parseShmSize(undefined), undefined);
+  for (const v of ['', 'm', '-1m', '1x', '1mm', '1e3', 'big']) assert.throws(() => parseShmSize(v), /invalid --shm-size/, v);
+});
+
+test('--ulimit: NAME=SOFT[:HARD] as go-units reads it; the last of a name wins; errors name the problem', async () => {
+  const { parseUlimits } = await import('./run-flags.js');
+  assert.deepEqual(parseUlimits(['nofile=1024:2048', 'nproc=512', 'core=-1', 'nofile=100:200', 'stack=-1:-1', 'memlock=0:-1']), [
+    { name: 'core', soft: -1, hard: -1 },
+    { name: 'memlock', soft: 0, hard: -1 },
+    { name: 'nofile', soft: 100, hard: 200 },
+    { name: 'nproc', soft: 512, hard: 512 },
+    { name: 'stack', soft: -1, hard: -1 },
+  ]);
+  const bad: Array<[string, RegExp]> = [
+    ['nofile', /expected NAME=SOFT\[:HARD\]/],
+    ['files=10', /unknown limit "files"/],
+    ['NOFILE=10', /unknown limit "NOFILE"/],
+    ['nofile=1:2:3', /at most two values/],
+    ['nofile=a', /whole numbers/],
+    ['nofile=', /whole numbers/],
+    ['nofile=-2', /at least 0, or -1/],
+    ['nofile=2048:1024', /soft limit must not exceed the hard limit: 2048 > 1024/],
+    ['nofile=-1:1024', /soft limit must not exceed the hard limit: -1 > 1024/],
+  ];
+  for (const [v, re] of bad) {
+    assert.throws(() => parseUlimits([v]), (e: unknown) => e instanceof Error && 'code' in e && e.code === 'USAGE' && re.test(e.message), v);
+  }
 });

@@ -123,83 +123,6 @@ export function parseLabels(list: readonly string[]): Map<string, string> {
   return out;
 }
 
-/**
- * An IP address as Go's net.ParseIP reads it, written back as net.IP.String() does (what
- * BuildKit puts in /etc/hosts): IPv4 dotted (no leading zeros), IPv6 lower-case with the
- * longest run of two or more zero groups as `::`, an IPv4-mapped address as IPv4. No zones.
- * Undefined when it is not one.
- */
-export function canonicalIp(s: string): string | undefined {
-  const v4 = (t: string): number[] | undefined => {
-    const parts = t.split('.');
-    if (parts.length !== 4) return undefined;
-    const n = parts.map((p) => (/^(0|[1-9][0-9]{0,2})$/.test(p) ? Number(p) : 256));
-    return n.every((x) => x <= 255) ? n : undefined;
-  };
-  const four = v4(s);
-  if (four) return four.join('.');
-  if (!s.includes(':') || s.includes('%')) return undefined;
-  // IPv6: groups before and after one optional `::`, the last may be dotted IPv4
-  const halves = s.split('::');
-  if (halves.length > 2) return undefined;
-  const groups = (h: string): number[] | undefined => {
-    if (h === '') return [];
-    const out: number[] = [];
-    const parts = h.split(':');
-    for (let i = 0; i < parts.length; i++) {
-      const p = parts[i]!;
-      if (i === parts.length - 1 && p.includes('.')) {
-        const b = v4(p);
-        if (!b) return undefined;
-        out.push((b[0]! << 8) | b[1]!, (b[2]! << 8) | b[3]!);
-      } else if (/^[0-9a-fA-F]{1,4}$/.test(p)) out.push(parseInt(p, 16));
-      else return undefined;
-    }
-    return out;
-  };
-  const head = groups(halves[0]!);
-  const tail = halves.length === 2 ? groups(halves[1]!) : [];
-  if (!head || !tail) return undefined;
-  if (halves.length === 2 ? head.length + tail.length > 7 : head.length !== 8) return undefined;
-  if (halves.length === 2 && halves[0]!.includes('.')) return undefined; // dotted IPv4 only at the very end
-  const all = [...head, ...Array<number>(8 - head.length - tail.length).fill(0), ...tail];
-  if (all.slice(0, 5).every((g) => g === 0) && all[5] === 0xffff) return [all[6]! >> 8, all[6]! & 255, all[7]! >> 8, all[7]! & 255].join('.');
-  let best = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    let j = i;
-    while (j < 8 && all[j] === 0) j++;
-    if (j - i > bestLen) [best, bestLen] = [i, j - i];
-    i = j === i ? i + 1 : j;
-  }
-  const hex = all.map((g) => g.toString(16));
-  return best < 0 ? hex.join(':') : `${hex.slice(0, best).join(':')}::${hex.slice(best + bestLen).join(':')}`;
-}
-
-/** What `--add-host host-gateway` stands for: RUN steps share the host's network (exec/spec.ts), so the host is loopback. */
-export const HOST_GATEWAY_IP = '127.0.0.1';
-
-/**
- * `--add-host HOST:IP` (or `HOST=IP`; an IPv6 address may be in brackets), repeatable, as buildx
- * reads it: split at the first `=`, else the first `:`. `host-gateway` is the host itself.
- */
-export function parseAddHosts(list: readonly string[]): { host: string; ip: string }[] {
-  return list.map((h) => {
-    let cut = h.indexOf('=');
-    if (cut < 0) cut = h.indexOf(':');
-    const host = cut < 0 ? '' : h.slice(0, cut);
-    let ip = cut < 0 ? '' : h.slice(cut + 1);
-    const bad = (): KilnError =>
-      new KilnError('USAGE', `invalid --add-host ${JSON.stringify(h)}: expected HOST:IP`, { hint: 'e.g. --add-host db.local:10.0.0.5, --add-host v6.local=[2001:db8::1] or --add-host host.docker.internal:host-gateway' });
-    if (host === '' || ip === '' || /\s/.test(host)) throw bad();
-    if (ip === 'host-gateway') return { host, ip: HOST_GATEWAY_IP };
-    if (ip.length > 2 && ip.startsWith('[') && ip.endsWith(']')) ip = ip.slice(1, -1);
-    const canonical = canonicalIp(ip);
-    if (canonical === undefined) throw bad();
-    return { host, ip: canonical };
-  });
-}
-
 /** A normalised store name for `-t`: `app` → `docker.io/library/app:latest`. */
 /** A `-t` value → its fully qualified store name; an invalid one is a USAGE error. */
 export function tagName(tag: string): string {
@@ -365,4 +288,34 @@ export function checkPlatformFlag(value: string, host: Platform): void {
     : `--platform ${value}: only the native platform (${formatPlatform(host)}) can be built`, {
     hint: sameArch ? `use --platform ${formatPlatform(host)}, or omit it` : 'omit --platform, or build on a machine of that platform',
   });
+}
+
+/**
+ * Where the build will write, checked before any work: a build is not run for nothing because an
+ * archive's dest= is a directory, a local dest= is a file, or the --iidfile directory is missing.
+ */
+export function checkWritableTargets(outputs: readonly Record<string, string>[], flags: { readonly iidfile?: string | undefined; readonly metadataFile?: string | undefined }): void {
+  const kindOf = (p: string): 'dir' | 'other' | undefined => {
+    try {
+      return statSync(p).isDirectory() ? 'dir' : 'other';
+    } catch {
+      return undefined;
+    }
+  };
+  for (const o of outputs) {
+    const dest = o['dest'];
+    if (dest === undefined) continue;
+    const kind = kindOf(resolve(dest));
+    if ((o['type'] === 'oci' || o['type'] === 'docker') && kind === 'dir') {
+      throw new KilnError('USAGE', `--output type=${o['type']},dest=${dest}: is a directory`, { hint: 'dest= names the archive file to write, e.g. dest=image.tar' });
+    }
+    if (o['type'] === 'local' && kind === 'other') {
+      throw new KilnError('USAGE', `--output type=local,dest=${dest}: exists and is not a directory`, { hint: 'type=local writes the files into a directory' });
+    }
+  }
+  for (const [flag, file] of [['--iidfile', flags.iidfile], ['--metadata-file', flags.metadataFile]] as const) {
+    if (file !== undefined && kindOf(dirname(resolve(file))) !== 'dir') {
+      throw new KilnError('USAGE', `${flag} ${file}: directory ${dirname(resolve(file))} does not exist`, { hint: 'create the directory first' });
+    }
+  }
 }

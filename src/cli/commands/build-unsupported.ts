@@ -3,7 +3,7 @@
 // and what to do instead, for the flags of `docker build` and `docker buildx build` that kiln
 // leaves out on purpose.
 
-const RESOURCES = 'kiln does not limit the resources of RUN steps or place them in a chosen cgroup; build without it';
+const CGROUP = 'kiln does not place RUN steps in a chosen cgroup (runc makes one per step); build without it';
 /** Flags `docker buildx build` takes and ignores (hidden, some with a warning): kiln refuses them instead. */
 const IGNORED = (what: string): string => `${what}; docker buildx build accepts and ignores this flag, kiln refuses it rather than drop it silently: build without it`;
 const ATTESTATIONS = 'kiln does not make attestations (SBOM, provenance): build without it; an SBOM tool can scan the image afterwards';
@@ -15,8 +15,6 @@ const HINTS: Readonly<Record<string, string>> = {
   '--sbom': ATTESTATIONS,
   '--provenance': ATTESTATIONS,
   '--attest': ATTESTATIONS,
-  '--ulimit': RESOURCES,
-  '--shm-size': `${RESOURCES} (RUN steps get a 64 MiB /dev/shm, as in BuildKit)`,
   '--memory': IGNORED('kiln does not limit the resources of RUN steps'),
   '--memory-swap': IGNORED('kiln does not limit the resources of RUN steps'),
   '--cpu-shares': IGNORED('kiln does not limit the resources of RUN steps'),
@@ -24,7 +22,7 @@ const HINTS: Readonly<Record<string, string>> = {
   '--cpu-quota': IGNORED('kiln does not limit the resources of RUN steps'),
   '--cpuset-cpus': IGNORED('kiln does not limit the resources of RUN steps'),
   '--cpuset-mems': IGNORED('kiln does not limit the resources of RUN steps'),
-  '--cgroup-parent': RESOURCES,
+  '--cgroup-parent': CGROUP,
   '--isolation': IGNORED('kiln has one isolation: each RUN in its own runc container'),
   '--allow':
     'kiln has no entitlements: RUN --network=host is always allowed, RUN --security=insecure is refused; build without --allow',

@@ -1,6 +1,6 @@
 // `kiln build [OPTIONS] PATH`: docker build / buildx build compatible flags → plan → build → store.
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { KilnError } from '../../errors.js';
 import { checkFrontend, parse, toStages } from '../../dockerfile/index.js';
@@ -21,7 +21,8 @@ import { exportCaches, importCaches, registryClients } from './build-cache.js';
 import { parseCacheFrom, parseCacheTo } from './cache-spec.js';
 import { clientOptions, pushImage } from './registry.js';
 import { layoutResolver, parseBuildContexts } from './build-context.js';
-import { checkOutput, checkPlatformFlag, collect, noCacheFilterOption, notImplemented, readDockerfile, readIgnoreFile, outputSpec, parseAddHosts, parseBuildArgs, parseLabels, parseSecrets, parseSsh, tagName } from './build-flags.js';
+import { parseAddHosts, parseShmSize, parseUlimits } from './run-flags.js';
+import { checkOutput, checkPlatformFlag, checkWritableTargets, collect, noCacheFilterOption, notImplemented, readDockerfile, readIgnoreFile, outputSpec, parseBuildArgs, parseLabels, parseSecrets, parseSsh, tagName } from './build-flags.js';
 import { pullToStore, resolveFromStore } from '../base-images.js';
 import { setMaxListeners } from 'node:events';
 
@@ -50,6 +51,8 @@ interface BuildFlags {
   explain?: boolean;
   buildContext: string[];
   addHost: string[];
+  shmSize?: string;
+  ulimit: string[];
   push?: boolean;
   sizeReport?: boolean;
 }
@@ -81,6 +84,8 @@ export function registerBuild(program: Command): void {
     .option('--cache-to <spec>', 'export the build cache: type=registry,ref=R[,mode=min|max] | type=local,dest=DIR[,mode=min|max] (repeatable)', collect, [])
     .option('--cache-from <spec>', 'use a shared build cache: type=registry,ref=R | type=local,src=DIR (repeatable)', collect, [])
     .option('--add-host <host:ip>', 'add a custom host-to-IP mapping to /etc/hosts of RUN steps: HOST:IP, HOST=IP or HOST:host-gateway (repeatable)', collect, [])
+    .option('--shm-size <bytes>', 'size of /dev/shm for RUN steps, e.g. 128m (default 64m)')
+    .option('--ulimit <name=soft[:hard]>', 'resource limit for RUN steps, e.g. nofile=1024:2048 (-1 = unlimited; repeatable)', collect, [])
     .option('--build-context <name=value>', 'named build context: NAME=DIR | NAME=docker-image://REF | NAME=oci-layout://PATH[:TAG|@DIGEST] (repeatable)', collect, [])
     .option('--push', 'push the image to its registry after the build')
     // docker build's defaults, and what kiln always does: every RUN container is removed when its step ends
@@ -94,36 +99,6 @@ export function registerBuild(program: Command): void {
     });
 }
 
-/**
- * Where the build will write, checked before any work: a build is not run for nothing because an
- * archive's dest= is a directory, a local dest= is a file, or the --iidfile directory is missing.
- */
-function checkWritableTargets(outputs: readonly Record<string, string>[], flags: BuildFlags): void {
-  const kindOf = (p: string): 'dir' | 'other' | undefined => {
-    try {
-      return statSync(p).isDirectory() ? 'dir' : 'other';
-    } catch {
-      return undefined;
-    }
-  };
-  for (const o of outputs) {
-    const dest = o['dest'];
-    if (dest === undefined) continue;
-    const kind = kindOf(resolve(dest));
-    if ((o['type'] === 'oci' || o['type'] === 'docker') && kind === 'dir') {
-      throw new KilnError('USAGE', `--output type=${o['type']},dest=${dest}: is a directory`, { hint: 'dest= names the archive file to write, e.g. dest=image.tar' });
-    }
-    if (o['type'] === 'local' && kind === 'other') {
-      throw new KilnError('USAGE', `--output type=local,dest=${dest}: exists and is not a directory`, { hint: 'type=local writes the files into a directory' });
-    }
-  }
-  for (const [flag, file] of [['--iidfile', flags.iidfile], ['--metadata-file', flags.metadataFile]] as const) {
-    if (file !== undefined && kindOf(dirname(resolve(file))) !== 'dir') {
-      throw new KilnError('USAGE', `${flag} ${file}: directory ${dirname(resolve(file))} does not exist`, { hint: 'create the directory first' });
-    }
-  }
-}
-
 async function runBuild(path: string, flags: BuildFlags): Promise<void> {
   // Flags kiln accepts but does not implement yet fail loudly, never silently.
   const secrets = parseSecrets(flags.secret, process.env);
@@ -132,6 +107,8 @@ async function runBuild(path: string, flags: BuildFlags): Promise<void> {
   const cacheFrom = flags.cacheFrom.map(parseCacheFrom);
   const buildContexts = parseBuildContexts(flags.buildContext, process.cwd());
   const extraHosts = parseAddHosts(flags.addHost);
+  const shmSizeBytes = parseShmSize(flags.shmSize);
+  const ulimits = parseUlimits(flags.ulimit);
   const outputs = flags.output.map(outputSpec);
   for (const o of outputs) checkOutput(o);
   checkWritableTargets(outputs, flags);
@@ -229,6 +206,8 @@ async function runBuild(path: string, flags: BuildFlags): Promise<void> {
       file: fileName,
       namedContexts: buildContexts.named,
       ...(extraHosts.length > 0 ? { extraHosts } : {}),
+      ...(shmSizeBytes !== undefined ? { shmSizeBytes } : {}),
+      ...(ulimits.length > 0 ? { ulimits } : {}),
     },
     resolveImage,
     ac.signal,
