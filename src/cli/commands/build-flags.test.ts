@@ -19,18 +19,23 @@ test('--pull as docker build and buildx take it: bare (= always), a mode, or a b
 
 test('--output: the attributes kiln implements pass; any other fails loudly, never dropped', async () => {
   const { checkOutput, outputSpec } = await import('./build-flags.js');
-  const ok = ['type=local,dest=out', 'out-dir', 'type=image', 'type=image,name=foo/bar:1,push=false', 'type=docker,dest=x.tar,name=foo:3', 'type=oci,dest=x.tar,tar=true,compression=gzip,oci-mediatypes=true'];
+  const ok = ['type=local,dest=out', 'out-dir', 'type=tar,dest=x.tar', 'type=tar,dest=-', 'type=docker,dest=-', 'type=oci,dest=-', '-', 'type=image', 'type=image,name=foo/bar:1,push=false', 'type=docker,dest=x.tar,name=foo:3', 'type=oci,dest=x.tar,tar=true,compression=gzip,oci-mediatypes=true'];
   for (const s of ok) assert.doesNotThrow(() => checkOutput(outputSpec(s)), s);
   const refused: Array<[string, RegExp]> = [
     ['type=local,dest=out,foo=bar', /--output type=local foo=… is not supported/],
     ['type=oci,dest=x.tar,tar=false', /--output type=oci tar=false is not supported/],
     ['type=oci,dest=x.tar,compression=zstd', /compression=zstd is not supported/],
     ['type=image,unpack=true', /type=image unpack=… is not supported/],
-    ['type=tar,dest=x', /--output type=tar is not supported/],
+    ['type=tar,dest=x,foo=1', /--output type=tar foo=… is not supported/],
     ['type=registry', /--output type=registry is not supported/],
   ];
   for (const [s, re] of refused) assert.throws(() => checkOutput(outputSpec(s)), (e: unknown) => e instanceof Error && 'code' in e && e.code === 'NOT_IMPLEMENTED' && re.test(e.message), s);
   assert.throws(() => checkOutput(outputSpec('type=docker,name=x')), /needs dest=/);
+  assert.throws(() => checkOutput(outputSpec('type=tar')), /needs dest=/);
+  // `-o -` and a local output to stdout are a tar of the final stage's files, as in buildx
+  assert.deepEqual(outputSpec('-'), { type: 'tar', dest: '-' });
+  assert.deepEqual(outputSpec('type=local,dest=-'), { type: 'tar', dest: '-' });
+  assert.deepEqual(outputSpec('./-'), { type: 'local', dest: './-' });
   assert.throws(() => checkOutput(outputSpec(`type=image,name=a@sha256:${'0'.repeat(64)}`)), /refusing to create a tag with a digest reference/);
 });
 
@@ -150,4 +155,14 @@ test('--ulimit: NAME=SOFT[:HARD] as go-units reads it; the last of a name wins; 
   for (const [v, re] of bad) {
     assert.throws(() => parseUlimits([v]), (e: unknown) => e instanceof Error && 'code' in e && e.code === 'USAGE' && re.test(e.message), v);
   }
+});
+
+test('--output dest=-: one output on stdout, never with -q (its image ID) and never to a terminal', async () => {
+  const { checkStdoutOutputs } = await import('./build-outputs.js');
+  const tar = { type: 'tar', dest: '-' };
+  assert.doesNotThrow(() => checkStdoutOutputs([tar, { type: 'local', dest: 'out' }], false, false));
+  assert.doesNotThrow(() => checkStdoutOutputs([{ type: 'local', dest: 'out' }], true, true), 'nothing on stdout: no constraint');
+  assert.throws(() => checkStdoutOutputs([tar, { type: 'docker', dest: '-' }], false, false), /only one --output can write to stdout/);
+  assert.throws(() => checkStdoutOutputs([tar], true, false), /-q prints the image ID on stdout/);
+  assert.throws(() => checkStdoutOutputs([tar], false, true), /refusing to write an archive to a terminal/);
 });

@@ -151,6 +151,7 @@ export function tagName(tag: string): string {
  */
 const OUTPUT_ATTRS: Readonly<Record<string, Readonly<Record<string, readonly string[] | undefined>>>> = {
   local: { type: undefined, dest: undefined },
+  tar: { type: undefined, dest: undefined },
   image: { type: undefined, name: undefined, push: ['true', 'false'] },
   docker: { type: undefined, dest: undefined, name: undefined },
   oci: { type: undefined, dest: undefined, name: undefined, tar: ['true'], compression: ['gzip'], 'oci-mediatypes': ['true'] },
@@ -160,27 +161,31 @@ const OUTPUT_ATTRS: Readonly<Record<string, Readonly<Record<string, readonly str
 export function checkOutput(o: Readonly<Record<string, string>>): void {
   const type = o['type'] ?? '';
   const attrs = OUTPUT_ATTRS[type];
-  if (attrs === undefined) notImplemented(`--output type=${type || '?'}`, 'use type=local|image|oci|docker (dest=… for a file or directory), or `kiln save` after the build');
+  if (attrs === undefined) notImplemented(`--output type=${type || '?'}`, 'use type=local|tar|image|oci|docker (dest=… for a file or directory, - for stdout), or `kiln save` after the build');
   for (const [k, v] of Object.entries(o)) {
     if (!(k in attrs)) notImplemented(`--output type=${type} ${k}=…`, `type=${type} takes ${Object.keys(attrs).filter((a) => a !== 'type').join(', ')}`);
     const allowed = attrs[k];
     if (allowed !== undefined && !allowed.includes(v)) notImplemented(`--output type=${type} ${k}=${v}`, `kiln writes ${k}=${allowed.join('|')} only`);
   }
   if (type !== 'image' && !o['dest']) throw new KilnError('USAGE', `--output type=${type} needs dest=…`);
-  if (o['dest'] === '-') notImplemented('--output dest=- (stdout)', 'write to a file');
   if (o['name'] !== undefined) tagName(o['name']);
 }
 
+/**
+ * One `--output` value as buildx reads it: key=value pairs, or a bare path (type=local). A local
+ * output to `-` (stdout, `-o -`) is a tar of the same files.
+ */
 export function outputSpec(s: string): Record<string, string> {
   const kv: Record<string, string> = {};
   for (const part of s.split(',')) {
     const eq = part.indexOf('=');
     if (eq < 0) {
-      if (!s.includes('=')) return { type: 'local', dest: s };
+      if (!s.includes('=')) return s === '-' ? { type: 'tar', dest: '-' } : { type: 'local', dest: s };
       throw new KilnError('USAGE', `invalid --output ${JSON.stringify(s)}: expected key=value pairs`);
     }
     kv[part.slice(0, eq).trim()] = part.slice(eq + 1).trim();
   }
+  if (kv['type'] === 'local' && kv['dest'] === '-') kv['type'] = 'tar';
   return kv;
 }
 
@@ -304,9 +309,9 @@ export function checkWritableTargets(outputs: readonly Record<string, string>[],
   };
   for (const o of outputs) {
     const dest = o['dest'];
-    if (dest === undefined) continue;
+    if (dest === undefined || dest === '-') continue;
     const kind = kindOf(resolve(dest));
-    if ((o['type'] === 'oci' || o['type'] === 'docker') && kind === 'dir') {
+    if ((o['type'] === 'oci' || o['type'] === 'docker' || o['type'] === 'tar') && kind === 'dir') {
       throw new KilnError('USAGE', `--output type=${o['type']},dest=${dest}: is a directory`, { hint: 'dest= names the archive file to write, e.g. dest=image.tar' });
     }
     if (o['type'] === 'local' && kind === 'other') {

@@ -12,7 +12,6 @@ import { createSnapshotter } from '../../snapshot/index.js';
 import { RuncRuntime, findRuntime } from '../../exec/index.js';
 import { resolveStoreRoot } from '../../store/index.js';
 import { formatReference, parseNormalizedReference } from '../../registry/index.js';
-import { writeDockerArchive, writeOciArchive } from '../../export/index.js';
 import { ProgressEmitter } from '../../progress/index.js';
 import { killChildrenOnExit } from '../../support/index.js';
 import { makeRenderer, parseProgressMode, renderSizeReport } from '../render/index.js';
@@ -22,6 +21,7 @@ import { parseCacheFrom, parseCacheTo } from './cache-spec.js';
 import { clientOptions, pushImage } from './registry.js';
 import { layoutResolver, parseBuildContexts } from './build-context.js';
 import { parseAddHosts, parseShmSize, parseUlimits } from './run-flags.js';
+import { checkStdoutOutputs, writeOutputs } from './build-outputs.js';
 import { checkOutput, checkPlatformFlag, checkWritableTargets, collect, noCacheFilterOption, notImplemented, readDockerfile, readIgnoreFile, outputSpec, parseBuildArgs, parseLabels, parseSecrets, parseSsh, tagName } from './build-flags.js';
 import { pullToStore, resolveFromStore } from '../base-images.js';
 import { setMaxListeners } from 'node:events';
@@ -71,7 +71,7 @@ export function registerBuild(program: Command): void {
     .option('--pull [mode]', 'missing|always|never: when to pull base images (default missing; a bare --pull, as with docker build, is always)')
     .option('--platform <os/arch[/variant]>', 'target platform (only the native platform is supported)')
     .option('--network <mode>', 'default network mode for RUN instructions: default|none|host')
-    .option('-o, --output <spec>', 'output destination (type=local,dest=DIR | type=oci,dest=FILE | type=docker,dest=FILE)', collect, [])
+    .option('-o, --output <spec>', 'output destination (type=local,dest=DIR | type=tar,dest=FILE | type=oci,dest=FILE | type=docker,dest=FILE; dest=- is stdout, -o - a tar of the files)', collect, [])
     .option('--iidfile <file>', 'write the image ID to the file')
     .option('--metadata-file <file>', 'write build result metadata to the file')
     .option('--progress <mode>', 'progress output: auto|tty|plain|rawjson|quiet', 'auto')
@@ -119,6 +119,7 @@ async function runBuild(path: string, flags: BuildFlags): Promise<void> {
   }
   if (flags.push && flags.tag.length === 0) throw new KilnError('USAGE', '--push needs a name to push to', { hint: 'add -t REGISTRY/NAME:TAG, e.g. -t 127.0.0.1:5000/app:1 --push' });
   const progressMode = parseProgressMode(flags.progress);
+  checkStdoutOutputs(outputs, flags.quiet === true || progressMode === 'quiet', process.stdout.isTTY === true);
   for (const t of flags.tag) tagName(t); // a bad -t is a usage error before any work, like docker
   const pullMode = parsePullMode(flags.pull);
   if (flags.network !== undefined && !['default', 'none', 'host'].includes(flags.network)) {
@@ -271,14 +272,7 @@ async function runBuild(path: string, flags: BuildFlags): Promise<void> {
   const desc: Descriptor = { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: result.image.manifestDigest, size: result.image.manifestSize };
   const names = flags.tag.map(tagName);
   if (names.length) await store.tag(names.map((name) => ({ name, descriptor: desc })));
-  for (const o of outputs) {
-    if (o['type'] === 'local') await exportLocal(result, snapshotter, resolve(o['dest']!));
-    // an archive's names: -t's, and its own name=
-    const own = o['name'] !== undefined ? [tagName(o['name'])] : [];
-    const named = [...new Set([...names, ...own])].map((name) => ({ name, desc }));
-    if (o['type'] === 'oci') await writeOciArchive(store, named.length ? named : [{ name: 'latest', desc }], resolve(o['dest']!));
-    if (o['type'] === 'docker') await writeDockerArchive(store, named, resolve(o['dest']!));
-  }
+  await writeOutputs(outputs, result, desc, names, store, snapshotter);
   const imageId = result.image.configDigest;
   if (flags.iidfile) writeFileSync(flags.iidfile, imageId);
   if (flags.metadataFile) {
@@ -323,18 +317,6 @@ async function runBuild(path: string, flags: BuildFlags): Promise<void> {
   const ran = result.stages.reduce((a, s) => a + s.ran, 0);
   const cached = result.stages.reduce((a, s) => a + s.cached, 0);
   process.stderr.write(`built in ${((Date.now() - t0) / 1000).toFixed(1)}s: ${ran} steps ran, ${cached} cached; stages built: ${result.stages.map((s) => s.name).join(', ')}${plan.pruned.length ? `; skipped (unused): ${plan.pruned.length}` : ''}\n`);
-}
-
-async function exportLocal(result: BuildResult, snapshotter: Awaited<ReturnType<typeof createSnapshotter>>, dest: string): Promise<void> {
-  mkdirSync(dest, { recursive: true });
-  if (result.target.snapshot === null) return;
-  const view = await snapshotter.view(result.target.snapshot);
-  try {
-    const { output } = await import('../../support/index.js');
-    await output('cp', ['-a', '--', `${view.path}/.`, dest]);
-  } finally {
-    await view.release();
-  }
 }
 
 /** `--jobs N`: a positive whole number; default 16 (parallel stages mostly wait on I/O and the network). */
