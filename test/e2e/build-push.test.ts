@@ -63,6 +63,12 @@ test('kiln build -t REG/app:1 -t REG/team/app:latest --push: both names in the r
   assert.match(q.stdout, /^sha256:[0-9a-f]{64}\n$/);
   assert.equal(q.stderr, '');
   assert.equal(skopeoInspect(c).Digest, manifestDigest);
+
+  // -o type=registry,name=N is -t N --push (buildx's shortcut for type=image,push=true)
+  const d = `${reg!.host}/output-registry:3`;
+  const o = await kiln(['build', '-q', '-o', `type=registry,name=${d}`, join(work, 'ctx')]);
+  assert.equal(o.code, 0, o.stderr);
+  assert.equal(skopeoInspect(d).Digest, manifestDigest);
 });
 
 test('kiln build --push without -t is a usage error before any work; an unreachable registry fails the build', async (t) => {

@@ -19,7 +19,7 @@ test('--pull as docker build and buildx take it: bare (= always), a mode, or a b
 
 test('--output: the attributes kiln implements pass; any other fails loudly, never dropped', async () => {
   const { checkOutput, outputSpec } = await import('./build-flags.js');
-  const ok = ['type=local,dest=out', 'out-dir', 'type=tar,dest=x.tar', 'type=tar,dest=-', 'type=docker,dest=-', 'type=oci,dest=-', '-', 'type=image', 'type=image,name=foo/bar:1,push=false', 'type=docker,dest=x.tar,name=foo:3', 'type=oci,dest=x.tar,tar=true,compression=gzip,oci-mediatypes=true'];
+  const ok = ['type=local,dest=out', 'out-dir', 'type=tar,dest=x.tar', 'type=tar,dest=-', 'type=docker,dest=-', 'type=oci,dest=-', '-', 'type=registry,name=127.0.0.1:5000/a:1', 'type=image', 'type=image,name=foo/bar:1,push=false', 'type=docker,dest=x.tar,name=foo:3', 'type=oci,dest=x.tar,tar=true,compression=gzip,oci-mediatypes=true'];
   for (const s of ok) assert.doesNotThrow(() => checkOutput(outputSpec(s)), s);
   const refused: Array<[string, RegExp]> = [
     ['type=local,dest=out,foo=bar', /--output type=local foo=… is not supported/],
@@ -27,7 +27,8 @@ test('--output: the attributes kiln implements pass; any other fails loudly, nev
     ['type=oci,dest=x.tar,compression=zstd', /compression=zstd is not supported/],
     ['type=image,unpack=true', /type=image unpack=… is not supported/],
     ['type=tar,dest=x,foo=1', /--output type=tar foo=… is not supported/],
-    ['type=registry', /--output type=registry is not supported/],
+    ['type=registry,name=r/x:1,push=false', /--output type=registry push=false is not supported/],
+    ['type=registry,dest=x', /--output type=registry dest=… is not supported/],
   ];
   for (const [s, re] of refused) assert.throws(() => checkOutput(outputSpec(s)), (e: unknown) => e instanceof Error && 'code' in e && e.code === 'NOT_IMPLEMENTED' && re.test(e.message), s);
   assert.throws(() => checkOutput(outputSpec('type=docker,name=x')), /needs dest=/);

@@ -153,6 +153,7 @@ const OUTPUT_ATTRS: Readonly<Record<string, Readonly<Record<string, readonly str
   local: { type: undefined, dest: undefined },
   tar: { type: undefined, dest: undefined },
   image: { type: undefined, name: undefined, push: ['true', 'false'] },
+  registry: { type: undefined, name: undefined, push: ['true'] },
   docker: { type: undefined, dest: undefined, name: undefined },
   oci: { type: undefined, dest: undefined, name: undefined, tar: ['true'], compression: ['gzip'], 'oci-mediatypes': ['true'] },
 };
@@ -167,7 +168,7 @@ export function checkOutput(o: Readonly<Record<string, string>>): void {
     const allowed = attrs[k];
     if (allowed !== undefined && !allowed.includes(v)) notImplemented(`--output type=${type} ${k}=${v}`, `kiln writes ${k}=${allowed.join('|')} only`);
   }
-  if (type !== 'image' && !o['dest']) throw new KilnError('USAGE', `--output type=${type} needs dest=…`);
+  if (type !== 'image' && type !== 'registry' && !o['dest']) throw new KilnError('USAGE', `--output type=${type} needs dest=…`);
   if (o['name'] !== undefined) tagName(o['name']);
 }
 

@@ -112,10 +112,11 @@ async function runBuild(path: string, flags: BuildFlags): Promise<void> {
   const outputs = flags.output.map(outputSpec);
   for (const o of outputs) checkOutput(o);
   checkWritableTargets(outputs, flags);
-  // -o type=image,name=N[,push=true] is -t N [--push], as in buildx
-  for (const o of outputs.filter((x) => x['type'] === 'image')) {
+  // -o type=image,name=N[,push=true] is -t N [--push], and type=registry,name=N is
+  // type=image,name=N,push=true, as in buildx
+  for (const o of outputs.filter((x) => x['type'] === 'image' || x['type'] === 'registry')) {
     if (o['name'] !== undefined) flags.tag.push(o['name']);
-    if (o['push'] === 'true') flags.push = true;
+    if (o['push'] === 'true' || o['type'] === 'registry') flags.push = true;
   }
   if (flags.push && flags.tag.length === 0) throw new KilnError('USAGE', '--push needs a name to push to', { hint: 'add -t REGISTRY/NAME:TAG, e.g. -t 127.0.0.1:5000/app:1 --push' });
   const progressMode = parseProgressMode(flags.progress);
