@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { KilnError, shortenText } from '../errors.js';
 import { output, pidAlive, removeTree, runSync, spawn, type SpawnResult } from '../support/index.js';
-import { DEFAULT_HOSTNAME, argListTooLongHint, buildOciConfig, ociConfigJson, hostsFile, resolvConfFile, type ProcessSpec } from './spec.js';
+import { DEFAULT_HOSTNAME, argListTooLongHint, buildOciConfig, cgroupsPathFor, ociConfigJson, hostsFile, resolvConfFile, type ProcessSpec } from './spec.js';
 import { recordMountStubs } from './stubs.js';
 
 export interface RunIO {
@@ -94,6 +94,7 @@ export class RuncRuntime implements Runtime {
       }
       writeFileSync(resolvConf, resolvConfFile(hostResolv), { mode: 0o644 });
       const config = buildOciConfig(spec, absRootfs, { hosts, resolvConf });
+      if (spec.cgroupParent !== undefined) config.linux.cgroupsPath = cgroupsPathFor(spec.cgroupParent, id);
       writeFileSync(join(bundle, 'config.json'), ociConfigJson(config));
       cleanStubs = recordMountStubs(
         absRootfs,

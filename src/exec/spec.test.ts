@@ -157,3 +157,12 @@ test('--shm-size replaces /dev/shm with BuildKit\'s tmpfs; --ulimit sets only th
   assert.match(text, /"type": "RLIMIT_NOFILE",\s*"hard": 2048,\s*"soft": 1024/);
   assert.doesNotMatch(text, /kiln:RLIM_INFINITY|-1/);
 });
+
+test('cgroupsPathFor: BuildKit\'s /PARENT/buildkit/ID, cleaned so it cannot climb above the root; a systemd slice is refused', async () => {
+  const { cgroupsPathFor } = await import('./spec.js');
+  assert.equal(cgroupsPathFor('builds', 'c1'), '/builds/buildkit/c1');
+  assert.equal(cgroupsPathFor('/a/b/', 'c1'), '/a/b/buildkit/c1');
+  assert.equal(cgroupsPathFor('../../x', 'c1'), '/x/buildkit/c1');
+  assert.equal(cgroupsPathFor('a/./../b', 'c1'), '/b/buildkit/c1');
+  assert.throws(() => cgroupsPathFor('system.slice:', 'c1'), (e: unknown) => e instanceof Error && 'code' in e && e.code === 'NOT_IMPLEMENTED' && /systemd slice/.test(e.message));
+});

@@ -2,6 +2,7 @@
 // Mirrors what `docker build` gives a RUN container: the same namespaces, default mounts,
 // capability set, masked and read-only /proc paths, a seccomp filter (seccomp.ts), and per-run
 // /etc/hosts and /etc/resolv.conf bind-mounted from the bundle (never written into the rootfs).
+import { posix } from 'node:path';
 import { KilnError } from '../errors.js';
 import { defaultSeccomp } from './seccomp.js';
 
@@ -42,6 +43,8 @@ export interface ProcessSpec {
   readonly shmSizeBytes?: number;
   /** Resource limits (`--ulimit`, names as go-units spells them: nofile, nproc, ...; -1 = unlimited); others are inherited. */
   readonly ulimits?: readonly { readonly name: string; readonly soft: number; readonly hard: number }[];
+  /** `--cgroup-parent`: the container's cgroups go under it (cgroupsPathFor); default: runc's own place. */
+  readonly cgroupParent?: string;
   /** Extra /etc/hosts entries (`--add-host`), written after the default lines. */
   readonly extraHosts?: readonly { readonly host: string; readonly ip: string }[];
   readonly mounts?: readonly ExtraMount[];
@@ -96,6 +99,7 @@ export interface OciConfig {
     readonlyPaths: string[];
     resources?: { devices: { allow: boolean; access: string }[] };
     seccomp?: OciSeccomp;
+    cgroupsPath?: string;
   };
 }
 
@@ -258,6 +262,20 @@ export function resolvConfFile(hostResolvConf: string | undefined): string {
   const kept = lines.filter((l) => /^(nameserver|search|domain|options)\s/.test(l));
   if (!kept.some((l) => l.startsWith('nameserver'))) kept.push('nameserver 8.8.8.8', 'nameserver 8.8.4.4');
   return kept.join('\n') + '\n';
+}
+
+/**
+ * linux.cgroupsPath for container `id` under `--cgroup-parent`, where BuildKit puts its steps:
+ * /PARENT/buildkit/ID (cleaned like Go's filepath.Join, so `..` cannot climb above the root).
+ * The systemd form (`NAME.slice:`) needs runc's systemd driver, which kiln does not use.
+ */
+export function cgroupsPathFor(parent: string, id: string): string {
+  if (parent.includes('.slice') && parent.endsWith(':')) {
+    throw new KilnError('NOT_IMPLEMENTED', `--cgroup-parent ${parent}: a systemd slice is not supported by this version of kiln (it drives runc with cgroupfs)`, {
+      hint: 'give a cgroupfs path instead, e.g. --cgroup-parent builds (RUN steps then go under /builds/buildkit/)',
+    });
+  }
+  return posix.join('/', parent, 'buildkit', id);
 }
 
 /**

@@ -74,15 +74,15 @@ RUN --network=none --security=sandbox echo "hello $NAME" $UNSET
   );
 });
 
-test('--add-host, --shm-size and --ulimit reach every RUN of every stage, and only RUN steps; none given = no field', async () => {
+test('--add-host, --shm-size, --ulimit and --cgroup-parent reach every RUN of every stage, and only RUN steps; none given = no field', async () => {
   const hosts = [{ host: 'db', ip: '10.0.0.5' }, { host: 'v6', ip: '2001:db8::1' }];
   const text = 'FROM scratch AS a\nRUN one\nFROM a\nCOPY x /x\nRUN two\n';
   const ulimits = [{ name: 'nofile', soft: 10, hard: 20 }];
-  const { plan: p } = await plan(text, { extraHosts: hosts, shmSizeBytes: 1 << 27, ulimits });
+  const { plan: p } = await plan(text, { extraHosts: hosts, shmSizeBytes: 1 << 27, ulimits, cgroupParent: 'builds' });
   const all = p.stages.flatMap((st) => st.steps);
-  const fields = (s: object) => ({ extraHosts: (s as RunStep).extraHosts, shmSizeBytes: (s as RunStep).shmSizeBytes, ulimits: (s as RunStep).ulimits });
-  assert.deepEqual(all.filter((s) => s.kind === 'run').map(fields), [1, 2].map(() => ({ extraHosts: hosts, shmSizeBytes: 1 << 27, ulimits })));
-  const keys = ['extraHosts', 'shmSizeBytes', 'ulimits'];
+  const fields = (s: object) => ({ extraHosts: (s as RunStep).extraHosts, shmSizeBytes: (s as RunStep).shmSizeBytes, ulimits: (s as RunStep).ulimits, cgroupParent: (s as RunStep).cgroupParent });
+  assert.deepEqual(all.filter((s) => s.kind === 'run').map(fields), [1, 2].map(() => ({ extraHosts: hosts, shmSizeBytes: 1 << 27, ulimits, cgroupParent: 'builds' })));
+  const keys = ['extraHosts', 'shmSizeBytes', 'ulimits', 'cgroupParent'];
   assert.ok(all.filter((s) => s.kind !== 'run').every((s) => keys.every((k) => !(k in s))));
   // without the flags the steps are what they were (their cache keys too)
   const { plan: q } = await plan(text);

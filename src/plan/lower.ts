@@ -25,6 +25,7 @@ export interface DispatchContext extends ArgScope {
   readonly extraHosts: readonly ExtraHost[];
   readonly shmSizeBytes?: number;
   readonly ulimits: readonly Ulimit[];
+  readonly cgroupParent?: string;
   /** A COPY/mount source; undefined when it is a stage not yet planned (defined later). */
   source(ref: Ref): Source | undefined;
   /** Every ARG key a planned stage declares (for the unused build-arg warning). */
@@ -168,6 +169,7 @@ function dispatchRun(s: StageState, c: RunInstruction, cmd: Command, ctx: Dispat
     ...(ctx.extraHosts.length > 0 ? { extraHosts: ctx.extraHosts } : {}),
     ...(ctx.shmSizeBytes !== undefined ? { shmSizeBytes: ctx.shmSizeBytes } : {}),
     ...(ctx.ulimits.length > 0 ? { ulimits: ctx.ulimits } : {}),
+    ...(ctx.cgroupParent !== undefined ? { cgroupParent: ctx.cgroupParent } : {}),
     buildArgs: pairs,
   };
   s.steps.push(step);

@@ -189,6 +189,7 @@ export async function planBuild(req: BuildRequest, resolveImage: ResolveImage, s
       extraHosts: req.extraHosts ?? [],
       ...(req.shmSizeBytes !== undefined ? { shmSizeBytes: req.shmSizeBytes } : {}),
       ulimits: req.ulimits ?? [],
+      ...(req.cgroupParent !== undefined ? { cgroupParent: req.cgroupParent } : {}),
       source,
       declared,
       stageName: nodes.length === 1 ? '' : n.name,

@@ -51,6 +51,7 @@ export interface PlanOptions {
   readonly extraHosts?: BuildRequest['extraHosts'];
   readonly shmSizeBytes?: number;
   readonly ulimits?: BuildRequest['ulimits'];
+  readonly cgroupParent?: string;
 }
 
 export function request(text: string, o: PlanOptions = {}): BuildRequest {
@@ -69,6 +70,7 @@ export function request(text: string, o: PlanOptions = {}): BuildRequest {
     ...(o.extraHosts !== undefined ? { extraHosts: o.extraHosts } : {}),
     ...(o.shmSizeBytes !== undefined ? { shmSizeBytes: o.shmSizeBytes } : {}),
     ...(o.ulimits !== undefined ? { ulimits: o.ulimits } : {}),
+    ...(o.cgroupParent !== undefined ? { cgroupParent: o.cgroupParent } : {}),
   };
 }
 

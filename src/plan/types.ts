@@ -36,6 +36,8 @@ export interface BuildRequest {
   readonly shmSizeBytes?: number;
   /** `--ulimit` entries (one per name, by name): resource limits of every RUN. */
   readonly ulimits?: readonly Ulimit[];
+  /** `--cgroup-parent`: the cgroup every RUN container goes under. */
+  readonly cgroupParent?: string;
 }
 
 /** One `--ulimit NAME=SOFT[:HARD]` (go-units' names: nofile, nproc, core, ...); -1 = unlimited. */
@@ -149,6 +151,8 @@ export interface RunStep extends StepBase {
   /** `--shm-size` and `--ulimit` (absent when not given); part of the key, as in BuildKit's ExecOp. */
   readonly shmSizeBytes?: number;
   readonly ulimits?: readonly Ulimit[];
+  /** `--cgroup-parent` (absent when not given); in the key, as in BuildKit's ExecOp meta. */
+  readonly cgroupParent?: string;
   /** `K=V` per ARG declaration of this stage so far, repeats kept (history/cache: `|N K=V ...`). */
   readonly buildArgs: readonly string[];
 }

@@ -270,6 +270,33 @@ test('-o type=tar and -o -: the final stage\'s files as a tar shaped like BuildK
   assert.match(q.stderr, /-q prints the image ID on stdout/);
 });
 
+test('--cgroup-parent: every RUN container is under /PARENT/buildkit/ (as BuildKit), and the parent is in the cache key', async (t) => {
+  if (!suite.check(t)) return;
+  const parent = `kiln-test-${process.pid}`;
+  const dir = context('cgroup-parent', ['FROM busybox', 'RUN cat /proc/self/cgroup > /cg.txt', ''].join('\n'));
+  const out = join(suite.work, 'cgroup-parent-out');
+  try {
+    const a = await kiln(['build', '--progress', 'plain', '--cgroup-parent', parent, '--output', `type=local,dest=${out}`, dir]);
+    assert.equal(a.code, 0, a.stderr);
+    const lines = readFileSync(join(out, 'cg.txt'), 'utf8').split('\n').filter((l) => /:(memory|pids|cpu,cpuacct|cpuacct,cpu|cpu):/.test(l));
+    assert.ok(lines.length > 0, 'cgroup v1 controllers listed');
+    for (const l of lines) assert.match(l, new RegExp(`:/${parent}/buildkit/kiln-\\d+-\\d+-[0-9a-f]{8}$`), l);
+    const b = await kiln(['build', '--progress', 'plain', '--cgroup-parent', `${parent}-2`, dir]);
+    assert.equal(b.code, 0, b.stderr);
+    assert.match(b.stderr, /1 steps ran/, 'another parent: the RUN runs again');
+    const c = await kiln(['build', '--cgroup-parent', 'system.slice:', dir]);
+    assert.equal(c.code, 125, c.stderr);
+    assert.match(c.stderr, /a systemd slice is not supported/);
+  } finally {
+    // runc removes each container's own cgroup; the parent/buildkit directories stay, as with BuildKit
+    for (const h of readdirSync('/sys/fs/cgroup')) {
+      for (const p of [parent, `${parent}-2`]) {
+        for (const d of [join('/sys/fs/cgroup', h, p, 'buildkit'), join('/sys/fs/cgroup', h, p)]) spawnSync('rmdir', [d]);
+      }
+    }
+  }
+});
+
 test('parallel stages with identical leading steps share them, so a rebuild runs nothing', async (t) => {
   if (!suite.check(t)) return;
   const stage = (n: string) => [`FROM busybox AS ${n}`, 'COPY shared.txt /shared.txt', `RUN sleep 0.5 && cat /shared.txt > /${n}.txt`];

@@ -3,7 +3,6 @@
 // and what to do instead, for the flags of `docker build` and `docker buildx build` that kiln
 // leaves out on purpose.
 
-const CGROUP = 'kiln does not place RUN steps in a chosen cgroup (runc makes one per step); build without it';
 /** Flags `docker buildx build` takes and ignores (hidden, some with a warning): kiln refuses them instead. */
 const IGNORED = (what: string): string => `${what}; docker buildx build accepts and ignores this flag, kiln refuses it rather than drop it silently: build without it`;
 const ATTESTATIONS = 'kiln does not make attestations (SBOM, provenance): build without it; an SBOM tool can scan the image afterwards';
@@ -22,7 +21,6 @@ const HINTS: Readonly<Record<string, string>> = {
   '--cpu-quota': IGNORED('kiln does not limit the resources of RUN steps'),
   '--cpuset-cpus': IGNORED('kiln does not limit the resources of RUN steps'),
   '--cpuset-mems': IGNORED('kiln does not limit the resources of RUN steps'),
-  '--cgroup-parent': CGROUP,
   '--isolation': IGNORED('kiln has one isolation: each RUN in its own runc container'),
   '--allow':
     'kiln has no entitlements: RUN --network=host is always allowed, RUN --security=insecure is refused; build without --allow',

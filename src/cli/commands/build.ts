@@ -9,7 +9,7 @@ import { hostPlatform, parseManifest, type Descriptor, type Manifest, type Platf
 import { planBuild, type ResolvedImage } from '../../plan/index.js';
 import { build, computeSizeReport, formatDecisions, type BuildResult, type SecretSource } from '../../build/index.js';
 import { createSnapshotter } from '../../snapshot/index.js';
-import { RuncRuntime, findRuntime } from '../../exec/index.js';
+import { RuncRuntime, cgroupsPathFor, findRuntime } from '../../exec/index.js';
 import { resolveStoreRoot } from '../../store/index.js';
 import { formatReference, parseNormalizedReference } from '../../registry/index.js';
 import { ProgressEmitter } from '../../progress/index.js';
@@ -53,6 +53,7 @@ interface BuildFlags {
   addHost: string[];
   shmSize?: string;
   ulimit: string[];
+  cgroupParent?: string;
   push?: boolean;
   sizeReport?: boolean;
 }
@@ -85,6 +86,7 @@ export function registerBuild(program: Command): void {
     .option('--cache-from <spec>', 'use a shared build cache: type=registry,ref=R | type=local,src=DIR (repeatable)', collect, [])
     .option('--add-host <host:ip>', 'add a custom host-to-IP mapping to /etc/hosts of RUN steps: HOST:IP, HOST=IP or HOST:host-gateway (repeatable)', collect, [])
     .option('--shm-size <bytes>', 'size of /dev/shm for RUN steps, e.g. 128m (default 64m)')
+    .option('--cgroup-parent <path>', 'cgroup for RUN steps: each goes under /PATH/buildkit/ (cgroupfs paths; not a systemd slice)')
     .option('--ulimit <name=soft[:hard]>', 'resource limit for RUN steps, e.g. nofile=1024:2048 (-1 = unlimited; repeatable)', collect, [])
     .option('--build-context <name=value>', 'named build context: NAME=DIR | NAME=docker-image://REF | NAME=oci-layout://PATH[:TAG|@DIGEST] (repeatable)', collect, [])
     .option('--push', 'push the image to its registry after the build')
@@ -109,6 +111,7 @@ async function runBuild(path: string, flags: BuildFlags): Promise<void> {
   const extraHosts = parseAddHosts(flags.addHost);
   const shmSizeBytes = parseShmSize(flags.shmSize);
   const ulimits = parseUlimits(flags.ulimit);
+  if (flags.cgroupParent) cgroupsPathFor(flags.cgroupParent, 'check'); // the systemd form fails before any work
   const outputs = flags.output.map(outputSpec);
   for (const o of outputs) checkOutput(o);
   checkWritableTargets(outputs, flags);
@@ -210,6 +213,7 @@ async function runBuild(path: string, flags: BuildFlags): Promise<void> {
       ...(extraHosts.length > 0 ? { extraHosts } : {}),
       ...(shmSizeBytes !== undefined ? { shmSizeBytes } : {}),
       ...(ulimits.length > 0 ? { ulimits } : {}),
+      ...(flags.cgroupParent ? { cgroupParent: flags.cgroupParent } : {}),
     },
     resolveImage,
     ac.signal,
