@@ -152,7 +152,7 @@ export async function executeRun(step: RunStep, rootfs: string, ctx: RunContext,
     const err = stepLogWriter((t) => ctx.progress.log(ctx.progressId, 'stderr', t));
     try {
       await ctx.runtime.run(
-        { args: step.argv, env, cwd: step.cwd, user, network: step.network, mounts, ...(step.extraHosts ? { extraHosts: step.extraHosts } : {}), ...(step.shmSizeBytes !== undefined ? { shmSizeBytes: step.shmSizeBytes } : {}), ...(step.ulimits ? { ulimits: step.ulimits } : {}), ...(step.cgroupParent !== undefined ? { cgroupParent: step.cgroupParent } : {}) },
+        { args: step.argv, env, cwd: step.cwd, user, network: step.network, mounts, ...step.container },
         rootfs,
         { stdout: out, stderr: err },
         signal,

@@ -78,15 +78,16 @@ test('--add-host, --shm-size, --ulimit and --cgroup-parent reach every RUN of ev
   const hosts = [{ host: 'db', ip: '10.0.0.5' }, { host: 'v6', ip: '2001:db8::1' }];
   const text = 'FROM scratch AS a\nRUN one\nFROM a\nCOPY x /x\nRUN two\n';
   const ulimits = [{ name: 'nofile', soft: 10, hard: 20 }];
-  const { plan: p } = await plan(text, { extraHosts: hosts, shmSizeBytes: 1 << 27, ulimits, cgroupParent: 'builds' });
+  const container = { extraHosts: hosts, shmSizeBytes: 1 << 27, ulimits, cgroupParent: 'builds' };
+  const { plan: p } = await plan(text, { runContainer: container });
   const all = p.stages.flatMap((st) => st.steps);
-  const fields = (s: object) => ({ extraHosts: (s as RunStep).extraHosts, shmSizeBytes: (s as RunStep).shmSizeBytes, ulimits: (s as RunStep).ulimits, cgroupParent: (s as RunStep).cgroupParent });
-  assert.deepEqual(all.filter((s) => s.kind === 'run').map(fields), [1, 2].map(() => ({ extraHosts: hosts, shmSizeBytes: 1 << 27, ulimits, cgroupParent: 'builds' })));
-  const keys = ['extraHosts', 'shmSizeBytes', 'ulimits', 'cgroupParent'];
-  assert.ok(all.filter((s) => s.kind !== 'run').every((s) => keys.every((k) => !(k in s))));
-  // without the flags the steps are what they were (their cache keys too)
-  const { plan: q } = await plan(text);
-  assert.ok(q.stages.flatMap((st) => st.steps).every((s) => keys.every((k) => !(k in s))));
+  assert.deepEqual(all.filter((s) => s.kind === 'run').map((s) => (s as RunStep).container), [container, container]);
+  assert.ok(all.filter((s) => s.kind !== 'run').every((s) => !('container' in s)));
+  // without the flags (or with none set) the steps are what they were (their cache keys too)
+  for (const o of [{}, { runContainer: {} }]) {
+    const { plan: q } = await plan(text, o);
+    assert.ok(q.stages.flatMap((st) => st.steps).every((s) => !('container' in s)));
+  }
 });
 
 test('build env order follows BuildKit EnvList: a re-set key moves last; config Env replaces in place', async () => {

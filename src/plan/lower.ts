@@ -12,7 +12,7 @@ import { buildArgPairs, displayCommand, runCommandString, summarizeHeredoc } fro
 import { goClean, goJoin, mountTarget, normalizeWorkdir, pathRelativeToWorkingDir } from './paths.js';
 import type { Command, Ref } from './stages.js';
 import type { StageState } from './state.js';
-import type { CopyStep, ExtraHost, RunMountPlan, RunStep, Source, Ulimit } from './types.js';
+import type { CopyStep, RunContainerOptions, RunMountPlan, RunStep, Source } from './types.js';
 
 export interface DispatchContext extends ArgScope {
   /** The lexer for heredoc contents (BuildKit's ExpandRaw: `\` escapes, quotes kept). */
@@ -21,11 +21,8 @@ export interface DispatchContext extends ArgScope {
   readonly runLex: ShellLex;
   /** HTTP_PROXY=... pairs from proxy build args, added to every RUN's env. */
   readonly proxyEnv: readonly string[];
-  /** `--add-host`, `--shm-size` and `--ulimit` for every RUN. */
-  readonly extraHosts: readonly ExtraHost[];
-  readonly shmSizeBytes?: number;
-  readonly ulimits: readonly Ulimit[];
-  readonly cgroupParent?: string;
+  /** For every RUN's container (`--add-host`, `--shm-size`, ...); absent when the build gives none. */
+  readonly runContainer?: RunContainerOptions;
   /** A COPY/mount source; undefined when it is a stage not yet planned (defined later). */
   source(ref: Ref): Source | undefined;
   /** Every ARG key a planned stage declares (for the unused build-arg warning). */
@@ -166,10 +163,7 @@ function dispatchRun(s: StageState, c: RunInstruction, cmd: Command, ctx: Dispat
     network: c.network,
     security: c.security,
     mounts,
-    ...(ctx.extraHosts.length > 0 ? { extraHosts: ctx.extraHosts } : {}),
-    ...(ctx.shmSizeBytes !== undefined ? { shmSizeBytes: ctx.shmSizeBytes } : {}),
-    ...(ctx.ulimits.length > 0 ? { ulimits: ctx.ulimits } : {}),
-    ...(ctx.cgroupParent !== undefined ? { cgroupParent: ctx.cgroupParent } : {}),
+    ...(ctx.runContainer ? { container: ctx.runContainer } : {}),
     buildArgs: pairs,
   };
   s.steps.push(step);

@@ -48,10 +48,7 @@ export interface PlanOptions {
   readonly labels?: Record<string, string>;
   readonly images?: Record<string, FakeImage>;
   readonly maxPlanEntries?: number;
-  readonly extraHosts?: BuildRequest['extraHosts'];
-  readonly shmSizeBytes?: number;
-  readonly ulimits?: BuildRequest['ulimits'];
-  readonly cgroupParent?: string;
+  readonly runContainer?: BuildRequest['runContainer'];
 }
 
 export function request(text: string, o: PlanOptions = {}): BuildRequest {
@@ -67,10 +64,7 @@ export function request(text: string, o: PlanOptions = {}): BuildRequest {
     file: ast.file,
     escapeToken: ast.directives.escape,
     ...(o.maxPlanEntries !== undefined ? { maxPlanEntries: o.maxPlanEntries } : {}),
-    ...(o.extraHosts !== undefined ? { extraHosts: o.extraHosts } : {}),
-    ...(o.shmSizeBytes !== undefined ? { shmSizeBytes: o.shmSizeBytes } : {}),
-    ...(o.ulimits !== undefined ? { ulimits: o.ulimits } : {}),
-    ...(o.cgroupParent !== undefined ? { cgroupParent: o.cgroupParent } : {}),
+    ...(o.runContainer !== undefined ? { runContainer: o.runContainer } : {}),
   };
 }
 

@@ -30,13 +30,22 @@ export interface BuildRequest {
    * `RUN --mount=from=NAME`, as BuildKit's named contexts do. Unused names are ignored.
    */
   readonly namedContexts?: ReadonlyMap<string, NamedContext>;
-  /** `--add-host HOST:IP` (IP canonical): extra /etc/hosts lines for every RUN, in this order. */
+  /** What `--add-host`, `--shm-size`, `--ulimit` and `--cgroup-parent` ask of every RUN's container. */
+  readonly runContainer?: RunContainerOptions;
+}
+
+/**
+ * Options of every RUN step's container from `kiln build` flags. Like BuildKit's ExecOp meta,
+ * they are part of each RUN's key; a build that gives none has none in its steps.
+ */
+export interface RunContainerOptions {
+  /** `--add-host HOST:IP` (IP canonical): extra /etc/hosts lines, in this order. */
   readonly extraHosts?: readonly ExtraHost[];
-  /** `--shm-size` in bytes (> 0): the size of /dev/shm in every RUN; absent = the default 64 MiB. */
+  /** `--shm-size` in bytes (> 0): the size of /dev/shm; absent = the default 64 MiB. */
   readonly shmSizeBytes?: number;
-  /** `--ulimit` entries (one per name, by name): resource limits of every RUN. */
+  /** `--ulimit` entries (one per name, by name). */
   readonly ulimits?: readonly Ulimit[];
-  /** `--cgroup-parent`: the cgroup every RUN container goes under. */
+  /** `--cgroup-parent`: the cgroup the container goes under. */
   readonly cgroupParent?: string;
 }
 
@@ -146,13 +155,8 @@ export interface RunStep extends StepBase {
   readonly network: NetworkMode;
   readonly security: SecurityMode;
   readonly mounts: readonly RunMountPlan[];
-  /** `--add-host` entries (absent when none, so the cache keys of builds without any stay as they were); part of the key, as in BuildKit. */
-  readonly extraHosts?: readonly ExtraHost[];
-  /** `--shm-size` and `--ulimit` (absent when not given); part of the key, as in BuildKit's ExecOp. */
-  readonly shmSizeBytes?: number;
-  readonly ulimits?: readonly Ulimit[];
-  /** `--cgroup-parent` (absent when not given); in the key, as in BuildKit's ExecOp meta. */
-  readonly cgroupParent?: string;
+  /** The build's RunContainerOptions; absent when it gives none, so other builds' keys stay as they were. */
+  readonly container?: RunContainerOptions;
   /** `K=V` per ARG declaration of this stage so far, repeats kept (history/cache: `|N K=V ...`). */
   readonly buildArgs: readonly string[];
 }

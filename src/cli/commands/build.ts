@@ -9,7 +9,7 @@ import { hostPlatform, parseManifest, type Descriptor, type Manifest, type Platf
 import { planBuild, type ResolvedImage } from '../../plan/index.js';
 import { build, computeSizeReport, formatDecisions, type BuildResult, type SecretSource } from '../../build/index.js';
 import { createSnapshotter } from '../../snapshot/index.js';
-import { RuncRuntime, cgroupsPathFor, findRuntime } from '../../exec/index.js';
+import { RuncRuntime, findRuntime } from '../../exec/index.js';
 import { resolveStoreRoot } from '../../store/index.js';
 import { formatReference, parseNormalizedReference } from '../../registry/index.js';
 import { ProgressEmitter } from '../../progress/index.js';
@@ -20,7 +20,7 @@ import { exportCaches, importCaches, registryClients } from './build-cache.js';
 import { parseCacheFrom, parseCacheTo } from './cache-spec.js';
 import { clientOptions, pushImage } from './registry.js';
 import { layoutResolver, parseBuildContexts } from './build-context.js';
-import { parseAddHosts, parseShmSize, parseUlimits } from './run-flags.js';
+import { runContainerOptions } from './run-flags.js';
 import { checkStdoutOutputs, writeOutputs } from './build-outputs.js';
 import { checkOutput, checkPlatformFlag, checkWritableTargets, collect, noCacheFilterOption, notImplemented, readDockerfile, readIgnoreFile, outputSpec, parseBuildArgs, parseLabels, parseSecrets, parseSsh, tagName } from './build-flags.js';
 import { pullToStore, resolveFromStore } from '../base-images.js';
@@ -108,10 +108,7 @@ async function runBuild(path: string, flags: BuildFlags): Promise<void> {
   const cacheTo = flags.cacheTo.map(parseCacheTo);
   const cacheFrom = flags.cacheFrom.map(parseCacheFrom);
   const buildContexts = parseBuildContexts(flags.buildContext, process.cwd());
-  const extraHosts = parseAddHosts(flags.addHost);
-  const shmSizeBytes = parseShmSize(flags.shmSize);
-  const ulimits = parseUlimits(flags.ulimit);
-  if (flags.cgroupParent) cgroupsPathFor(flags.cgroupParent, 'check'); // the systemd form fails before any work
+  const runContainer = runContainerOptions(flags);
   const outputs = flags.output.map(outputSpec);
   for (const o of outputs) checkOutput(o);
   checkWritableTargets(outputs, flags);
@@ -210,10 +207,7 @@ async function runBuild(path: string, flags: BuildFlags): Promise<void> {
       escapeToken: ast.directives.escape,
       file: fileName,
       namedContexts: buildContexts.named,
-      ...(extraHosts.length > 0 ? { extraHosts } : {}),
-      ...(shmSizeBytes !== undefined ? { shmSizeBytes } : {}),
-      ...(ulimits.length > 0 ? { ulimits } : {}),
-      ...(flags.cgroupParent ? { cgroupParent: flags.cgroupParent } : {}),
+      runContainer,
     },
     resolveImage,
     ac.signal,

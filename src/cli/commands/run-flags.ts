@@ -1,8 +1,25 @@
 // `kiln build` flags that shape the container of every RUN step, as docker build / buildx read
-// them: --add-host (extra /etc/hosts lines), --shm-size (/dev/shm) and --ulimit (rlimits). Bad
-// values are USAGE errors (exit 125). Each reaches the plan's RUN steps, and so their cache keys.
+// them: --add-host (extra /etc/hosts lines), --shm-size (/dev/shm), --ulimit (rlimits) and
+// --cgroup-parent. Bad values are USAGE errors (exit 125), before any work. Together they are the
+// plan's RunContainerOptions, in every RUN step and so in their cache keys.
 import { KilnError } from '../../errors.js';
-import type { ExtraHost, Ulimit } from '../../plan/index.js';
+import { ramInBytes } from '../../dockerfile/index.js';
+import { cgroupsPathFor } from '../../exec/index.js';
+import type { ExtraHost, RunContainerOptions, Ulimit } from '../../plan/index.js';
+
+/** The RunContainerOptions the flags ask for (only those given). */
+export function runContainerOptions(flags: { addHost: readonly string[]; shmSize?: string | undefined; ulimit: readonly string[]; cgroupParent?: string | undefined }): RunContainerOptions {
+  const extraHosts = parseAddHosts(flags.addHost);
+  const shmSizeBytes = parseShmSize(flags.shmSize);
+  const ulimits = parseUlimits(flags.ulimit);
+  if (flags.cgroupParent) cgroupsPathFor(flags.cgroupParent, 'check'); // the systemd form fails here
+  return {
+    ...(extraHosts.length > 0 ? { extraHosts } : {}),
+    ...(shmSizeBytes !== undefined ? { shmSizeBytes } : {}),
+    ...(ulimits.length > 0 ? { ulimits } : {}),
+    ...(flags.cgroupParent ? { cgroupParent: flags.cgroupParent } : {}),
+  };
+}
 
 /**
  * An IP address as Go's net.ParseIP reads it, written back as net.IP.String() does (what
@@ -87,12 +104,10 @@ export function parseAddHosts(list: readonly string[]): ExtraHost[] {
  */
 export function parseShmSize(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
-  const m = /^(\d+(?:\.\d+)*) ?([kmgtp])?i?b?$/i.exec(value);
-  const n = m ? Number(m[1]) : NaN;
-  if (!m || !Number.isFinite(n)) {
+  const bytes = ramInBytes(value);
+  if (bytes === undefined) {
     throw new KilnError('USAGE', `invalid --shm-size ${JSON.stringify(value)}: expected a size such as 128m or 1g`, { hint: 'suffixes k, m, g, t, p are powers of 1024; no suffix is bytes' });
   }
-  const bytes = Math.trunc(n * 1024 ** ' kmgtp'.indexOf((m[2] ?? ' ').toLowerCase()));
   if (!Number.isSafeInteger(bytes)) throw new KilnError('USAGE', `invalid --shm-size ${JSON.stringify(value)}: too large`);
   return bytes === 0 ? undefined : bytes;
 }
