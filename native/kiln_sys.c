@@ -12,6 +12,11 @@
 // (docs/design/build-cache.md). Node's lstatSync({bigint}) builds ~23 heap objects per file
 // (18 BigInts, 4 Dates); a 20k-file context walk kept them all alive, and copying them between
 // GC generations cost more than the syscalls.
+//
+// startWriteback(fd, offset, nbytes): sync_file_range(SYNC_FILE_RANGE_WRITE), which starts the
+// disk write of a range already written and returns without waiting for it. The blob store calls
+// it while a blob streams in, so the fsync that must precede the blob's rename only waits for the
+// last few MiB instead of the whole blob (docs/design/store.md).
 #include <node_api.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -250,8 +255,28 @@ fail:
   return NULL;
 }
 
+// startWriteback(fd, offset, nbytes): 0, or the errno of sync_file_range (the caller's fsync
+// still decides durability, so a failure here only loses the head start).
+static napi_value js_start_writeback(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3], result;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  int32_t fd;
+  int64_t off, n;
+  if (argc != 3 || napi_get_value_int32(env, argv[0], &fd) != napi_ok || napi_get_value_int64(env, argv[1], &off) != napi_ok ||
+      napi_get_value_int64(env, argv[2], &n) != napi_ok || fd < 0 || off < 0 || n < 0) {
+    napi_throw_type_error(env, NULL, "startWriteback(fd, offset, nbytes): bad arguments");
+    return NULL;
+  }
+  int err = sync_file_range(fd, off, n, SYNC_FILE_RANGE_WRITE) == 0 ? 0 : errno;
+  napi_create_int32(env, err, &result);
+  return result;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_value f;
+  napi_create_function(env, "startWriteback", NAPI_AUTO_LENGTH, js_start_writeback, NULL, &f);
+  napi_set_named_property(env, exports, "startWriteback", f);
   napi_create_function(env, "lstatAt", NAPI_AUTO_LENGTH, js_lstat_at, NULL, &f);
   napi_set_named_property(env, exports, "lstatAt", f);
   napi_create_function(env, "mount", NAPI_AUTO_LENGTH, js_mount, NULL, &f);

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync, utimesSync } from 'node:fs';
 import { tmpdir, hostname } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough, Writable } from 'node:stream';
+import { PassThrough, Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { KilnError } from '../errors.js';
 import { MediaType, sha256, validate, type Digest } from '../image/index.js';
@@ -50,6 +50,17 @@ test('ingest hashes, stores under blobs/sha256 and leaves no temp files', async 
   // same content again, with expectations: fine
   assert.deepEqual(await s.ingestBytes(data, { digest: r.digest, size: data.length }), r);
   assert.deepEqual(s.list(), [r.digest]);
+});
+
+test('a blob streamed in many uneven chunks past the writeback steps is stored byte for byte', async () => {
+  const s = tempStore();
+  // 9.5 MiB in chunks that straddle the 4 MiB writeback steps of fileSink
+  const chunks = Array.from({ length: 19 }, (_, i) => Buffer.alloc((1 << 19) + (i % 3) * 4097 - 4097, i));
+  const data = Buffer.concat(chunks);
+  const r = await s.ingest(Readable.from(chunks), { digest: sha256(data), size: data.length });
+  assert.deepEqual(readFileSync(join(s.root, 'blobs', 'sha256', sha256(data).slice(7))), data);
+  assert.equal(r.size, data.length);
+  assert.deepEqual(readdirSync(s.tmpDir), []);
 });
 
 test('ingest with a wrong digest or size stores nothing and throws DIGEST_MISMATCH', async () => {

@@ -1,6 +1,6 @@
 // The optional native helper (native/kiln_sys.c, built by scripts/build-native.mjs into
-// native/build/kiln_sys.node): mount(2) and umount2(2) as promise-returning calls, and a batched
-// lstat for tree walks (support/stat.ts). Loaded on first use; `undefined` when it was not built
+// native/build/kiln_sys.node): mount(2) and umount2(2) as promise-returning calls, a batched
+// lstat for tree walks (support/stat.ts), and sync_file_range for the blob store's writeback. Loaded on first use; `undefined` when it was not built
 // (no compiler) or KILN_NATIVE=0, and callers then spawn mount(8)/umount(8) and lstat one file
 // at a time instead.
 import { existsSync } from 'node:fs';
@@ -15,6 +15,8 @@ export interface NativeSys {
   umount(target: string, flags: number): Promise<void>;
   /** lstat of every name in `dir`, packed (support/stat.ts); null when `dir` cannot be opened. */
   lstatAt(dir: string, names: readonly string[]): BigInt64Array | null;
+  /** sync_file_range(fd, offset, nbytes, SYNC_FILE_RANGE_WRITE): starts writeback, does not wait; 0 or an errno. */
+  startWriteback(fd: number, offset: number, nbytes: number): number;
 }
 
 /** Linux mount(2) flags and umount2(2) flags kiln uses (uapi/linux/mount.h). */

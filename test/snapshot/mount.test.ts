@@ -4,7 +4,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isMounted, mountBindReadOnly, mountOverlay, splitMountOptions, unmount } from '../../src/snapshot/mount.js';
@@ -34,6 +34,22 @@ describe('native mount helper', () => {
   test('is built (CI must not measure or test the mount(8) fallback by accident)', (t) => {
     if (!prereq(t, nativeSys() !== undefined, `the native helper: ${nativeLoadError() ?? ''} (node scripts/build-native.mjs needs cc)`)) return;
     assert.equal(typeof nativeSys()?.mount, 'function');
+  });
+
+  test('startWriteback starts a written range\'s writeback (the blob store\'s head start on fsync)', (t) => {
+    const sys = nativeSys();
+    if (!prereq(t, sys !== undefined, 'the native helper (node scripts/build-native.mjs)')) return;
+    const dir = mkdtempSync(join(tmpdir(), 'kiln-wb-'));
+    try {
+      const fd = openSync(join(dir, 'f'), 'w');
+      writeSync(fd, Buffer.alloc(1 << 20, 7));
+      assert.equal(sys!.startWriteback(fd, 0, 1 << 20), 0);
+      closeSync(fd);
+      assert.equal(sys!.startWriteback(fd, 0, 1), 9, 'EBADF on a closed descriptor');
+      assert.throws(() => sys!.startWriteback(-1, 0, 1), TypeError);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('overlay with paths relative to cwd, read-only bind, unmount; the process cwd never moves', async (t) => {
