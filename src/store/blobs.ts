@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { KilnError } from '../errors.js';
 import { HashingStream, VerifyingStream, digestAlgorithm, digestHex, isDigest, pipeThrough, type Digest } from '../image/index.js';
-import { nativeSys } from '../support/native.js';
+import { nativeSys } from '../support/index.js';
 import { fsyncDir, tempName } from './fsutil.js';
 
 export interface IngestResult {
