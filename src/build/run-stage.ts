@@ -7,7 +7,7 @@ import { noteCodePath } from '../support/index.js';
 import type { History } from '../image/index.js';
 import { resolveInRoot } from '../exec/index.js';
 import type { BuildPlan, PlannedStage } from '../plan/index.js';
-import type { ReadOnlyView, SnapshotId } from '../snapshot/index.js';
+import type { SnapshotId } from '../snapshot/index.js';
 import { BuildCache, cacheKey, type CacheRecord, type KeyInputs } from './cache.js';
 import { snapshotExists } from './base.js';
 import { executeRun, executeWorkdir } from './run-step.js';
@@ -18,7 +18,7 @@ import { missReason, type StepDecision } from './explain.js';
 import type { ImagePart } from './assemble.js';
 import { argsRecord, asHashError, recording, stepDefinition, wholePath } from './step-inputs.js';
 import { EPOCH_ZERO, isoSeconds, lastCreated } from './times.js';
-import type { SourcesContext, StepSources } from './sources.js';
+import { StepViews, type SourcesContext, type StepSources } from './sources.js';
 
 export interface StageOutcome {
   readonly index: number;
@@ -122,7 +122,7 @@ export async function runStage(ctx: StageRunContext, ps: PlannedStage, signal: A
     const pos = `${i + 1 + (total - ps.steps.length)}/${total}`;
     const id = deps.progress.start(ps.name, step.display, pos);
     const t0 = performance.now();
-    const views: ReadOnlyView[] = [];
+    const views = new StepViews();
     try {
       const hashedBefore = statCache.counters.reads + statCache.counters.hits;
       const readBefore = statCache.counters.reads;
@@ -297,7 +297,7 @@ export async function runStage(ctx: StageRunContext, ps: PlannedStage, signal: A
       if (!(signal.aborted && err.code === 'ABORTED')) deps.progress.error(id, withStage.message);
       throw withStage;
     } finally {
-      for (const v of views) await v.release().catch(() => undefined);
+      await views.releaseAll();
     }
   }
 

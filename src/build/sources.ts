@@ -17,6 +17,31 @@ import { asHashError, digestWithXattrs, recording } from './step-inputs.js';
 import type { BuildDeps, BuildOptions } from './ports.js';
 import type { StageOutcome } from './run-stage.js';
 
+/**
+ * The read-only snapshot views one step opened, at most one per snapshot: a COPY --from hashes
+ * its sources for the cache key and then copies them through the same view (each view is an
+ * overlay mount and unmount). Released together when the step ends.
+ */
+export class StepViews {
+  private readonly bySnapshot = new Map<SnapshotId, Promise<ReadOnlyView>>();
+
+  open(snap: SnapshotId, make: () => Promise<ReadOnlyView>): Promise<ReadOnlyView> {
+    let v = this.bySnapshot.get(snap);
+    if (v === undefined) {
+      v = make();
+      this.bySnapshot.set(snap, v);
+    }
+    return v;
+  }
+
+  /** Releases every view that was opened (a failed open has nothing to release). */
+  async releaseAll(): Promise<void> {
+    const all = [...this.bySnapshot.values()];
+    this.bySnapshot.clear();
+    for (const p of all) await p.then((v) => v.release(), () => undefined).catch(() => undefined);
+  }
+}
+
 /** A COPY reading this many entries from one source gets a tree record file of its own. */
 const TREE_MIN_ENTRIES = 256;
 
@@ -37,11 +62,11 @@ export interface StepSources {
   materialise(img: ResolvedImage, signal: AbortSignal): Promise<MaterialisedImage>;
   /** How a source is named in step decisions ("context", "stage build", "image alpine:3"). */
   sourceName(src: Source): string;
-  sourceDigest(src: Source, req: Omit<CopyRequest, 'destRoot' | 'srcRoot'>, views: ReadOnlyView[], signal: AbortSignal): Promise<{ digest: string; files?: Record<string, string> }>;
+  sourceDigest(src: Source, req: Omit<CopyRequest, 'destRoot' | 'srcRoot'>, views: StepViews, signal: AbortSignal): Promise<{ digest: string; files?: Record<string, string> }>;
   /** `keep` receives the walked inputs (to hand them to the copy). */
   contextDigest(req: Omit<CopyRequest, 'destRoot'>, signal: AbortSignal, files: Map<string, string>, keep?: (inputs: Input[]) => void): Promise<string>;
-  /** A directory with the source's files; a snapshot view opened for it is added to `views` for the caller to release. */
-  openSource(src: Source, views: ReadOnlyView[], signal: AbortSignal): Promise<string>;
+  /** A directory with the source's files; a snapshot view opened for it is kept in `views` for the caller to release. */
+  openSource(src: Source, views: StepViews, signal: AbortSignal): Promise<string>;
   copyRequest(step: CopyStep, srcRoot: string, destRoot: string): CopyRequest;
 }
 
@@ -74,7 +99,7 @@ export function stepSources(ctx: SourcesContext): StepSources {
    * stage's input key, so a stage that re-ran with the same output still counts as unchanged),
    * or an image's digest. Stage snapshots are immutable: the digest is remembered per snapshot.
    */
-  async function sourceDigest(src: Source, req: Omit<CopyRequest, 'destRoot' | 'srcRoot'>, views: ReadOnlyView[], signal: AbortSignal): Promise<{ digest: string; files?: Record<string, string> }> {
+  async function sourceDigest(src: Source, req: Omit<CopyRequest, 'destRoot' | 'srcRoot'>, views: StepViews, signal: AbortSignal): Promise<{ digest: string; files?: Record<string, string> }> {
     if (src.kind === 'image') return { digest: src.image.digest };
     if (src.kind === 'context') throw new KilnError('INTERNAL', 'context sources are hashed with the stat cache');
     // a named local context is hashed like the context: by content, through its own stat cache
@@ -133,7 +158,7 @@ export function stepSources(ctx: SourcesContext): StepSources {
     }
   }
 
-  async function openSource(src: Source, views: ReadOnlyView[], signal: AbortSignal): Promise<string> {
+  async function openSource(src: Source, views: StepViews, signal: AbortSignal): Promise<string> {
     if (src.kind === 'context') return deps.contextDir;
     if (src.kind === 'local') return locals.get(src).dir;
     let snap: SnapshotId | null;
@@ -145,9 +170,7 @@ export function stepSources(ctx: SourcesContext): StepSources {
       snap = (await materialise(src.image, signal)).snapshot;
     }
     if (snap === null) return makeTempDir('kiln-empty-', join(deps.stateDir, 'tmp'));
-    const v = await deps.snapshotter.view(snap, signal);
-    views.push(v);
-    return v.path;
+    return (await views.open(snap, () => deps.snapshotter.view(snap, signal))).path;
   }
 
   function copyRequest(step: CopyStep, srcRoot: string, destRoot: string): CopyRequest {
