@@ -164,3 +164,24 @@ test('bigbuilder: runc start-up per RUN is shown next to the target, and never c
   assert.match(row.measured, /^1\.15× \(kiln 2\.30 s, RUN steps 2\.00 s; against the RUN steps plus runc's start-up \(2 × 30 ms = 2\.06 s\): 1\.12×\)$/);
   assert.match(markdown(r, 'x.svg', 'x.json', ''), /\| bigbuilder \| builder, stage-1 \| 2 \| 2\.00 \| 2\.00 \| 2\.00 \| 30 \|/);
 });
+
+test('bigbuilder with LIMIT_EACH_BUILD: the verdict is the median of each build over its own limit, not the ratio of medians', () => {
+  const r = fixture();
+  const own = (builder: string, rep: number, seconds: number, limitS: number): Sample => ({ ...sample(builder, 'cold', rep, seconds), limitS });
+  r.cases.push({
+    name: 'bigbuilder',
+    modifyFile: 'label.txt',
+    coldReps: 3,
+    limit: { criticalPathS: 1.8, totalRunS: 1.8, limitS: 1.8, stages: ['builder', 'stage-1'], runs: [], reps: [1.6, 2.0, 1.8, 2.4, 1.7, 3.0] },
+    // kiln ran in slow minutes (1.6 -> 2.4): median 2.2 s over median limit 1.8 s = 1.22; own ratios 1.05, 1.09, 1.10 -> 1.09
+    samples: [own('kiln', 1, 2.1, 2.0), own('kiln', 2, 2.2, 2.0), own('kiln', 3, 2.64, 2.4), own('buildkit', 1, 3.2, 1.6), own('buildkit', 2, 3.4, 1.7), own('buildkit', 3, 6, 3.0)],
+    sizes: {},
+  });
+  const row = targets(r).find((x) => x.what.includes('bigbuilder'))!;
+  assert.equal(row.met, true);
+  assert.match(row.measured, /^1\.10× \(median of 3 cold builds; kiln 2\.20 s, RUN steps 1\.80 s; each build over the limit measured right before it, sorted: 1\.05, 1\.10, 1\.10; ratio of the medians 1\.22×; BuildKit the same way: 2\.00×\)$/);
+  assert.match(markdown(r, 'x.svg', 'x.json', ''), /Own-limit ratios, bigbuilder \(median; each build sorted\): kiln 1\.10× \[1\.05, 1\.10, 1\.10\]; buildkit 2\.00× \[2\.00, 2\.00, 2\.00\]\./);
+  // one slow build too many and the verdict follows the builds, whatever the medians say
+  r.cases[r.cases.length - 1]!.samples.push(own('kiln', 4, 2.4, 2.0), own('kiln', 5, 2.5, 2.0), own('kiln', 6, 2.6, 2.0));
+  assert.equal(targets(r).find((x) => x.what.includes('bigbuilder'))!.met, false);
+});

@@ -36,6 +36,8 @@ export interface Sample {
   readonly machineCpuS: number;
   readonly steps?: readonly Step[];
   readonly errorTail?: string;
+  /** Cases with LIMIT_EACH_BUILD=1 (bench.conf): the physical limit measured right before this cold build. */
+  readonly limitS?: number;
 }
 
 export interface CaseResult {
@@ -92,9 +94,9 @@ function cpuTicks(): number {
   return f[0]! + f[1]! + f[2]! + f[5]! + f[6]! + f[7]!;
 }
 
-function readConf(caseDir: string): { modifyFile: string; modifyLine: string; coldReps: number } {
+function readConf(caseDir: string): { modifyFile: string; modifyLine: string; coldReps: number; limitEachBuild: boolean } {
   const conf = join(caseDir, 'bench.conf');
-  if (!existsSync(conf)) return { modifyFile: '', modifyLine: '# bench-rev %s', coldReps: 0 };
+  if (!existsSync(conf)) return { modifyFile: '', modifyLine: '# bench-rev %s', coldReps: 0, limitEachBuild: false };
   const text = readFileSync(conf, 'utf8');
   const get = (k: string) => {
     const m = new RegExp(`^${k}=('([^']*)'|"([^"]*)"|(\\S*))`, 'm').exec(text);
@@ -102,7 +104,9 @@ function readConf(caseDir: string): { modifyFile: string; modifyLine: string; co
   };
   // COLD_REPS: the fewest cold reps the case needs (more when --cold-reps asks for more)
   const coldReps = Number.parseInt(get('COLD_REPS') || '0', 10);
-  return { modifyFile: get('MODIFY_FILE'), modifyLine: get('MODIFY_LINE') || '# bench-rev %s', coldReps: Number.isFinite(coldReps) ? coldReps : 0 };
+  // LIMIT_EACH_BUILD=1: the physical limit is measured right before every cold build of every
+  // builder (each build is then judged against its own neighbour), not once per rep
+  return { modifyFile: get('MODIFY_FILE'), modifyLine: get('MODIFY_LINE') || '# bench-rev %s', coldReps: Number.isFinite(coldReps) ? coldReps : 0, limitEachBuild: get('LIMIT_EACH_BUILD') === '1' };
 }
 
 function machine(): Results['machine'] {
@@ -213,13 +217,15 @@ export async function runBench(opts: Options): Promise<Results> {
       const doLimit = opts.limit && big === undefined;
       const conf = readConf(src);
       const { modifyFile, modifyLine } = conf;
+      const limitEachBuild = doLimit && conf.limitEachBuild;
       const coldReps = big === undefined ? Math.max(opts.coldReps, conf.coldReps) : Math.max(1, Math.min(opts.coldReps, big.coldReps));
       const cr: CaseResult = { name: c, modifyFile, coldReps, samples: [], sizes: {}, ...(bigContext !== undefined ? { bigContext } : {}) };
       results.cases.push(cr);
-      // the physical limit is measured once per cold rep, next to the cold builds (same load)
+      // the physical limit is measured once per cold rep, next to the cold builds (same load), or
+      // with LIMIT_EACH_BUILD right before each cold build; returns that measurement's limitS
       const limits: LimitResult[] = [];
-      const measureOnce = async (rep: number) => {
-        log(`   ${c}: physical limit #${rep} (RUN steps alone in a chroot)`);
+      const measureOnce = async (rep: number, before?: string): Promise<number> => {
+        log(`   ${c}: physical limit #${rep}${before !== undefined ? ` before ${before}` : ''} (RUN steps alone in a chroot)`);
         spawnSync('sync'); // as before every timed build
         try {
           const l = await measureLimit(src, c, { kilnBin: env.kilnBin, layout: env.layout, work, log });
@@ -240,6 +246,7 @@ export async function runBench(opts: Options): Promise<Results> {
           reps: good.map((l) => Math.round(l.limitS * 1000) / 1000),
           ...(starts.length > 0 ? { runtimeStartS: median(starts) } : {}),
         };
+        return limits[limits.length - 1]!.limitS;
       };
       const ctxOf = (b: Builder) => join(work, 'ctx', c, b.name);
       for (const b of ready) {
@@ -248,7 +255,7 @@ export async function runBench(opts: Options): Promise<Results> {
         cpSync(src, ctxOf(b), { recursive: true, verbatimSymlinks: true });
       }
       const tagOf = (b: Builder) => `kiln-bench/${c}:${b.name}`;
-      const one = async (b: Builder, phase: Phase, rep: number) => {
+      const one = async (b: Builder, phase: Phase, rep: number, limitS?: number) => {
         const logFile = join(work, 'logs', `${c}.${b.name}.${phase}.${rep}.log`);
         // untimed: write back what earlier builds (or the physical-limit run) left dirty, so no
         // build pays for another's page-cache writeback (bigbuilder writes 300 MB per build)
@@ -269,6 +276,7 @@ export async function runBench(opts: Options): Promise<Results> {
           loadBefore, machineCpuS: Math.round(machineCpuS * 100) / 100,
           ...(steps !== undefined ? { steps } : {}),
           ...(ok ? {} : { errorTail: m.output.trim().split('\n').slice(-12).join('\n') }),
+          ...(limitS !== undefined && Number.isFinite(limitS) ? { limitS: Math.round(limitS * 1000) / 1000 } : {}),
         };
         cr.samples.push(s);
         log(`   ${c} ${b.name} ${phase}#${rep}: ${ok ? `${s.seconds.toFixed(2)} s, ${(s.peakRssBytes / 2 ** 20).toFixed(0)} MiB` : `FAILED (exit ${m.code}, log ${logFile})`}`);
@@ -277,14 +285,15 @@ export async function runBench(opts: Options): Promise<Results> {
       const lastOk = new Map<string, boolean>();
       log(`== ${c}: cold x${coldReps}`);
       for (let r = 1; r <= coldReps; r++) {
-        if (doLimit) await measureOnce(r);
+        if (doLimit && !limitEachBuild) await measureOnce(r);
         for (const b of rotate(ready, r - 1)) {
           try {
             await b.prune(c, src);
           } catch (e) {
             log(`   ${b.name}: prune failed: ${e instanceof Error ? e.message : String(e)}`);
           }
-          lastOk.set(b.name, await one(b, 'cold', r));
+          const limitS = limitEachBuild ? await measureOnce(r, b.name) : undefined;
+          lastOk.set(b.name, await one(b, 'cold', r, limitS));
         }
       }
       for (const b of big === undefined ? ready : []) {
