@@ -13,10 +13,11 @@
 // (18 BigInts, 4 Dates); a 20k-file context walk kept them all alive, and copying them between
 // GC generations cost more than the syscalls.
 //
-// startWriteback(fd, offset, nbytes): sync_file_range(SYNC_FILE_RANGE_WRITE), which starts the
-// disk write of a range already written and returns without waiting for it. The blob store calls
-// it while a blob streams in, so the fsync that must precede the blob's rename only waits for the
-// last few MiB instead of the whole blob (docs/design/store.md).
+// startWriteback(fd, offset, nbytes): sync_file_range(SYNC_FILE_RANGE_WRITE) on the thread pool,
+// which starts the disk write of a range already written. The blob store calls it while a blob
+// streams in, so the fsync that must precede the blob's rename only waits for the last few MiB
+// instead of the whole blob (docs/design/store.md). The call itself can take ~0.5 ms (it queues
+// the pages' I/O), which on the main thread held up every download running beside it.
 #include <node_api.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -30,10 +31,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+enum { OP_UMOUNT, OP_MOUNT, OP_WRITEBACK };
+
 typedef struct {
   napi_async_work work;
   napi_deferred deferred;
-  int is_mount;
+  int kind; // OP_UMOUNT, OP_MOUNT, OP_WRITEBACK
+  int fd;
+  int64_t offset, nbytes;
   char *source, *target, *fstype, *data, *cwd;
   unsigned long flags;
   int umount_flags;
@@ -77,7 +82,15 @@ static void *mount_thread(void *arg) {
 static void execute(napi_env env, void *data) {
   (void)env;
   op_t *op = (op_t *)data;
-  if (!op->is_mount) {
+  if (op->kind == OP_WRITEBACK) {
+    if (op->err == 0 && sync_file_range(op->fd, op->offset, op->nbytes, SYNC_FILE_RANGE_WRITE) != 0) {
+      op->err = errno;
+      op->what = "sync_file_range";
+    }
+    if (op->fd >= 0) close(op->fd);
+    return;
+  }
+  if (op->kind == OP_UMOUNT) {
     if (umount2(op->target, op->umount_flags) != 0) {
       op->err = errno;
       op->what = "umount2";
@@ -139,7 +152,8 @@ static int string_arg(napi_env env, napi_value v, char **out) {
 static napi_value queue(napi_env env, op_t *op) {
   napi_value promise, name;
   if (napi_create_promise(env, &op->deferred, &promise) != napi_ok) goto fail;
-  napi_create_string_utf8(env, op->is_mount ? "kiln.mount" : "kiln.umount", NAPI_AUTO_LENGTH, &name);
+  static const char *names[] = {"kiln.umount", "kiln.mount", "kiln.writeback"};
+  napi_create_string_utf8(env, names[op->kind], NAPI_AUTO_LENGTH, &name);
   if (napi_create_async_work(env, NULL, name, execute, complete, op, &op->work) != napi_ok) goto fail;
   if (napi_queue_async_work(env, op->work) != napi_ok) goto fail;
   return promise;
@@ -156,7 +170,7 @@ static napi_value js_mount(napi_env env, napi_callback_info info) {
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   op_t *op = calloc(1, sizeof *op);
   if (op == NULL || argc != 6) goto bad;
-  op->is_mount = 1;
+  op->kind = OP_MOUNT;
   double flags;
   if (string_arg(env, argv[0], &op->source) || string_arg(env, argv[1], &op->target) || op->target == NULL ||
       string_arg(env, argv[2], &op->fstype) || napi_get_value_double(env, argv[3], &flags) != napi_ok ||
@@ -255,11 +269,12 @@ fail:
   return NULL;
 }
 
-// startWriteback(fd, offset, nbytes): 0, or the errno of sync_file_range (the caller's fsync
-// still decides durability, so a failure here only loses the head start).
+// startWriteback(fd, offset, nbytes): Promise<void>, rejected with an Error carrying `errno`
+// (the caller's fsync still decides durability, so a failure only loses the head start). It works
+// on a duplicate of `fd`, so the caller may close its own while the call is still queued.
 static napi_value js_start_writeback(napi_env env, napi_callback_info info) {
   size_t argc = 3;
-  napi_value argv[3], result;
+  napi_value argv[3];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   int32_t fd;
   int64_t off, n;
@@ -268,9 +283,20 @@ static napi_value js_start_writeback(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, NULL, "startWriteback(fd, offset, nbytes): bad arguments");
     return NULL;
   }
-  int err = sync_file_range(fd, off, n, SYNC_FILE_RANGE_WRITE) == 0 ? 0 : errno;
-  napi_create_int32(env, err, &result);
-  return result;
+  op_t *op = calloc(1, sizeof *op);
+  if (op == NULL) {
+    napi_throw_error(env, NULL, "startWriteback: out of memory");
+    return NULL;
+  }
+  op->kind = OP_WRITEBACK;
+  op->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (op->fd < 0) {
+    op->err = errno;
+    op->what = "dup";
+  }
+  op->offset = off;
+  op->nbytes = n;
+  return queue(env, op);
 }
 
 static napi_value init(napi_env env, napi_value exports) {

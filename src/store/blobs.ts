@@ -192,28 +192,30 @@ const WRITEBACK_CHUNK = 4 << 20;
 
 /**
  * Writes to an open file; fsyncs it before finishing (the caller closes it). With the native
- * helper, every WRITEBACK_CHUNK written starts that range's writeback (sync_file_range, which
- * does not wait), so the disk writes while the rest streams in and the final fsync waits only
- * for the tail: a 200 MB pull otherwise spent ~0.2 s in that fsync (docs/design/store.md).
+ * helper, every WRITEBACK_CHUNK written starts that range's writeback (sync_file_range on the
+ * thread pool), so the disk writes while the rest streams in and the final fsync waits only for
+ * the tail: a 200 MB pull otherwise spent ~0.2 s in that fsync (docs/design/store.md).
  */
 function fileSink(fh: FileHandle): Writable {
   const sys = nativeSys();
   let written = 0;
   let started = 0;
+  let inflight: Promise<unknown> = Promise.resolve();
   return new Writable({
     highWaterMark: 1 << 20,
     write(chunk: Buffer, _enc, cb) {
       writeAll(fh, chunk).then(() => {
         written += chunk.length;
         if (sys !== undefined && written - started >= WRITEBACK_CHUNK) {
-          sys.startWriteback(fh.fd, started, written - started);
+          // a failed head start is only a slower fsync
+          inflight = Promise.all([inflight, sys.startWriteback(fh.fd, started, written - started).catch(() => undefined)]);
           started = written;
         }
         cb();
       }, cb);
     },
     final(cb) {
-      fh.sync().then(() => cb(), cb);
+      inflight.then(() => fh.sync()).then(() => cb(), cb);
     },
   });
 }

@@ -15,8 +15,12 @@ export interface NativeSys {
   umount(target: string, flags: number): Promise<void>;
   /** lstat of every name in `dir`, packed (support/stat.ts); null when `dir` cannot be opened. */
   lstatAt(dir: string, names: readonly string[]): BigInt64Array | null;
-  /** sync_file_range(fd, offset, nbytes, SYNC_FILE_RANGE_WRITE): starts writeback, does not wait; 0 or an errno. */
-  startWriteback(fd: number, offset: number, nbytes: number): number;
+  /**
+   * sync_file_range(SYNC_FILE_RANGE_WRITE) of a range of `fd` on the thread pool: starts its
+   * writeback. Works on a duplicate of `fd`, so `fd` may be closed meanwhile. Rejects with an
+   * Error carrying `errno`.
+   */
+  startWriteback(fd: number, offset: number, nbytes: number): Promise<void>;
 }
 
 /** Linux mount(2) flags and umount2(2) flags kiln uses (uapi/linux/mount.h). */
