@@ -3,7 +3,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { CaseResult, Results, Sample } from '../bench/peers/main.js';
-import { chartSvg, markdown, pairRatio, targets } from '../bench/peers/report.js';
+import { chartSvg, markdown } from '../bench/peers/report.js';
+import { pairRatio } from '../bench/peers/stats.js';
+import { targets } from '../bench/peers/targets.js';
 import { parseSteps, stepKind } from '../bench/peers/steps.js';
 
 test('parseSteps reads kiln/BuildKit plain progress with the harness clock', () => {

@@ -27,7 +27,7 @@ import { spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { join, dirname, basename } from 'node:path';
 import { kilnCommand, runMeasured, runOk } from './proc.js';
-import { median } from './report.js';
+import { median } from './stats.js';
 
 interface PlanStep {
   kind: string;

@@ -12,7 +12,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makeBuilders, type BenchEnv, type Builder } from './builders.js';
 import { measureLimit, type LimitResult } from './limit.js';
-import { median } from './report.js';
+import { median } from './stats.js';
 import { archiveSize, type ImageSize } from './sizes.js';
 import { parseSteps, type Step } from './steps.js';
 import { runAny } from './proc.js';
