@@ -269,7 +269,7 @@ export async function runStage(ctx: StageRunContext, ps: PlannedStage, signal: A
           if (step.from.kind === 'context') copyTargets = r.targets;
           if (reused) decision.d = { ...decision.d, reusedFiles: reused.files.size };
         } else {
-          executeWorkdir(step.path, step.user, active.rootfs, resolveInRoot);
+          executeWorkdir(step.path, step.user, active.rootfs, resolveInRoot, parent === null);
         }
         committed = await deps.snapshotter.commit(active);
       } catch (e: unknown) {

@@ -11,7 +11,7 @@ import { makeTempDir, output, removeTree } from '../support/index.js';
 import { stepLogWriter, type ProgressEmitter } from '../progress/index.js';
 import type { MountSources } from './ports.js';
 import type { IgnoreMatcher } from '../context/index.js';
-import { executeCopy } from './copy/index.js';
+import { executeCopy, namesUserOrGroup, resolveChown, type Owner } from './copy/index.js';
 import { acquireCacheDir, readSecret, secretFile, sshProxy } from './mounts.js';
 
 export interface RunContext {
@@ -184,16 +184,29 @@ export async function executeRun(step: RunStep, rootfs: string, ctx: RunContext,
   }
 }
 
-/** WORKDIR: create the directory (and parents) inside the rootfs, owned by the current user. */
-export function executeWorkdir(path: string, userSpec: string, rootfs: string, resolve: (root: string, p: string) => string): void {
+/**
+ * WORKDIR: create the directory (and parents) inside the rootfs, owned by the current USER as
+ * BuildKit's mkdir resolves it (llb.WithUser, the same rules as COPY --chown): a bare uid is also
+ * the gid, a name that is not in /etc/passwd is root, an unknown group keeps the user's gid.
+ * On an empty FROM scratch stage (`emptyBase`: no snapshot yet) there is no rootfs to look a
+ * name up in, and BuildKit fails ("invalid user index: -1").
+ */
+export function executeWorkdir(path: string, userSpec: string, rootfs: string, resolve: (root: string, p: string) => string, emptyBase = false): void {
   const parts = path.split('/').filter((c) => c !== '');
   let cur = '';
-  let owner: { uid: number; gid: number } | undefined;
+  let owner: Owner | undefined;
   for (const c of parts) {
     cur += `/${c}`;
     const host = resolve(rootfs, cur);
     if (!existsSync(host)) {
-      owner ??= userSpec === '' ? { uid: 0, gid: 0 } : resolveUser(rootfs, userSpec);
+      if (owner === undefined) {
+        if (emptyBase && namesUserOrGroup(userSpec)) {
+          throw new KilnError('RUN_FAILED', `WORKDIR cannot create ${path} as USER ${userSpec}: the stage is an empty FROM scratch, with no /etc/passwd or /etc/group to look the name up in`, {
+            hint: 'use numeric ids (USER 1000:1000), or put the WORKDIR before the USER',
+          });
+        }
+        owner = resolveChown(rootfs, userSpec);
+      }
       mkdirSync(host, { mode: 0o755 });
       chmodSync(host, 0o755);
       chownSync(host, owner.uid, owner.gid);

@@ -58,6 +58,9 @@ export function stepDefinition(step: Step): Record<string, unknown> {
   let def = all;
   if (def.kind === 'copy' && def.from.kind === 'local') def = { ...def, from: withoutDir(def.from) };
   if (def.kind === 'run' && def.mounts.some((m) => m.from?.kind === 'local')) def = { ...def, mounts: def.mounts.map((m) => (m.from?.kind === 'local' ? { ...m, from: withoutDir(m.from) } : m)) };
+  // v2: the directory's owner follows BuildKit's mkdir (COPY --chown rules: `USER 42` is 42:42, an
+  // unknown name is root), no longer RUN's; a cached WORKDIR made by the old rules is not reused
+  if (def.kind === 'workdir') return { ...def, ownerRules: 2 };
   if (def.kind === 'run' && def.proxyEnv) {
     // Proxy build args reach the step but not its key (BuildKit): machines behind different
     // proxies share a cache.

@@ -210,7 +210,10 @@ test('ENV/LABEL pairs, ARG defaults, SHELL json only, simple one-arg instruction
   throwsCode(() => parse(node('ARG', ['=x'])), 'DOCKERFILE_SYNTAX', /names can not be blank/);
   const s = parse(node('SHELL', ['/bin/bash', '-c'], { json: true }));
   assert.ok(s.kind === 'SHELL' && s.shell.length === 2);
-  throwsCode(() => parse(node('SHELL', ['/bin/bash -c'])), 'DOCKERFILE_SYNTAX', /JSON form/);
+  assert.equal(throwsCode(() => parse(node('SHELL', ['/bin/bash -c'])), 'DOCKERFILE_SYNTAX', /JSON form/).details.hint, 'write SHELL ["/bin/bash", "-c"]');
+  // JSON with something after it (or single quotes) was meant as JSON: no re-quoted pieces
+  const trailing = throwsCode(() => parse(node('SHELL', ['["/bin/sh", "-c"] extra'])), 'DOCKERFILE_SYNTAX', /JSON form/);
+  assert.match(trailing.details.hint ?? '', /nothing after the closing \]/);
   throwsCode(() => parse(node('USER', ['a', 'b'])), 'DOCKERFILE_SYNTAX', /USER requires exactly one argument/);
   throwsCode(() => parse(node('VOLUME', [' '], { json: true })), 'DOCKERFILE_SYNTAX', /empty string/);
   const v = parse(node('VOLUME', ['/a', '/b']));

@@ -161,7 +161,12 @@ function parseShell(ctx: NodeContext) {
   const args = argValues(node);
   if (node.json && args.length > 0) return { kind: 'SHELL' as const, range: node.range, original: fullText(node), shell: args };
   if (args.length === 0) atLeastOne(ctx, 'SHELL', 'write SHELL ["executable", "parameters"]');
-  return fail(ctx, 'DOCKERFILE_SYNTAX', `SHELL requires the arguments to be in JSON form`, `write SHELL [${args.join(" ").split(/\s+/).filter(Boolean).map((a) => JSON.stringify(a)).join(", ")}]`);
+  const text = args.join(' ').trim();
+  // `SHELL ['/bin/sh', '-c']` or `SHELL ["/bin/sh", "-c"] extra` meant JSON: quoting the pieces back would mislead
+  const hint = text.startsWith('[')
+    ? 'the argument must be one JSON array of strings in double quotes, with nothing after the closing ] (e.g. SHELL ["/bin/sh", "-c"])'
+    : `write SHELL [${text.split(/\s+/).filter(Boolean).map((a) => JSON.stringify(a)).join(', ')}]`;
+  return fail(ctx, 'DOCKERFILE_SYNTAX', `SHELL requires the arguments to be in JSON form`, hint);
 }
 
 function parseOnbuild(ctx: NodeContext, src: InstructionSource): OnbuildInstruction {

@@ -75,6 +75,10 @@ test('resolveInRoot and resolveUser never leave the rootfs', () => {
     assert.deepEqual(resolveUser(root, 'svc'), { uid: 77, gid: 88, additionalGids: [], home: '/srv' });
     assert.deepEqual(resolveUser(root, ''), { uid: 0, gid: 0, additionalGids: [], home: '/root' });
     assert.deepEqual(resolveUser(root, '5:6'), { uid: 5, gid: 6, additionalGids: [], home: '/' });
+    // ids are read as Go's strconv.Atoi reads them (runc's GetExecUser): a + sign is allowed
+    assert.deepEqual(resolveUser(root, '+77:+6'), { uid: 77, gid: 6, additionalGids: [], home: '/srv' });
+    assert.throws(() => resolveUser(root, '-5'), /invalid uid in USER -5/);
+    assert.throws(() => resolveUser(root, '5:-6'), /invalid gid in USER 5:-6/);
     assert.throws(() => resolveUser(root, 'root'), /unable to find user root/); // host's root is not visible
     symlinkSync('loop', join(root, 'loop'));
     assert.throws(() => resolveInRoot(root, '/loop/x'), /too many levels/);

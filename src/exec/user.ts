@@ -3,7 +3,8 @@
 //   ''            → root (0:0), home '/root' if passwd says so
 //   'name'|'uid'  → the passwd entry; supplementary groups = groups listing the user by name
 //   'u:group'     → group by name or gid; no supplementary groups
-//   numeric uid without passwd entry → that uid, gid 0, home '/'
+//   numeric uid without passwd entry → that uid, gid 0, home '/'; ids in USER are read like Go's
+//   strconv.Atoi (runc's GetExecUser, BuildKit's fallback): `+5` is 5, a negative id is refused
 //   unknown name (user or group) → USER_NOT_FOUND-style RUN_FAILED error
 import { readFileSync } from 'node:fs';
 import { KilnError } from '../errors.js';
@@ -31,6 +32,8 @@ function readRootFile(rootfs: string, p: string): string | undefined {
 }
 
 const NUMERIC = /^[0-9]+$/;
+/** An id as USER may write it (strconv.Atoi: an optional sign). */
+const ID = /^[+-]?[0-9]+$/;
 
 export function parsePasswd(text: string): PasswdEntry[] {
   const out: PasswdEntry[] = [];
@@ -73,13 +76,13 @@ export function resolveUser(rootfs: string, userSpec: string): ProcessUser {
   let home = '/';
   let name: string | undefined;
   const byName = passwd.find((e) => e.name === userPart);
-  const entry = byName ?? (NUMERIC.test(userPart) ? passwd.find((e) => e.uid === Number(userPart)) : undefined);
+  const entry = byName ?? (ID.test(userPart) ? passwd.find((e) => e.uid === Number(userPart)) : undefined);
   if (entry) {
     uid = entry.uid;
     gid = entry.gid;
     home = entry.home || '/';
     name = entry.name;
-  } else if (NUMERIC.test(userPart)) {
+  } else if (ID.test(userPart)) {
     uid = checkId(Number(userPart), 'uid', spec);
   } else if (userPart === 'root' && spec === '') {
     uid = 0;
@@ -92,7 +95,7 @@ export function resolveUser(rootfs: string, userSpec: string): ProcessUser {
 
   let additionalGids: number[] = [];
   if (groupPart !== undefined && groupPart !== '') {
-    const g = groups.find((e) => e.name === groupPart) ?? (NUMERIC.test(groupPart) ? { gid: Number(groupPart) } : undefined);
+    const g = groups.find((e) => e.name === groupPart) ?? (ID.test(groupPart) ? { gid: Number(groupPart) } : undefined);
     if (!g) {
       throw new KilnError('RUN_FAILED', `unable to find group ${groupPart}: no matching entries in group file`, {
         hint: `create the group first (e.g. RUN addgroup ${groupPart}) or use a numeric gid`,

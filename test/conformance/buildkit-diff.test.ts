@@ -139,6 +139,164 @@ const KNOWN_FAILURES = new Map<string, KnownFailure>([
       diffs: ['error location: docker Dockerfile:(none), kiln Dockerfile:4'],
     },
   ],
+  [
+    'parse-json-trailing-config',
+    {
+      reason: 'JSON followed by more text: BuildKit 0.13 decodes the first JSON value and ignores the rest (parser parseJSON with json.Decoder), so CMD stays in exec form; newer BuildKit (json.Unmarshal) and kiln treat the line as shell form (perhaps intended)',
+      diffs: [
+        "config.Cmd: docker [\"echo\",\"hi\"], kiln [\"/bin/sh\",\"-c\",\"[\\\"echo\\\", \\\"hi\\\"] trailing words\"]",
+        "history[1].created_by: docker \"CMD [\\\"echo\\\" \\\"hi\\\"]\", kiln \"CMD [\\\"/bin/sh\\\" \\\"-c\\\" \\\"[\\\\\\\"echo\\\\\\\", \\\\\\\"hi\\\\\\\"] trailing words\\\"]\"",
+      ],
+    },
+  ],
+  [
+    'parse-json-trailing-run',
+    {
+      reason: 'as parse-json-trailing-config, for RUN: BuildKit 0.13 runs the JSON part in exec form and drops the rest, kiln runs the whole line in the shell as newer BuildKit does',
+      diffs: [
+        "history[1].created_by: docker \"RUN /bin/sh -c echo exec > /exec.txt # buildkit\", kiln \"RUN /bin/sh -c [\\\"/bin/sh\\\", \\\"-c\\\", \\\"echo exec > /exec.txt\\\"] ; echo shell > /shell.txt # buildkit\"",
+        "/exec.txt: only in docker (file 0644 0:0 \"exec\\n\")",
+        "/shell.txt: only in kiln (file 0644 0:0 \"shell\\n\")",
+      ],
+    },
+  ],
+  [
+    'parse-json-trailing-shell',
+    {
+      reason: 'as parse-json-trailing-config, for SHELL: BuildKit 0.13 takes the JSON part, kiln (as newer BuildKit) sees no JSON form and refuses SHELL',
+      diffs: [
+        "kiln build exited 1: Dockerfile:3: SHELL requires the arguments to be in JSON form",
+      ],
+    },
+  ],
+  [
+    'parse-json-trailing-volume',
+    {
+      reason: 'as parse-json-trailing-config, for VOLUME: BuildKit 0.13 takes ["/v1"], kiln (as newer BuildKit) splits the line into words',
+      diffs: [
+        "config.Volumes: docker {\"/v1\":{}}, kiln {\"/v2\":{},\"[/v1]\":{}}",
+        "history[1].created_by: docker \"VOLUME [/v1]\", kiln \"VOLUME [[/v1] /v2]\"",
+      ],
+    },
+  ],
+  [
+    'parse-json-trailing-copy',
+    {
+      reason: 'as parse-json-trailing-config, for COPY: BuildKit 0.13 copies the JSON sources, kiln (as newer BuildKit) reads words and "[hello.txt," is a bad pattern',
+      diffs: [
+        "kiln build exited 1: Dockerfile:3: syntax error in pattern \"[hello.txt,\"",
+      ],
+    },
+  ],
+  [
+    'parse-heredoc-space-run',
+    {
+      reason: '`<< CMD` (a blank after <<): BuildKit 0.13\'s heredoc pattern has no \\s*, so it is no heredoc and the next line is an instruction; newer BuildKit and kiln read a heredoc (perhaps intended)',
+      diffs: [
+        "config.Cmd: docker [\"/bin/sh\",\"-c\",\"\"], kiln [\"sh\"]",
+        "history: docker 3 entries, kiln 2",
+        "history[1].created_by: docker \"RUN /bin/sh -c cat << CMD > /out.txt # buildkit\", kiln \"RUN /bin/sh -c cat << CMD > /out.txt\\nCMD # buildkit\"",
+      ],
+    },
+  ],
+  [
+    'parse-heredoc-space-copy',
+    {
+      reason: 'as parse-heredoc-space-run, for COPY: BuildKit 0.13 fails at the body line (unknown instruction), kiln (as newer BuildKit) at the COPY line',
+      diffs: [
+        "error location: docker Dockerfile:4, kiln Dockerfile:3",
+      ],
+    },
+  ],
+  [
+    'parse-heredoc-shebang-chomp',
+    {
+      reason: 'RUN <<-EOF with a tab-indented #!: BuildKit 0.13 looks for the shebang before stripping tabs (runs the body with sh -c), newer BuildKit and kiln strip first and run it as a script (perhaps intended)',
+      diffs: [
+        "history[1].created_by: docker \"RUN /bin/sh -c #!/bin/sh\\necho \\\"$0\\\" > /zero.txt\\n # buildkit\", kiln \"RUN /bin/sh -c /dev/pipes/EOF # buildkit\"",
+        "/dev: only in docker (dir 0755 0:0)",
+        "/zero.txt: content docker \"/bin/sh\\n\", kiln \"/dev/pipes/EOF\\n\"",
+      ],
+    },
+  ],
+  [
+    'parse-expand-colon-hash',
+    {
+      reason: '${V:#p} and ${V:%p}: BuildKit 0.13 ignores the colon, newer BuildKit and kiln refuse the modifier (perhaps intended)',
+      diffs: [
+        "kiln build exited 1: Dockerfile:4: failed to process \"${V:#*.}\": unsupported modifier (:#) in substitution",
+      ],
+    },
+  ],
+  [
+    'parse-expose-prefix-default',
+    {
+      reason: 'EXPOSE 1${NOPE:-2}3: newer BuildKit (whose lexer kiln follows) resets the shared word buffer in the nested expansion and loses the leading 1; BuildKit 0.13 keeps it (perhaps intended: same answer as the current reference)',
+      diffs: [
+        "config.ExposedPorts: docker {\"123/tcp\":{}}, kiln {\"23/tcp\":{}}",
+        "history[1].created_by: docker \"EXPOSE map[123/tcp:{}]\", kiln \"EXPOSE map[23/tcp:{}]\"",
+      ],
+    },
+  ],
+  [
+    'parse-escape-backtick-flags',
+    {
+      reason: 'under `# escape=` + "`"` a backslash in a --flag: BuildKit 0.13 unescapes flags with \\ regardless (a\\pp -> app), newer BuildKit and kiln use the directive\'s escape (a\\pp stays, an unknown user gives 0:0 as BuildKit does)',
+      diffs: [
+        "history[1].created_by: docker \"COPY --chown=app hello.txt /o.txt # buildkit\", kiln \"COPY --chown=a\\\\pp hello.txt /o.txt # buildkit\"",
+        "/o.txt: owner docker \"1000:1000\", kiln \"0:0\"",
+      ],
+    },
+  ],
+  [
+    'parse-global-arg-bad-expansion',
+    {
+      reason: 'global ARG A=${NOPE:?required}: BuildKit 0.13 drops the expansion error (A is empty), newer BuildKit and kiln fail at the line (perhaps intended)',
+      diffs: [
+        "kiln build exited 1: Dockerfile:2: failed to process \"${NOPE:?required}\": NOPE: required",
+      ],
+    },
+  ],
+  [
+    'parse-directive-after-check',
+    {
+      reason: '`# check=` before `# escape=`: BuildKit 0.13 knows only syntax and escape, so check= ends the directives and escape is a comment; kiln knows check= as newer BuildKit does (perhaps intended)',
+      diffs: [
+        "config.Env: docker [\"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\",\"A=ab\",\"C=c`d\"], kiln [\"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\",\"A=a\\\\b\",\"C=cd\"]",
+        "history[1].created_by: docker \"ENV A=ab C=c`d\", kiln \"ENV A=a\\\\b C=cd\"",
+        "/esc.txt: content docker \"[ab][c`d]\\n\", kiln \"[a\\\\b][cd]\\n\"",
+      ],
+    },
+  ],
+  [
+    'parse-directive-nbsp',
+    {
+      reason: '`#<U+00A0>escape=`: BuildKit 0.13\'s RE2 \\s does not match a no-break space (a comment), newer BuildKit and kiln trim with unicode.IsSpace (a directive; perhaps intended)',
+      diffs: [
+        "config.Env: docker [\"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\",\"A=ab\",\"C=c`d\"], kiln [\"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\",\"A=a\\\\b\",\"C=cd\"]",
+        "history[1].created_by: docker \"ENV A=ab C=c`d\", kiln \"ENV A=a\\\\b C=cd\"",
+        "/esc.txt: content docker \"[ab][c`d]\\n\", kiln \"[a\\\\b][cd]\\n\"",
+      ],
+    },
+  ],
+  [
+    'stage-err-copy-from-negative-index',
+    {
+      reason: 'both refuse COPY --from=-1; kiln names the line, BuildKit raises it before its errors get a location (findStateByIndex)',
+      diffs: [
+        "error location: docker Dockerfile:(none), kiln Dockerfile:6",
+      ],
+    },
+  ],
+  [
+    'stage-mount-from-index',
+    {
+      reason: 'both fail on RUN --mount=from=0 (an image named 0, not a stage index); kiln names the line, BuildKit fails resolving docker.io/library/0 with no line',
+      diffs: [
+        "error location: docker Dockerfile:(none), kiln Dockerfile:6",
+      ],
+    },
+  ],
 ]);
 
 /**

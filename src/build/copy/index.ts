@@ -24,7 +24,7 @@ export { computeCopyDigest, digestFile, digestHeader, type FileDigester } from '
 export { inputsSignature, type InputsSignature } from './signature.js';
 export { selectInputs } from './inputs.js';
 export { parseChmod, type ChmodSpec } from './mode.js';
-export { resolveChown, type Owner } from './owner.js';
+export { namesUserOrGroup, resolveChown, type Owner } from './owner.js';
 
 function statOrUndefined(p: string): ReturnType<typeof statSync> | undefined {
   try {

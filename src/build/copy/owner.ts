@@ -33,6 +33,13 @@ function readRegular(root: string, p: string): string | undefined {
   }
 }
 
+/** Whether `spec` names a user or a group (BuildKit must look it up in a rootfs), not only ids. */
+export function namesUserOrGroup(spec: string): boolean {
+  const colon = spec.indexOf(':');
+  const parts = colon < 0 ? [spec] : [spec.slice(0, colon), spec.slice(colon + 1)];
+  return parts.some((p) => p !== '' && parseId(p) === undefined);
+}
+
 /** The uid/gid that --chown=`spec` stands for in `destRoot`. */
 export function resolveChown(destRoot: string, spec: string): Owner {
   const colon = spec.indexOf(':');

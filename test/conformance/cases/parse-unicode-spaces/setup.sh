@@ -1,0 +1,1 @@
+printf '# Unicode white space in ENV/LABEL words (U+00A0, U+0085, U+2003) and legacy ENV.\nFROM busybox\nENV A=1\302\240B=2\302\205C=3\342\200\203D=4\nENV L x\302\240y\nLABEL k1=v1\302\240k2=v2\nRUN echo "[$A][$B][$C][$D][$L]" > /u.txt\n' > Dockerfile
