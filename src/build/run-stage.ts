@@ -10,7 +10,7 @@ import type { BuildPlan, PlannedStage } from '../plan/index.js';
 import type { SnapshotId } from '../snapshot/index.js';
 import { BuildCache, cacheKey, type CacheRecord, type KeyInputs } from './cache.js';
 import { snapshotExists } from './base.js';
-import { executeRun, executeWorkdir } from './run-step.js';
+import { executeRun, executeWorkdir, refuseNamesOnEmptyBase } from './run-step.js';
 import { executeCopy, type CopyTarget, type Input } from './copy/index.js';
 import { copySeed } from './copy-seed.js';
 import { localBase } from './local-context.js';
@@ -263,6 +263,7 @@ export async function runStage(ctx: StageRunContext, ps: PlannedStage, signal: A
             ...(opts.mounts ? { mountSources: opts.mounts } : {}),
           }, signal);
         } else if (step.kind === 'copy') {
+          if (step.chown !== undefined) refuseNamesOnEmptyBase(parent === null, step.chown, `--chown=${step.chown}`);
           const srcRoot = await openSource(step.from, views, signal);
           const reused = active.seeded === true ? reuse?.result.reused : undefined;
           const r = await executeCopy(copyRequest(step, srcRoot, active.rootfs), signal, { ...(walked ? { inputs: walked } : {}), ...(reused ? { reuse: reused } : {}) });

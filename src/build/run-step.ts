@@ -185,11 +185,21 @@ export async function executeRun(step: RunStep, rootfs: string, ctx: RunContext,
 }
 
 /**
+ * BuildKit looks a user or group NAME up in the step's base snapshot; on an empty FROM scratch
+ * stage (`emptyBase`: no snapshot yet) there is none, and it fails ("invalid user index: -1").
+ * Ids need no lookup.
+ */
+export function refuseNamesOnEmptyBase(emptyBase: boolean, spec: string, what: string): void {
+  if (!emptyBase || !namesUserOrGroup(spec)) return;
+  throw new KilnError('RUN_FAILED', `${what}: the stage is an empty FROM scratch, with no /etc/passwd or /etc/group to look the name up in`, {
+    hint: 'use numeric ids (e.g. 1000:1000), or give the stage its files first',
+  });
+}
+
+/**
  * WORKDIR: create the directory (and parents) inside the rootfs, owned by the current USER as
  * BuildKit's mkdir resolves it (llb.WithUser, the same rules as COPY --chown): a bare uid is also
  * the gid, a name that is not in /etc/passwd is root, an unknown group keeps the user's gid.
- * On an empty FROM scratch stage (`emptyBase`: no snapshot yet) there is no rootfs to look a
- * name up in, and BuildKit fails ("invalid user index: -1").
  */
 export function executeWorkdir(path: string, userSpec: string, rootfs: string, resolve: (root: string, p: string) => string, emptyBase = false): void {
   const parts = path.split('/').filter((c) => c !== '');
@@ -200,11 +210,7 @@ export function executeWorkdir(path: string, userSpec: string, rootfs: string, r
     const host = resolve(rootfs, cur);
     if (!existsSync(host)) {
       if (owner === undefined) {
-        if (emptyBase && namesUserOrGroup(userSpec)) {
-          throw new KilnError('RUN_FAILED', `WORKDIR cannot create ${path} as USER ${userSpec}: the stage is an empty FROM scratch, with no /etc/passwd or /etc/group to look the name up in`, {
-            hint: 'use numeric ids (USER 1000:1000), or put the WORKDIR before the USER',
-          });
-        }
+        refuseNamesOnEmptyBase(emptyBase, userSpec, `WORKDIR cannot create ${path} as USER ${userSpec}`);
         owner = resolveChown(rootfs, userSpec);
       }
       mkdirSync(host, { mode: 0o755 });
