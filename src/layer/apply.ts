@@ -327,7 +327,7 @@ function lstatOrUndefined(p: string): Stats | undefined {
 export async function applyLayer(tar: TarSource, rootDir: string, opts: ApplyOptions = {}): Promise<ApplyResult> {
   const a = new Applier(rootDir, opts);
   let entries = 0;
-  for await (const { header, body } of readTar(tar, { errorCode: opts.untar ? 'ARCHIVE_INVALID' : 'LAYER_UNSAFE', signal: opts.signal })) {
+  for await (const { header, body } of readTar(tar, { errorCode: opts.untar ? 'ARCHIVE_INVALID' : 'LAYER_UNSAFE', signal: opts.signal, stopAtEnd: opts.untar !== undefined })) {
     entries++;
     try {
       await a.entry(header, body);

@@ -21,6 +21,12 @@ export interface ReadTarOptions {
   /** Error code for malformed input: ARCHIVE_INVALID (default) or LAYER_UNSAFE for layers. */
   errorCode?: ErrorCode;
   signal?: AbortSignal;
+  /**
+   * Stop after the end-of-archive marker instead of reading the input to its end, as Go's
+   * archive/tar under moby's untar does: whatever follows (record padding, trailing bytes, a
+   * compression trailer) is never read, so a problem there is no problem (ADD's archives).
+   */
+  stopAtEnd?: boolean;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -231,7 +237,8 @@ export async function* readTar(source: TarSource, opts: ReadTarOptions = {}): As
         if (block.length < BLOCK) fail(code, `tar stream is truncated inside header #${index} (${block.length} of 512 bytes)`);
         if (isZeroBlock(block)) {
           if (localPax || longName || longLink) fail(code, `tar stream ends after an extension header (#${index - 1}) with no entry`);
-          await src.drain(); // second zero block and record padding
+          if (opts.stopAtEnd) await src.read(BLOCK); // Go reads the second zero block, no further
+          else await src.drain(); // second zero block and record padding
           return;
         }
         raw = decodeRawHeader(block, code, index);

@@ -7,10 +7,10 @@
 import { spawn as nodeSpawn } from 'node:child_process';
 import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
 import { posix } from 'node:path';
-import type { Readable } from 'node:stream';
-import { createGunzip } from 'node:zlib';
+import { Readable } from 'node:stream';
 import { KilnError, isKilnError } from '../../errors.js';
 import { applyLayer } from '../../layer/index.js';
+import { gunzipMembers } from './gunzip.js';
 import { lstatOrUndefined } from './paths.js';
 
 type Compression = 'none' | 'gzip' | 'bzip2' | 'xz' | 'zstd';
@@ -30,10 +30,8 @@ function openDecompressed(path: string, c: Compression): { stream: Readable; don
   if (c === 'none' || c === 'gzip') {
     const file = createReadStream(path, { highWaterMark: 1 << 20 });
     if (c === 'none') return { stream: file, done: Promise.resolve(), close: () => file.destroy() };
-    const gunzip = createGunzip({ chunkSize: 256 << 10 });
-    file.on('error', (e) => gunzip.destroy(e));
-    file.pipe(gunzip);
-    return { stream: gunzip, done: Promise.resolve(), close: () => { file.destroy(); gunzip.destroy(); } };
+    const gunzip = Readable.from(gunzipMembers(file), { objectMode: false });
+    return { stream: gunzip, done: Promise.resolve(), close: () => { gunzip.destroy(); file.destroy(); } };
   }
   const fd = openSync(path, 'r');
   const child = nodeSpawn(TOOL[c], ['-d', '-c'], { stdio: [fd, 'pipe', 'pipe'], shell: false });

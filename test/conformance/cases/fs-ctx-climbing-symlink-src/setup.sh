@@ -1,0 +1,3 @@
+mkdir -p inner
+echo in > inner/file.txt
+ln -s ../../../inner/file.txt esc

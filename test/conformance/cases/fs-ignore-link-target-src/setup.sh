@@ -1,0 +1,2 @@
+echo s > secret.txt; ln -s secret.txt link
+printf 'secret.txt\n' > .dockerignore

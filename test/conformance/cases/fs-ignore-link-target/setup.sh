@@ -1,0 +1,3 @@
+mkdir -p dir
+echo s > secret.txt; ln -s ../secret.txt dir/link; echo k > dir/keep
+printf 'secret.txt\n' > .dockerignore

@@ -1,0 +1,2 @@
+mkdir -p dir/sub
+echo s > dir/sub/s

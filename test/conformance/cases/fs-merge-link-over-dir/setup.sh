@@ -1,0 +1,2 @@
+mkdir -p dir
+ln -s /etc dir/was-dir; ln -s /etc/passwd dir/was-file

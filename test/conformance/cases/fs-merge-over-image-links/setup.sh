@@ -1,0 +1,2 @@
+mkdir -p dir
+echo f > dir/file-link; echo d > dir/dangling
