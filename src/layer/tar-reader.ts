@@ -1,6 +1,6 @@
 // Streaming tar reader: an async iterator of entries over a byte stream. Entry bodies are
 // streamed in the source's own chunks (never a whole file in memory). Understands USTAR, PAX
-// (local 'x' and global 'g' headers, binary xattrs), GNU long names/links and base-256 numbers.
+// (local 'x' headers, binary xattrs; global 'g' headers are checked and ignored, as Go does), GNU long names/links and base-256 numbers.
 import { KilnError, type ErrorCode } from '../errors.js';
 import { utf8Name } from '../support/index.js';
 import {
@@ -214,7 +214,6 @@ function applyPax(h: TarHeader, pax: Map<string, Buffer>, label: string, code: E
 export async function* readTar(source: TarSource, opts: ReadTarOptions = {}): AsyncGenerator<TarEntry> {
   const code = opts.errorCode ?? 'ARCHIVE_INVALID';
   const src = new ByteSource(source);
-  let global = new Map<string, Buffer>();
   let index = 0;
   try {
     for (;;) {
@@ -252,9 +251,13 @@ export async function* readTar(source: TarSource, opts: ReadTarOptions = {}): As
           if ((await src.skip(padded)) < padded) fail(code, `tar stream is truncated after the extension data of ${label}`);
           if (t === 0x78) localPax = new Map([...(localPax ?? []), ...parsePaxRecords(body, code, label)]);
           else if (t === 0x67) {
-            const g = parsePaxRecords(body, code, label);
-            global = new Map(global);
-            for (const [k, v] of g) if (v.length === 0) global.delete(k); else global.set(k, v);
+            // A global header is checked, then ignored: Go's archive/tar returns it as an entry of
+            // its own and applies none of its records to later entries (nor keeps extension
+            // headers read before it), and moby's and containerd's appliers skip that entry.
+            parsePaxRecords(body, code, label);
+            localPax = undefined;
+            longName = undefined;
+            longLink = undefined;
           } else {
             const end = body.indexOf(0);
             const val = Buffer.from(end >= 0 ? body.subarray(0, end) : body);
@@ -287,7 +290,6 @@ export async function* readTar(source: TarSource, opts: ReadTarOptions = {}): As
         devmajor: raw.devmajor,
         devminor: raw.devminor,
       };
-      if (global.size) applyPax(h, global, label, code);
       if (localPax) applyPax(h, localPax, label, code);
       if (h.name.includes('\0') || (h.linkname ?? '').includes('\0')) fail(code, `tar entry ${label} has a NUL byte in its name`);
       if (!Number.isSafeInteger(h.size) || h.size < 0) fail(code, `tar entry ${label} has an invalid size`);
