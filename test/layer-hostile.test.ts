@@ -184,7 +184,27 @@ const CASES: Case[] = [
       b[156] = 'S'.charCodeAt(0);
       return tar(fixChecksum(b));
     },
-    error: /"sparse" is a GNU sparse file/,
+    error: /"sparse" is an old-style GNU sparse file/,
+  },
+  {
+    name: 'PAX sparse map with overlapping fragments',
+    layer: () => tar(extension('x', Buffer.from(paxRec('GNU.sparse.major', '0') + paxRec('GNU.sparse.minor', '1') + paxRec('GNU.sparse.numblocks', '2') + paxRec('GNU.sparse.map', '0,4,2,2') + paxRec('GNU.sparse.size', '8'))), ent({ name: 's' }, 'xxxxxx')),
+    error: /sparse map of "s" has a fragment \[2, \+2\] out of order/,
+  },
+  {
+    name: 'PAX sparse map past the real size',
+    layer: () => tar(extension('x', Buffer.from(paxRec('GNU.sparse.major', '0') + paxRec('GNU.sparse.minor', '1') + paxRec('GNU.sparse.numblocks', '1') + paxRec('GNU.sparse.map', '6,4') + paxRec('GNU.sparse.size', '8'))), ent({ name: 's' }, 'xxxx')),
+    error: /outside the 8-byte file/,
+  },
+  {
+    name: 'PAX sparse data the map does not refer to',
+    layer: () => tar(extension('x', Buffer.from(paxRec('GNU.sparse.major', '0') + paxRec('GNU.sparse.minor', '1') + paxRec('GNU.sparse.numblocks', '1') + paxRec('GNU.sparse.map', '0,2') + paxRec('GNU.sparse.size', '8'))), ent({ name: 's' }, 'xxxx')),
+    error: /sparse data that its map does not refer to/,
+  },
+  {
+    name: 'PAX sparse 1.0 map that claims a billion fragments',
+    layer: () => tar(extension('x', Buffer.from(paxRec('GNU.sparse.major', '1') + paxRec('GNU.sparse.minor', '0') + paxRec('GNU.sparse.realsize', '8'))), ent({ name: 's' }, Buffer.concat([Buffer.from('1000000000\n'), Buffer.alloc(501)]))),
+    error: /truncated inside the GNU sparse map of "s"/,
   },
 ];
 

@@ -210,7 +210,14 @@ export function parsePaxRecords(body: Buffer, code: ErrorCode, entryLabel: strin
     if (eq < 0 || eq >= end - 1 || eq === sp + 1) fail(code, `PAX header of ${entryLabel}: record at byte ${pos} has no key=value`);
     const key = body.toString('utf8', sp + 1, eq);
     if (key.includes('\0')) fail(code, `PAX header of ${entryLabel}: key contains NUL`);
-    out.set(key, body.subarray(eq + 1, end - 1));
+    const value = body.subarray(eq + 1, end - 1);
+    if (key === 'GNU.sparse.offset' || key === 'GNU.sparse.numbytes') {
+      // GNU sparse 0.0 repeats these two in turn: collected into GNU.sparse.map, as Go does
+      const map = out.get('GNU.sparse.map');
+      const n = map === undefined ? 0 : map.toString('latin1').split(',').length;
+      if ((n % 2 === 0) !== (key === 'GNU.sparse.offset') || value.includes(0x2c)) fail(code, `PAX header of ${entryLabel}: GNU sparse 0.0 records out of order`);
+      out.set('GNU.sparse.map', map === undefined ? Buffer.from(value) : Buffer.concat([map, Buffer.from(','), value]));
+    } else out.set(key, value);
     pos = end;
   }
   return out;

@@ -7,6 +7,7 @@ import {
   BLOCK, MAX_SPECIAL_SIZE, decodeRawHeader, fail, isZeroBlock, paddingFor, parsePaxRecords,
   type EntryType, type RawHeader, type TarHeader,
 } from './tar-format.js';
+import { checkFragments, expandSparse, readSparseMap1x0, sparseFromPax } from './tar-sparse.js';
 
 export interface TarEntry {
   readonly header: TarHeader;
@@ -199,10 +200,8 @@ function applyPax(h: TarHeader, pax: Map<string, Buffer>, label: string, code: E
           // LIBARCHIVE values are base64 (RFC 4648); SCHILY values are raw bytes
           const value = libarchive ? Buffer.from(v.toString('latin1'), 'base64') : Buffer.from(v);
           (h.xattrs ??= new Map()).set(name, value);
-        } else if (key.startsWith('GNU.sparse.')) {
-          fail(code, `tar entry ${label} is a GNU sparse file, which kiln does not support`);
         }
-      // other keys (ctime, comment, charset, hdrcharset, vendor keys) are ignored
+      // GNU.sparse.* records are read by tar-sparse.ts; other keys (ctime, comment, charset, hdrcharset, vendor keys) are ignored
     }
   }
 }
@@ -271,7 +270,7 @@ export async function* readTar(source: TarSource, opts: ReadTarOptions = {}): As
       let type = TYPES[flag];
       const rawName = utf8Name(longName ?? raw.name, 'tar entry name');
       const label = JSON.stringify(rawName);
-      if (flag === 0x53) fail(code, `tar entry ${label} is a GNU sparse file, which kiln does not support`);
+      if (flag === 0x53) fail(code, `tar entry ${label} is an old-style GNU sparse file (type S), which kiln does not support (nor does Docker)`);
       if (flag === 0x4d || flag === 0x56) fail(code, `tar entry ${label} is a GNU multi-volume/volume header, which kiln does not support`);
       if (flag === 0x44) type = 'dir'; // GNU dumpdir: a directory whose body lists its contents
       if (flag === 0x00 && rawName.endsWith('/')) type = 'dir'; // old (v7) archives mark directories by the slash
@@ -296,19 +295,38 @@ export async function* readTar(source: TarSource, opts: ReadTarOptions = {}): As
       // Bytes that follow the header: the body for files (and dumpdirs); links/devices/dirs carry none
       // in practice, but a non-zero size field still occupies the stream and must be skipped.
       const dataSize = h.size;
+      const sparse = localPax ? sparseFromPax(localPax, label, code) : undefined;
+      if (sparse && h.type !== 'file') fail(code, `tar entry ${label} has GNU sparse records but is not a regular file`);
       if (h.type !== 'file') h.size = 0;
       let left = h.type === 'file' ? dataSize : 0;
       const entryName = label;
-      const body: AsyncIterable<Buffer> = {
+      /** Up to n bytes of the entry's data. */
+      const take = async (n: number): Promise<Buffer> => {
+        const c = await src.chunk(Math.min(n, left));
+        if (c.length === 0) fail(code, `tar stream is truncated inside the data of ${entryName} (${left} bytes missing)`);
+        left -= c.length;
+        return c;
+      };
+      let body: AsyncIterable<Buffer> = {
         async *[Symbol.asyncIterator]() {
-          while (left > 0) {
-            const c = await src.chunk(left);
-            if (c.length === 0) fail(code, `tar stream is truncated inside the data of ${entryName} (${left} bytes missing)`);
-            left -= c.length;
-            yield c;
-          }
+          while (left > 0) yield await take(left);
         },
       };
+      if (sparse) {
+        if (sparse.name) h.name = sparse.name;
+        const readBlock = async () => {
+          if (left < BLOCK) fail(code, `tar stream is truncated inside the GNU sparse map of ${entryName}`);
+          const b = await src.read(BLOCK);
+          if (b.length < BLOCK) fail(code, `tar stream is truncated inside the GNU sparse map of ${entryName}`);
+          left -= BLOCK;
+          return b;
+        };
+        const frags = sparse.map ?? (await readSparseMap1x0(readBlock, label, code));
+        h.size = sparse.realSize ?? h.size;
+        checkFragments(frags, h.size, label, code);
+        const size = h.size;
+        body = { [Symbol.asyncIterator]: () => expandSparse(frags, size, take, () => left, entryName, code) };
+      }
       yield { header: h, body };
       const rest = (h.type === 'file' ? left : dataSize) + paddingFor(dataSize);
       if ((await src.skip(rest)) < rest) fail(code, `tar stream is truncated inside the data of ${label}`);

@@ -316,15 +316,6 @@ const KNOWN_FAILURES = new Map<string, KnownFailure>([
     },
   ],
   [
-    'fs-add-tar-sparse',
-    {
-      reason: 'a PAX 1.0 sparse entry (GNU tar --sparse): Go\'s archive/tar expands it into a plain file, kiln refuses GNU sparse entries with a clear error (layer/tar-reader.ts)',
-      diffs: [
-        "kiln build exited 1: Dockerfile:4: tar entry \"./GNUSparseFile.1/holes\" is a GNU sparse file, which kiln does not support",
-      ],
-    },
-  ],
-  [
     'fs-ctx-abs-symlink-parent',
     {
       reason: 'a context symlink to an absolute path in the middle of a COPY source: BuildKit resolves it with the context as root, issue #5 asks kiln to refuse symlinks that lead out of the context (build/copy/paths.ts resolveRel)',
