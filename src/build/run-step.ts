@@ -42,10 +42,22 @@ export async function executeRun(step: RunStep, rootfs: string, ctx: RunContext,
   const closers: (() => Promise<void>)[] = [];
   /** Step env plus secret env (env= secret mounts, SSH_AUTH_SOCK); never part of the cache key. */
   const env: string[] = [...step.env];
+  // BuildKit (llb's ExecOp) points SSH_AUTH_SOCK at the first ssh mount, agent or not, unless set
+  const firstSsh = step.mounts.find((m) => m.type === 'ssh');
+  if (firstSsh && !env.some((e) => e.startsWith('SSH_AUTH_SOCK='))) env.push(`SSH_AUTH_SOCK=${firstSsh.target}`);
   try {
     for (const m of step.mounts) {
       switch (m.type) {
         case 'bind': {
+          if (m.empty) {
+            // from=scratch: an empty directory (nothing to select a source= in)
+            if (m.source !== undefined) throw new KilnError('CONTEXT_PATH_NOT_FOUND', `RUN --mount=type=bind,from=scratch: source ${m.source} not found (scratch is empty)`, { location: [step.location] });
+            const tmp = makeTempDir('kiln-scratchbind-', join(ctx.stateDir, 'tmp'));
+            cleanups.push(() => removeTree(tmp));
+            chmodSync(tmp, 0o755);
+            mounts.push({ type: 'bind', source: tmp, target: m.target, readonly: m.readOnly });
+            break;
+          }
           const root = m.from === undefined || m.from.kind === 'context' ? ctx.contextDir : await ctx.sourceRoot(m.from);
           const src = resolveInRoot(root, m.source ?? '/');
           if (!existsSync(src)) {
@@ -94,7 +106,7 @@ export async function executeRun(step: RunStep, rootfs: string, ctx: RunContext,
           break;
         }
         case 'tmpfs':
-          mounts.push(m.size === undefined ? { type: 'tmpfs', target: m.target } : { type: 'tmpfs', target: m.target, sizeBytes: m.size });
+          mounts.push({ type: 'tmpfs', target: m.target, readonly: m.readOnly, ...(m.size === undefined ? {} : { sizeBytes: m.size }) });
           break;
         case 'secret': {
           const id = m.id ?? posix.basename(m.target);
@@ -129,7 +141,6 @@ export async function executeRun(step: RunStep, rootfs: string, ctx: RunContext,
           const proxy = await sshProxy(join(ctx.stateDir, 'tmp'), agent, m);
           closers.push(proxy.close);
           mounts.push({ type: 'bind', source: proxy.socket, target: m.target, readonly: false });
-          env.push(`SSH_AUTH_SOCK=${m.target}`);
           break;
         }
       }

@@ -156,6 +156,14 @@ test('mount parsing follows BuildKit: defaults, aliases, per-type keys, csv quot
   assert.throws(() => parseMountSpec('type=cache,target'), /must be a key=value pair/);
   assert.throws(() => parseMountSpec('type=cache,targt=/x'), (e: Error & { hint?: string }) => /unexpected key 'targt'/.test(e.message) && e.hint === 'did you mean target?');
   assert.throws(() => parseMountSpec('type=bind,from=$X/y'), /doesn't support variable expansion/);
+  assert.throws(() => parseMountSpec('type=ssh,source=/agent'), /ssh does not support source/);
+  // a type=$VAR defers the type's own keys to the expanded re-parse (BuildKit checks them there)
+  const t = parseMountSpec('type=$T,target=/t,size=1m');
+  assert.equal(t.deferred, true);
+  assert.equal(resolveMount(t, (w) => w.replace('$T', 'tmpfs')).size, 1 << 20);
+  assert.throws(() => resolveMount(t, (w) => w.replace('$T', 'cache')), /unexpected key 'size'/);
+  assert.equal(resolveMount(parseMountSpec('type=$T,id=x,required=false'), (w) => w.replace('$T', 'secret')).required, false);
+  assert.throws(() => parseMountSpec('size=1m,type=$T'), /unexpected key 'size' for mount type 'bind'/); // before type=: bind, as BuildKit
   // deferred until expansion
   const d = parseMountSpec('type=$T,target=/x,mode=$M');
   assert.equal(d.deferred, true);

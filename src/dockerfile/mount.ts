@@ -140,6 +140,7 @@ export function parseMountSpec(raw: string, expand?: (word: string) => string): 
   if (raw.trim() === '') throw new MountSpecError('empty mount value', 'e.g. --mount=type=cache,target=/root/.cache');
   let roAuto = true;
   let deferred = false;
+  let typeDeferred = false;
   const unexpected = (key: string): never => {
     throw new MountSpecError(`unexpected key '${key}' for mount type '${m.type}'`);
   };
@@ -162,7 +163,7 @@ export function parseMountSpec(raw: string, expand?: (word: string) => string): 
           roAuto = false;
           continue;
         case 'required':
-          if (m.type !== 'secret' && m.type !== 'ssh') unexpected(key);
+          if (m.type !== 'secret' && m.type !== 'ssh' && !typeDeferred) unexpected(key);
           m.required = true;
           continue;
         default:
@@ -180,6 +181,7 @@ export function parseMountSpec(raw: string, expand?: (word: string) => string): 
       case 'type': {
         if (typed) {
           deferred = true;
+          typeDeferred = true; // the type-specific checks wait for the expanded re-parse, as BuildKit's do
           break;
         }
         const t = value.toLowerCase() as MountType;
@@ -214,7 +216,7 @@ export function parseMountSpec(raw: string, expand?: (word: string) => string): 
         break;
       }
       case 'required': {
-        if (m.type !== 'secret' && m.type !== 'ssh') unexpected(key);
+        if (m.type !== 'secret' && m.type !== 'ssh' && !typeDeferred) unexpected(key);
         if (typed) {
           deferred = true;
           break;
@@ -225,7 +227,7 @@ export function parseMountSpec(raw: string, expand?: (word: string) => string): 
         break;
       }
       case 'size': {
-        if (m.type !== 'tmpfs') unexpected(key);
+        if (m.type !== 'tmpfs' && !typeDeferred) unexpected(key);
         if (typed) {
           deferred = true;
           break;
@@ -284,6 +286,7 @@ export function parseMountSpec(raw: string, expand?: (word: string) => string): 
     if (m.source && m.id) throw new MountSpecError("both source and id can't be set");
   }
   if (m.sharing !== undefined && m.type !== 'cache') throw new MountSpecError(`invalid cache sharing set for ${m.type} mount`);
+  if (m.type === 'ssh' && m.source) throw new MountSpecError('ssh does not support source', 'give the agent socket to the build with --ssh ID=PATH and name it with id=ID');
   return m;
 }
 

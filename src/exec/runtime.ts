@@ -96,11 +96,7 @@ export class RuncRuntime implements Runtime {
       const config = buildOciConfig(spec, absRootfs, { hosts, resolvConf });
       if (spec.cgroupParent !== undefined) config.linux.cgroupsPath = cgroupsPathFor(spec.cgroupParent, id);
       writeFileSync(join(bundle, 'config.json'), ociConfigJson(config));
-      cleanStubs = recordMountStubs(
-        absRootfs,
-        config.mounts.map((m) => m.destination),
-        [...(spec.mounts ?? []).map((m) => m.target), ...(spec.shmSizeBytes !== undefined ? ['/dev/shm'] : [])],
-      );
+      cleanStubs = recordMountStubs(absRootfs, [...(spec.mounts ?? []).map((m) => m.target), ...(spec.shmSizeBytes !== undefined ? ['/dev/shm'] : [])]);
 
       // Abort: `runc kill KILL` (repeated until `runc run` is gone: the container may not exist
       // yet when the signal arrives), SIGKILL runc itself as a last resort.

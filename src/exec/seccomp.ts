@@ -18,8 +18,10 @@ const DENIED: readonly string[] = [
   // kernel modules, kexec, reboot
   'init_module', 'finit_module', 'delete_module', 'create_module', 'query_module', 'get_kernel_syms',
   'kexec_load', 'kexec_file_load', 'reboot',
-  // clocks (CAP_SYS_TIME)
-  'settimeofday', 'stime', 'clock_settime', 'clock_settime64', 'clock_adjtime', 'clock_adjtime64',
+  // clocks (CAP_SYS_TIME). adjtimex and clock_adjtime stay allowed, as in Docker's profile: the
+  // kernel itself refuses their setting modes without CAP_SYS_TIME, and reading the clock's state
+  // (ntp/chrony status, busybox adjtimex) must work
+  'settimeofday', 'stime', 'clock_settime', 'clock_settime64',
   // swap, accounting, quotas
   'swapon', 'swapoff', 'acct', 'quotactl', 'quotactl_fd',
   // mounting, old and new API (CAP_SYS_ADMIN)

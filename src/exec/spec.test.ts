@@ -41,16 +41,28 @@ test('config: process, capabilities, mounts', () => {
   assert.deepEqual(c.root, { path: '/r', readonly: false });
 });
 
-test('config: extra mounts and errors', () => {
+test("config: extra mounts in BuildKit's order and options, and errors", () => {
   const c = buildOciConfig(
-    { ...base, mounts: [{ type: 'bind', source: '/s', target: '/t', readonly: true }, { type: 'tmpfs', target: '/tmp', sizeBytes: 1024 }] },
+    {
+      ...base,
+      mounts: [
+        { type: 'tmpfs', target: '/tmp', sizeBytes: 1024 },
+        { type: 'tmpfs', target: '/t/sub', sizeBytes: 0, readonly: true }, // nested: must come after /t
+        { type: 'bind', source: '/s', target: '/t', readonly: true },
+        { type: 'bind', source: '/other-hosts', target: '/etc/hosts', readonly: true }, // replaces the default, in its place
+      ],
+    },
     '/r',
     FILES,
   );
-  assert.deepEqual(c.mounts.slice(-2), [
+  assert.deepEqual(c.mounts.slice(-3), [
     { destination: '/t', type: 'bind', source: '/s', options: ['rbind', 'ro', 'nosuid', 'nodev'] },
-    { destination: '/tmp', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'mode=755', 'size=1024'] },
+    { destination: '/t/sub', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'ro'] }, // no size=0, no mode: 1777
+    { destination: '/tmp', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'size=1024'] },
   ]);
+  const hosts = c.mounts.filter((m) => m.destination === '/etc/hosts');
+  assert.deepEqual(hosts.map((m) => m.source), ['/other-hosts']);
+  assert.ok(c.mounts.indexOf(hosts[0]!) < c.mounts.findIndex((m) => m.destination === '/etc/resolv.conf'));
   assert.throws(() => buildOciConfig(base, 'relative', FILES), /absolute/);
   assert.throws(() => buildOciConfig({ ...base, args: [] }, '/r', FILES), /no command/);
 });

@@ -9,7 +9,7 @@ import { defaultSeccomp } from './seccomp.js';
 /** A mount added on top of the defaults, e.g. for RUN --mount. Targets are absolute container paths. */
 export type ExtraMount =
   | { readonly type: 'bind'; readonly source: string; readonly target: string; readonly readonly: boolean }
-  | { readonly type: 'tmpfs'; readonly target: string; readonly sizeBytes?: number; readonly mode?: number };
+  | { readonly type: 'tmpfs'; readonly target: string; readonly sizeBytes?: number; readonly readonly?: boolean };
 
 /**
  * Networking of a RUN container:
@@ -167,9 +167,34 @@ function extraMount(m: ExtraMount): OciMount {
   if (m.type === 'bind') {
     return { destination: m.target, type: 'bind', source: m.source, options: ['rbind', m.readonly ? 'ro' : 'rw', 'nosuid', 'nodev'] };
   }
-  const options = ['nosuid', 'nodev', `mode=${(m.mode ?? 0o755).toString(8)}`];
-  if (m.sizeBytes !== undefined) options.push(`size=${m.sizeBytes}`);
+  // BuildKit's tmpfs mount: nosuid, ro when read-only, a size only when above 0 (the kernel's
+  // default mode 1777, so any USER can write to it, as to /tmp)
+  const options = ['nosuid'];
+  if (m.readonly) options.push('ro');
+  if (m.sizeBytes !== undefined && m.sizeBytes > 0) options.push(`size=${m.sizeBytes}`);
   return { destination: m.target, type: 'tmpfs', source: 'tmpfs', options };
+}
+
+/**
+ * A step's own mounts in BuildKit's order: sorted by target (llb's ExecOp marshals them so), so a
+ * mount nested in another comes after it whatever the Dockerfile's order.
+ */
+export function sortedMounts(mounts: readonly ExtraMount[]): ExtraMount[] {
+  return [...mounts].sort((a, b) => Buffer.compare(Buffer.from(a.target), Buffer.from(b.target)));
+}
+
+/** BuildKit's dedupMounts: of mounts with the same destination the last wins, in the first's place. */
+function dedupMounts(mounts: readonly OciMount[]): OciMount[] {
+  const out: OciMount[] = [];
+  const at = new Map<string, number>();
+  for (const m of mounts) {
+    const i = at.get(m.destination);
+    if (i === undefined) {
+      at.set(m.destination, out.length);
+      out.push(m);
+    } else out[i] = m;
+  }
+  return out;
 }
 
 function hasVar(env: readonly string[], name: string): boolean {
@@ -201,7 +226,7 @@ export function buildOciConfig(p: ProcessSpec, rootfs: string, files: GeneratedF
     const i = mounts.findIndex((m) => m.destination === '/dev/shm');
     mounts[i] = { destination: '/dev/shm', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', `size=${p.shmSizeBytes}`] };
   }
-  for (const m of p.mounts ?? []) mounts.push(extraMount(m));
+  for (const m of sortedMounts(p.mounts ?? [])) mounts.push(extraMount(m));
 
   return {
     ociVersion: '1.0.2',
@@ -233,7 +258,7 @@ export function buildOciConfig(p: ProcessSpec, rootfs: string, files: GeneratedF
     },
     root: { path: rootfs, readonly: false },
     hostname: p.hostname ?? DEFAULT_HOSTNAME,
-    mounts,
+    mounts: dedupMounts(mounts),
     linux: {
       namespaces,
       maskedPaths: [...MASKED_PATHS],

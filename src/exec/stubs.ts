@@ -1,32 +1,12 @@
 // Mount stubs: runc creates a missing mount destination (an empty file for /etc/hosts, empty
 // dirs for /proc, /dev, ...) in the rootfs. Those are not the RUN step's changes, so they are
 // recorded before the run and removed after it, and their parent directory's times restored,
-// so the snapshot diff does not see them (BuildKit's MountStubsCleaner does the same) — except
-// the top-level /dev, /proc and /sys directories, which BuildKit's layers keep.
-import { lstatSync, lutimesSync, readdirSync, rmSync, type BigIntStats, type Stats } from 'node:fs';
-import { join } from 'node:path';
+// so the snapshot diff does not see them (BuildKit's MountStubsCleaner does the same, with the
+// same rules: see recordMountStubs).
+import { lstatSync, lutimesSync, readdirSync, rmdirSync, unlinkSync, type Stats } from 'node:fs';
+import { dirname, posix } from 'node:path';
 import { runSync } from '../support/index.js';
-
-const KEPT_MOUNT_DIRS = new Set(['dev', 'proc', 'sys']);
-
-interface Stub {
-  readonly path: string;
-  readonly parent: string;
-  readonly parentStat: BigIntStats;
-}
-
-/** Only empty regular files and directories holding nothing else count as stubs. */
-function isEmptyStubTree(p: string): boolean {
-  let st: Stats;
-  try {
-    st = lstatSync(p);
-  } catch {
-    return false;
-  }
-  if (st.isFile()) return st.size === 0;
-  if (!st.isDirectory()) return false;
-  return readdirSync(p).every((n) => isEmptyStubTree(join(p, n)));
-}
+import { resolveInRoot } from './rootpath.js';
 
 /**
  * Sets a directory's mtime with full nanosecond precision. fs.utimes goes through a double and
@@ -46,60 +26,78 @@ function restoreMtime(dir: string, mtimeNs: bigint): void {
   runSync('touch', ['-m', '-c', '-h', '-d', `@${sec}.${ns.toString().padStart(9, '0')}`, dir]);
 }
 
+/** The files BuildKit's stub cleaner always looks at, besides the step's own mount targets. */
+const GENERATED_FILES = ['/etc/resolv.conf', '/etc/hosts'];
+
 /**
- * Records, for each container path in `destinations`, the first component missing from `rootfs`.
- * Returns a function that removes those stubs again (call it after the container exited).
- * `stepMounts` are the destinations of the step's own mounts (RUN --mount, the --shm-size tmpfs):
- * BuildKit's stub cleaner sees those, so a top-level /dev, /proc or /sys that one of them needs is
- * a stub too, and goes when it is left empty.
+ * Records the mount stubs a run may leave, as BuildKit's MountStubsCleaner does: for
+ * /etc/resolv.conf, /etc/hosts and each of the step's own mount targets (RUN --mount, heredoc
+ * files, the --shm-size tmpfs), the path is resolved in the rootfs (symlinks followed, `..`
+ * cleaned) and it and every missing parent is a stub. The top-level /dev, /proc and /sys that
+ * runc makes for its default mounts are not looked at, so they stay in the layer, as BuildKit's do.
+ * Returns a function to call after the container exited: it removes, deepest first, each stub
+ * that is an empty directory or an empty file (never what the step put there), and gives the
+ * existing directories the stubs were made in their old mtime back.
  */
-export function recordMountStubs(rootfs: string, destinations: readonly string[], stepMounts: readonly string[] = []): () => void {
-  const stubs: Stub[] = [];
-  const seen = new Set<string>();
-  const own = new Set(stepMounts);
-  for (const dest of [...stepMounts, ...destinations.filter((d) => !own.has(d))]) {
-    const parts = dest.split('/').filter(Boolean);
-    let cur = rootfs;
-    for (const part of parts) {
-      const next = join(cur, part);
-      let st: Stats | undefined;
+export function recordMountStubs(rootfs: string, stepMounts: readonly string[] = []): () => void {
+  const stubs: string[] = [];
+  const anchors = new Map<string, bigint>();
+  for (const name of [...GENERATED_FILES, ...stepMounts]) {
+    const p = posix.join('/', name);
+    if (p === '/') continue;
+    let real: string;
+    try {
+      real = resolveInRoot(rootfs, p);
+    } catch {
+      continue; // a symlink loop: runc fails the mount, and there is nothing to record
+    }
+    const before = stubs.length;
+    for (;;) {
       try {
-        st = lstatSync(next);
-      } catch {
-        st = undefined;
-      }
-      if (st === undefined) {
-        // BuildKit (Docker 26) keeps the top-level /dev, /proc and /sys that runc creates in the
-        // step's layer (test/conformance run-mount-points): only other stubs are cleaned.
-        if (cur === rootfs && KEPT_MOUNT_DIRS.has(part) && !own.has(dest)) break;
-        if (!seen.has(next)) {
-          seen.add(next);
-          stubs.push({ path: next, parent: cur, parentStat: lstatSync(cur, { bigint: true }) });
+        lstatSync(real);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT' || code === 'ENOTDIR') {
+          stubs.push(real);
+          const parent = dirname(real);
+          if (parent !== real) {
+            real = parent;
+            continue;
+          }
         }
         break;
       }
-      if (!st.isDirectory()) break; // a symlink or file: runc resolves it; nothing to record
-      cur = next;
+      // `real` exists: the stub below it (if any) was made in it
+      if (stubs.length > before && !anchors.has(real)) {
+        try {
+          anchors.set(real, lstatSync(real, { bigint: true }).mtimeNs);
+        } catch {
+          /* best effort */
+        }
+      }
+      break;
     }
   }
   return () => {
-    // remove every stub, then restore each parent once (/etc/hosts and /etc/resolv.conf share
-    // /etc), deepest first, so a parent's times are restored after its children are gone
-    const parents = new Map<string, bigint>();
-    for (const s of stubs) {
-      if (!isEmptyStubTree(s.path)) continue;
+    const touched = new Set<string>();
+    for (const p of stubs) {
+      let st: Stats;
       try {
-        rmSync(s.path, { recursive: true, force: true });
-        parents.set(s.parent, s.parentStat.mtimeNs);
+        st = lstatSync(p);
+        if (st.isDirectory() ? readdirSync(p).length !== 0 : st.size !== 0) continue;
+        if (st.isDirectory()) rmdirSync(p);
+        else unlinkSync(p);
       } catch {
-        /* best effort: a leftover stub only adds an empty entry to the layer */
+        continue; // gone already (shared by two targets), or not removable: only an empty entry is left
       }
+      touched.add(dirname(p));
     }
-    for (const [dir, mtimeNs] of [...parents].sort((a, b) => b[0].length - a[0].length)) {
+    for (const [dir, mtimeNs] of [...anchors].sort((a, b) => b[0].length - a[0].length)) {
+      if (!touched.has(dir)) continue;
       try {
         restoreMtime(dir, mtimeNs);
       } catch {
-        /* best effort, as above */
+        /* best effort: only the directory's mtime differs */
       }
     }
   };

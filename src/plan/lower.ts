@@ -176,7 +176,9 @@ function runMounts(s: StageState, c: RunInstruction, cmd: Command, ctx: Dispatch
   c.mounts.forEach((m: RunMount, i) => {
     const ref = cmd.sources[i];
     if (m.type === 'secret' || m.type === 'ssh') {
-      out.push(m.type === 'secret' ? secretMount(m) : sshMount(m, sshCount++));
+      const p = m.type === 'secret' ? secretMount(m) : sshMount(m, sshCount++);
+      // a relative target is in the WORKDIR (runc's mount of it lands there under BuildKit)
+      out.push(p.target === '' ? p : { ...p, target: mountTarget(s.dir, p.target) });
       return;
     }
     let from: Source | undefined;
@@ -195,6 +197,7 @@ function runMounts(s: StageState, c: RunInstruction, cmd: Command, ctx: Dispatch
     const source = goJoin('/', m.source ?? '');
     const plan: { -readonly [K in keyof RunMountPlan]: RunMountPlan[K] } = { type: m.type, target, readOnly: m.readOnly, required: m.required };
     if (from) plan.from = from;
+    else if (m.type === 'bind' && ref?.kind === 'scratch') plan.empty = true;
     if (source !== '/') plan.source = source;
     if (m.type === 'cache') {
       plan.id = m.id || goClean(m.target ?? '');

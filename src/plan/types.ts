@@ -122,6 +122,8 @@ export interface RunMountPlan {
   readonly target: string;
   /** bind/cache: where the content comes from (bind default: context). */
   readonly from?: Source;
+  /** bind from=scratch: an empty directory (never the context). */
+  readonly empty?: true;
   /** Path inside `from` (bind, cache with from). */
   readonly source?: string;
   readonly readOnly: boolean;
