@@ -34,8 +34,30 @@ export interface RunContext {
   readonly mountSources?: MountSources;
 }
 
+/**
+ * A working directory that does not exist is made before the run, as BuildKit's executor makes
+ * it: resolved in the rootfs (through symlinks), the missing directories 0755 and owned by the
+ * step's user (idtools.MkdirAllAndChown). runc would make it as root, or fail on a dangling link.
+ */
+function makeWorkingDir(rootfs: string, cwd: string, owner: { uid: number; gid: number }): void {
+  const target = resolveInRoot(rootfs, cwd);
+  if (existsSync(target)) return;
+  const missing: string[] = [];
+  for (let p = target; p.length > rootfs.length && !existsSync(p); p = posix.dirname(p)) missing.unshift(p);
+  for (const p of missing) {
+    try {
+      mkdirSync(p, { mode: 0o755 });
+    } catch {
+      return; // a file in the way: runc reports it, at the step's line
+    }
+    chmodSync(p, 0o755);
+    chownSync(p, owner.uid, owner.gid);
+  }
+}
+
 export async function executeRun(step: RunStep, rootfs: string, ctx: RunContext, signal: AbortSignal): Promise<void> {
   const user = resolveUser(rootfs, step.user);
+  makeWorkingDir(rootfs, step.cwd, user);
   const mounts: ExtraMount[] = [];
   const cleanups: (() => void)[] = [];
   const releases: (() => void)[] = [];

@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { KilnError, shortenText } from '../errors.js';
 import { output, pidAlive, removeTree, runSync, spawn, type SpawnResult } from '../support/index.js';
-import { DEFAULT_HOSTNAME, argListTooLongHint, buildOciConfig, cgroupsPathFor, ociConfigJson, hostsFile, resolvConfFile, type ProcessSpec } from './spec.js';
+import { DEFAULT_HOSTNAME, argListTooLongHint, runtimeStartHint, buildOciConfig, cgroupsPathFor, ociConfigJson, hostsFile, resolvConfFile, type ProcessSpec } from './spec.js';
 import { recordMountStubs } from './stubs.js';
 
 export interface RunIO {
@@ -137,7 +137,7 @@ export class RuncRuntime implements Runtime {
       if (r.code === 0) return 0;
       const exitCode = r.code ?? 128 + signalNumber(r.signal);
       const what = shortenText(spec.args.length >= 3 && spec.args[1] === '-c' ? spec.args.slice(2).join(' ') : JSON.stringify(spec.args));
-      const hint = argListTooLongHint(spec, r.outputTail);
+      const hint = argListTooLongHint(spec, r.outputTail) ?? runtimeStartHint(r.outputTail);
       throw new KilnError('RUN_FAILED', `process "${what}" did not complete successfully: exit code: ${exitCode}`, {
         exitCode,
         outputTail: r.outputTail,

@@ -85,12 +85,12 @@ test('resolveInRoot and resolveUser never leave the rootfs', () => {
     assert.equal(resolveInRoot(root, '/etc/passwd'), join(root, 'real', 'passwd'));
     assert.equal(resolveInRoot(root, '/etc/group'), join(root, 'real', 'group'));
     assert.deepEqual(resolveUser(root, 'svc'), { uid: 77, gid: 88, additionalGids: [], home: '/srv' });
-    assert.deepEqual(resolveUser(root, ''), { uid: 0, gid: 0, additionalGids: [], home: '/root' });
+    assert.deepEqual(resolveUser(root, ''), { uid: 0, gid: 0, additionalGids: [], home: '/' }); // no uid 0 line: runc's HOME is /
     assert.deepEqual(resolveUser(root, '5:6'), { uid: 5, gid: 6, additionalGids: [], home: '/' });
     // ids are read as Go's strconv.Atoi reads them (runc's GetExecUser): a + sign is allowed
     assert.deepEqual(resolveUser(root, '+77:+6'), { uid: 77, gid: 6, additionalGids: [], home: '/srv' });
-    assert.throws(() => resolveUser(root, '-5'), /invalid uid in USER -5/);
-    assert.throws(() => resolveUser(root, '5:-6'), /invalid gid in USER 5:-6/);
+    assert.throws(() => resolveUser(root, '-5'), /USER -5: uids and gids must be in range/);
+    assert.throws(() => resolveUser(root, '5:-6'), /USER 5:-6: uids and gids must be in range/);
     assert.throws(() => resolveUser(root, 'root'), /unable to find user root/); // host's root is not visible
     symlinkSync('loop', join(root, 'loop'));
     assert.throws(() => resolveInRoot(root, '/loop/x'), /too many levels/);
@@ -181,4 +181,12 @@ test('cgroupsPathFor: BuildKit\'s /PARENT/buildkit/ID, cleaned so it cannot clim
   assert.equal(cgroupsPathFor('../../x', 'c1'), '/x/buildkit/c1');
   assert.equal(cgroupsPathFor('a/./../b', 'c1'), '/b/buildkit/c1');
   assert.throws(() => cgroupsPathFor('system.slice:', 'c1'), (e: unknown) => e instanceof Error && 'code' in e && e.code === 'NOT_IMPLEMENTED' && /systemd slice/.test(e.message));
+});
+
+test("runtimeStartHint: runc's own error line, unquoted, as advice; nothing for a process's own failure", async () => {
+  const { runtimeStartHint } = await import('./spec.js');
+  const tail = 'some output\ntime="2026-11-28T12:00:00Z" level=error msg="runc run failed: unable to start container process: exec: \\"nope\\": executable file not found in $PATH"\n';
+  assert.equal(runtimeStartHint(tail), 'the runtime could not start the process: exec: "nope": executable file not found in $PATH');
+  assert.equal(runtimeStartHint('make: *** [all] Error 1\n'), undefined);
+  assert.equal(runtimeStartHint(undefined), undefined);
 });

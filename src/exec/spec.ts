@@ -332,3 +332,17 @@ export function argListTooLongHint(p: Pick<ProcessSpec, 'args' | 'env'>, outputT
       : `Linux limits the arguments plus environment of a process (this step passes ${Math.ceil(total / 1024)} KiB)`;
   return `${why}: put the commands in a script (COPY it into the image and RUN it) instead of one long command line`;
 }
+
+/**
+ * When runc itself could not start the process (no such executable, the working directory is a
+ * file, an id out of range), its own error line from the output tail, as advice: the exit code
+ * alone (1) says nothing. undefined when the tail has no such line.
+ */
+export function runtimeStartHint(outputTail: string | undefined): string | undefined {
+  if (outputTail === undefined) return undefined;
+  let msg: string | undefined;
+  for (const m of outputTail.matchAll(/level=error msg="((?:[^"\\]|\\.)*)"/g)) msg = m[1];
+  if (msg === undefined) return undefined;
+  const text = msg.replace(/\\(.)/g, '$1').replace(/^runc run failed: /, '').replace(/^unable to start container process: /, '');
+  return `the runtime could not start the process: ${text}`;
+}
