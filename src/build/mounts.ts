@@ -1,13 +1,14 @@
 // Host side of RUN --mount=type=cache|secret|ssh: persistent cache directories (with
 // sharing=shared|locked|private across processes, from= seeding), secret files kept off the
 // rootfs (in memory when /dev/shm exists), and a per-step SSH agent proxy socket.
-import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { KilnError } from '../errors.js';
 import type { RunMountPlan } from '../plan/index.js';
 import { output, pidAlive, readAtMost, removeTree } from '../support/index.js';
+import { resolveInRoot } from '../exec/index.js';
 import type { SecretSource } from './ports.js';
 
 /** Takes `<path>.lock` (a file holding the owner's pid); stale locks of dead processes are broken. */
@@ -54,25 +55,58 @@ async function lock(path: string, signal: AbortSignal): Promise<() => void> {
 }
 
 export interface CacheMountSeed {
-  /** Host path of the content to start from (from= source, + source=). */
+  /** Host path of the content to start from (from= source, + source=): a directory or a file. */
   readonly path: string;
   /** Identity of that content (a stage's output key, an image digest). */
   readonly id: string;
 }
 
-/** Creates a cache dir once (seeded, or empty with mode/owner), atomically. */
-async function ensureCacheDir(dir: string, m: RunMountPlan, seed: CacheMountSeed | undefined, signal: AbortSignal): Promise<void> {
+/**
+ * What a cache mount shows, as BuildKit's Dockerfile frontend builds it (convert_runmount.go):
+ * - 'root': the cache directory itself, or the `source=` path inside it (no from=);
+ * - 'seed': from= content copied in once (the source= path of the stage/image/context), under
+ *   `content` (a file stays a file);
+ * - 'mkdir': uid=/gid=/mode= without source=: BuildKit mounts a directory /cache that it makes
+ *   in the cache's base with those (the cache's identity includes them), so it starts empty.
+ *   With source=, uid/gid/mode are ignored, as BuildKit ignores them.
+ */
+export type CacheLayout =
+  | { readonly kind: 'root'; readonly source?: string }
+  | { readonly kind: 'seed'; readonly seed: CacheMountSeed }
+  | { readonly kind: 'mkdir'; readonly mode: number; readonly uid: number; readonly gid: number };
+
+/** The layout of cache mount `m` (`seed` when it has from=). */
+export function cacheLayout(m: RunMountPlan, seed: CacheMountSeed | undefined): CacheLayout {
+  if (m.source === undefined && (m.mode !== undefined || m.uid !== undefined || m.gid !== undefined)) {
+    return { kind: 'mkdir', mode: m.mode ?? 0o755, uid: m.uid ?? 0, gid: m.gid ?? 0 };
+  }
+  if (seed) return { kind: 'seed', seed };
+  return m.source === undefined ? { kind: 'root' } : { kind: 'root', source: m.source };
+}
+
+/** The identity of a cache dir beside its id (none for a plain cache: one dir per id). */
+function layoutKey(l: CacheLayout): string | undefined {
+  if (l.kind === 'seed') return `seed2\0${l.seed.id}`; // seed2: content under content/
+  if (l.kind === 'mkdir') return `mkdir\0${l.mode.toString(8)}\0${l.uid}\0${l.gid}`;
+  return undefined;
+}
+
+/** Creates a cache dir once (empty, seeded, or with its /cache directory), atomically. */
+async function ensureCacheDir(dir: string, l: CacheLayout, signal: AbortSignal): Promise<void> {
   if (existsSync(dir)) return;
   const tmp = `${dir}.new-${process.pid}-${Math.random().toString(16).slice(2)}`;
   mkdirSync(tmp, { recursive: true });
   try {
-    if (seed) {
-      if (!existsSync(seed.path)) throw new KilnError('CONTEXT_PATH_NOT_FOUND', `RUN --mount=type=cache,from=…: source ${m.source ?? '/'} not found`);
-      if (statSync(seed.path).isDirectory()) await output('cp', ['-a', '--', `${seed.path}/.`, tmp], { signal });
-      else await output('cp', ['-a', '--', seed.path, tmp], { signal });
+    chmodSync(tmp, 0o755);
+    if (l.kind === 'seed') {
+      if (!existsSync(l.seed.path)) throw new KilnError('CONTEXT_PATH_NOT_FOUND', `RUN --mount=type=cache,from=…: source not found`);
+      await output('cp', ['-a', '--', l.seed.path, join(tmp, 'content')], { signal });
+    } else if (l.kind === 'mkdir') {
+      const c = join(tmp, 'cache');
+      mkdirSync(c);
+      chmodSync(c, l.mode);
+      chownSync(c, l.uid, l.gid);
     }
-    if (!seed || m.mode !== undefined) chmodSync(tmp, m.mode ?? 0o755);
-    if (!seed || m.uid !== undefined || m.gid !== undefined) chownSync(tmp, m.uid ?? 0, m.gid ?? 0);
     try {
       renameSync(tmp, dir);
     } catch {
@@ -84,27 +118,43 @@ async function ensureCacheDir(dir: string, m: RunMountPlan, seed: CacheMountSeed
   }
 }
 
+/** The host path to mount for layout `l` of cache dir `dir`. */
+function mountPath(dir: string, l: CacheLayout): string {
+  if (l.kind === 'seed') return join(dir, 'content');
+  if (l.kind === 'mkdir') return join(dir, 'cache');
+  if (l.source === undefined) return dir;
+  const p = resolveInRoot(dir, l.source);
+  if (!existsSync(p)) {
+    throw new KilnError('CONTEXT_PATH_NOT_FOUND', `RUN --mount=type=cache,source=${l.source}: ${l.source} is not in the cache`, {
+      hint: 'without from=, source= picks a path inside the cache that an earlier step made; drop source= to mount the whole cache',
+    });
+  }
+  return p;
+}
+
 /**
- * The host directory for a cache mount and a release function. Cache dirs are keyed by id (default
- * the target) and, with from=, by the seed's identity (BuildKit keys them the same way).
+ * The host path to mount for cache mount `m` and a release function. Cache dirs are keyed by
+ * id (default the target) and by what they start from (cacheLayout), as BuildKit keys them.
  * shared: used by any number of steps at once; locked: one step at a time (others wait);
  * private: a step that finds the dir busy gets a directory of its own (id~1, id~2, ...), kept for reuse.
  */
 export async function acquireCacheDir(stateDir: string, m: RunMountPlan, seed: CacheMountSeed | undefined, signal: AbortSignal): Promise<{ dir: string; release: () => void }> {
   const id = m.id ?? m.target;
-  const name = createHash('sha256').update(seed ? `${id}\0${seed.id}` : id).digest('hex').slice(0, 32);
+  const layout = cacheLayout(m, seed);
+  const key = layoutKey(layout);
+  const name = createHash('sha256').update(key === undefined ? id : `${id}\0${key}`).digest('hex').slice(0, 32);
   const base = join(stateDir, 'cache-mounts');
   mkdirSync(base, { recursive: true });
   const sharing = m.sharing ?? 'shared';
   // the dir is filled (from= seed) while held; a failure gives the hold back
   const ready = async (dir: string, release: () => void): Promise<{ dir: string; release: () => void }> => {
     try {
-      await ensureCacheDir(dir, m, seed, signal);
+      await ensureCacheDir(dir, layout, signal);
+      return { dir: mountPath(dir, layout), release };
     } catch (e) {
       release();
       throw e;
     }
-    return { dir, release };
   };
   if (sharing === 'private') {
     for (let n = 0; ; n++) {

@@ -1,7 +1,7 @@
 // Executes a RUN step in an active rootfs: resolves the user inside the rootfs, sets up the
 // RUN --mount mounts and heredoc files, runs the process with the OCI runtime, and turns a failure
 // into a located error that names the stage, the exit code and the output tail.
-import { chmodSync, chownSync, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
 import { KilnError, isKilnError, shortenText } from '../errors.js';
@@ -32,6 +32,18 @@ export interface RunContext {
   readonly localIgnore?: (src: LocalSource) => IgnoreMatcher | undefined;
   /** `--secret` / `--ssh` of the build. */
   readonly mountSources?: MountSources;
+}
+
+/** Whether every entry under `p` (itself included) is owned by 0:0; stops at the first that is not. */
+function ownedByRoot(p: string): boolean {
+  const stack = [p];
+  while (stack.length > 0) {
+    const cur = stack.pop()!;
+    const st = lstatSync(cur);
+    if (st.uid !== 0 || st.gid !== 0) return false;
+    if (st.isDirectory()) for (const n of readdirSync(cur)) stack.push(join(cur, n));
+  }
+  return true;
 }
 
 /**
@@ -89,9 +101,11 @@ export async function executeRun(step: RunStep, rootfs: string, ctx: RunContext,
           const local = m.from?.kind === 'local' ? m.from : undefined;
           const fromContext = m.from === undefined || m.from.kind === 'context' || local !== undefined;
           const ignore = local ? ctx.localIgnore?.(local) : ctx.ignore;
-          if (fromContext && ignore) {
-            // the step sees the context as a COPY would (no .dockerignored files, owned by root),
-            // which is also exactly what its cache key covers
+          if (fromContext && (ignore || !ownedByRoot(src))) {
+            // the step sees the context as a COPY would (no .dockerignored files, owned by root, as
+            // BuildKit's context transfer gives it: git's "dubious ownership" check passes), which
+            // is also exactly what its cache key covers. A context owned by root already, with no
+            // .dockerignore, is bound as it is.
             const tmp = makeTempDir('kiln-ctxbind-', join(ctx.stateDir, 'tmp'));
             cleanups.push(() => removeTree(tmp));
             chmodSync(tmp, 0o755);
@@ -117,7 +131,9 @@ export async function executeRun(step: RunStep, rootfs: string, ctx: RunContext,
         }
         case 'cache': {
           let seed: { path: string; id: string } | undefined;
-          if (m.from !== undefined) {
+          // uid=/gid=/mode= without source= show a fresh /cache directory: from= content is never seen
+          const mkdirOnly = m.source === undefined && (m.mode !== undefined || m.uid !== undefined || m.gid !== undefined);
+          if (m.from !== undefined && !mkdirOnly) {
             const root = m.from.kind === 'context' ? ctx.contextDir : await ctx.sourceRoot(m.from);
             const id = ctx.sourceId ? await ctx.sourceId(m.from, m.source) : m.from.kind;
             seed = { path: resolveInRoot(root, m.source ?? '/'), id: `${id}:${posix.normalize('/' + (m.source ?? '/'))}` };
