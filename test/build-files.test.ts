@@ -64,17 +64,21 @@ test('a .dockerignore that is a directory, or a link loop, is a clear error', wi
   assert.doesNotMatch(loop.stderr, /    at /);
 }));
 
-test('-f /dev/zero or a Dockerfile over 256 MiB is refused before it fills memory; a FIFO is read to its end', withDir(async (ctx, root) => {
+test('-f /dev/zero, -f - fed /dev/zero, or a Dockerfile over 16 MiB is refused before it fills memory; a FIFO is read to its end', withDir(async (ctx, root) => {
   const zero = await runKiln(['build', '-f', '/dev/zero', ctx], { env: { KILN_ROOT: root }, timeoutMs: 60_000 });
   assert.equal(zero.code, 125, zero.stderr);
-  assert.match(zero.stderr, /failed to read dockerfile: \/dev\/zero is larger than 256 MiB/);
+  assert.match(zero.stderr, /failed to read dockerfile: \/dev\/zero is larger than 16 MiB/);
+  // the same limit on stdin (it was read whole: 16 GB, then a crash)
+  const piped = await runKiln(['build', '-f', '-', ctx], { env: { KILN_ROOT: root }, timeoutMs: 60_000, input: Buffer.alloc(17 << 20) });
+  assert.equal(piped.code, 125, piped.stderr);
+  assert.match(piped.stderr, /failed to read dockerfile: stdin is larger than 16 MiB/);
   // a sparse file: its size alone is refused, nothing is read
   const big = join(ctx, 'Big.Dockerfile');
   writeFileSync(big, '');
   truncateSync(big, 300 * 1024 * 1024);
   const huge = await runKiln(['build', '-f', big, ctx], { env: { KILN_ROOT: root } });
   assert.equal(huge.code, 125, huge.stderr);
-  assert.match(huge.stderr, /Big\.Dockerfile is larger than 256 MiB/);
+  assert.match(huge.stderr, /Big\.Dockerfile is larger than 16 MiB/);
   // a FIFO: read as a stream, then parsed (an empty Dockerfile error proves it was read)
   const fifo = join(ctx, 'Fifo.Dockerfile');
   execFileSync('mkfifo', [fifo]);
@@ -85,7 +89,7 @@ test('-f /dev/zero or a Dockerfile over 256 MiB is refused before it fills memor
   assert.match(r.stderr, /Fifo\.Dockerfile:1: file with no instructions/);
 }));
 
-test('a .dockerignore that is a FIFO or over 256 MiB is refused at once, not waited on or read', withDir(async (ctx, root) => {
+test('a .dockerignore that is a FIFO or over 16 MiB is refused at once, not waited on or read', withDir(async (ctx, root) => {
   writeFileSync(join(ctx, 'Dockerfile'), 'FROM scratch\n');
   // opening a FIFO for reading waits for a writer: nobody ever writes this one
   execFileSync('mkfifo', [join(ctx, '.dockerignore')]);
@@ -98,5 +102,5 @@ test('a .dockerignore that is a FIFO or over 256 MiB is refused at once, not wai
   truncateSync(join(ctx, 'Dockerfile.dockerignore'), 300 * 1024 * 1024);
   const big = await build(ctx, root);
   assert.equal(big.code, 1, big.stderr);
-  assert.match(big.stderr, /failed to read .*Dockerfile\.dockerignore: larger than 256 MiB/);
+  assert.match(big.stderr, /failed to read .*Dockerfile\.dockerignore: larger than 16 MiB/);
 }));

@@ -16,7 +16,7 @@ after(() => rmSync(TMP, { recursive: true, force: true }));
 
 let n = 0;
 /** A fresh context directory holding `dockerfile` as ./Dockerfile (unless undefined). */
-function context(dockerfile: string | undefined): string {
+function context(dockerfile: string | Buffer | undefined): string {
   const dir = join(TMP, `ctx${n++}`);
   mkdirSync(dir);
   if (dockerfile !== undefined) writeFileSync(join(dir, 'Dockerfile'), dockerfile);
@@ -25,7 +25,7 @@ function context(dockerfile: string | undefined): string {
 
 interface Case {
   readonly name: string;
-  readonly dockerfile?: string;
+  readonly dockerfile?: string | Buffer;
   /** Arguments after `kiln`; `{ctx}` is replaced by the context directory. */
   readonly args?: readonly string[];
   readonly code: number;
@@ -195,8 +195,47 @@ hint: load it first (kiln load / kiln import / kiln pull)
  4 | >>> COPY --from=a /y /y
 --------------------
 ERROR: Dockerfile:4: circular dependency detected on stage: a
-stage: a
-hint: a stage cannot copy or mount from itself or from a stage that depends on it
+stage: b
+hint: stage a copies or mounts from b, b from a: a stage cannot copy or mount from itself or from a stage that depends on it
+`,
+  },
+  {
+    name: 'a Dockerfile that is not UTF-8 (never silently U+FFFD)',
+    dockerfile: Buffer.from('FROM scratch\nLABEL a=\xff\n', 'latin1'),
+    code: 1,
+    stderr: `Dockerfile:2
+--------------------
+ 1 |     FROM scratch
+ 2 | >>> LABEL a=\ufffd
+--------------------
+ERROR: Dockerfile:2: the line is not valid UTF-8 (byte 0xff at column 9)
+hint: save the Dockerfile as UTF-8 (a Dockerfile is UTF-8 text)
+`,
+  },
+  {
+    name: 'a NUL byte in a Dockerfile',
+    dockerfile: 'FROM scratch\nRUN echo a\0b\n',
+    code: 1,
+    stderr: `Dockerfile:2
+--------------------
+ 1 |     FROM scratch
+ 2 | >>> RUN echo a\u2400b
+--------------------
+ERROR: Dockerfile:2: the line holds a NUL byte (at column 11)
+hint: is this a binary file? A Dockerfile is text and cannot hold NUL bytes
+`,
+  },
+  {
+    name: 'an image reference that cannot be parsed',
+    dockerfile: 'FROM busybox:::\n',
+    code: 1,
+    stderr: `Dockerfile:1
+--------------------
+ 1 | >>> FROM busybox:::
+--------------------
+ERROR: Dockerfile:1: failed to parse stage name "busybox:::": invalid reference format: not a valid image reference
+stage: stage-0
+hint: an image reference looks like [registry[:port]/]name[:tag][@sha256:digest], with a lowercase name
 `,
   },
   {

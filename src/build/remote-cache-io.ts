@@ -12,6 +12,7 @@ import { MediaType, digestHex, sha256, type Descriptor, type Digest } from '../i
 import { type RegistryClient, downloadBlob, formatReference, parseNormalizedReference, uploadBlob, withDefaultTag, type Reference } from '../registry/index.js';
 import { CACHE_CONFIG_MEDIA_TYPE, parseCacheConfig, type CacheArtifact, type LoadedCache } from './remote-cache.js';
 import type { BlobStore } from './ports.js';
+import { makeDirs } from '../support/index.js';
 
 export type CacheLocation =
   | { readonly type: 'registry'; readonly ref: string }
@@ -130,7 +131,11 @@ export async function saveCache(loc: CacheLocation, art: CacheArtifact, deps: Ca
     return { written, existing };
   }
   const blobs = join(loc.dir, 'blobs', 'sha256');
-  mkdirSync(blobs, { recursive: true });
+  try {
+    makeDirs(blobs);
+  } catch (e: unknown) {
+    throw new KilnError('IO', `cannot create the cache directory ${loc.dir}: ${(e as Error).message}`, { cause: e, hint: 'name a directory you can create, e.g. --cache-to type=local,dest=./cache' });
+  }
   const tmpName = (): string => join(loc.dir, `.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
   const write = async (d: Digest, from: () => Promise<NodeJS.ReadableStream> | NodeJS.ReadableStream): Promise<void> => {
     const dest = join(blobs, digestHex(d));

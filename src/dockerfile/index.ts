@@ -9,6 +9,7 @@ export { parseMountSpec, resolveMount, csvFields, ramInBytes, MOUNT_TYPES, CACHE
 export { parseGoDuration, formatGoDuration } from './duration.js';
 export { levenshtein, suggest } from './suggest.js';
 export { parse, type ParseOptions } from './parser.js';
+export { decodeDockerfile } from './encoding.js';
 export { dump, dumpNode, goQuote } from './dump.js';
 export { parseHeredoc, chompHeredocContent, type HeredocMarker } from './heredoc.js';
 export * from './shell.js';

@@ -8,6 +8,7 @@ import type { ArgNode, Ast, Heredoc, InstructionNode, ParserDirectives, Warning 
 import type { SourceRange } from '../errors.js';
 import { parseArgs, splitCommand } from './args.js';
 import { heredocsFromLine } from './heredoc.js';
+import { checkNoNul } from './encoding.js';
 import { DirectiveState, LineCursor, goToLower, Source, readLogicalLine, trimNewline, type LogicalLine } from './lexer.js';
 
 export interface ParseOptions {
@@ -122,8 +123,12 @@ function validate(src: Source, n: InstructionNode): void {
   }
 }
 
-/** Parses a Dockerfile. Throws KilnError (DOCKERFILE_SYNTAX, DOCKERFILE_EMPTY, HEREDOC_UNTERMINATED). */
+/**
+ * Parses a Dockerfile. Throws KilnError (DOCKERFILE_SYNTAX, DOCKERFILE_EMPTY, HEREDOC_UNTERMINATED).
+ * Decode its bytes with decodeDockerfile (encoding.ts): invalid UTF-8 is gone from a string.
+ */
 export function parse(text: string, opts: ParseOptions = {}): Ast {
+  checkNoNul(text, opts.file ?? 'Dockerfile');
   const src = new Source(text, opts.file ?? 'Dockerfile');
   const dirs = new DirectiveState();
   const cur = new LineCursor(src);

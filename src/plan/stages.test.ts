@@ -136,8 +136,44 @@ COPY --from=c /x /x
 FROM scratch AS c
 COPY --from=a /x /x
 `);
-  assert.equal(three.message, 'circular dependency detected on stage: x');
+  // named after the stage the cycle comes back to (BuildKit names x, where its walk started)
+  assert.equal(three.message, 'circular dependency detected on stage: a');
   assert.deepEqual(three.location?.map((l) => l.startLine), [8, 6, 4, 2]);
+  assert.equal(three.details.stage, 'c');
+  assert.match(three.details.hint ?? '', /^stage a copies or mounts from b, b from c, c from a: /);
+});
+
+test('a cycle error names its stages: the stage detail is the one holding the line shown first', async () => {
+  const self = await fails(`FROM scratch AS a
+FROM scratch AS b
+COPY --from=b /x /x
+`);
+  assert.equal(self.details.stage, 'b');
+  assert.match(self.details.hint ?? '', /^stage b copies or mounts from itself: /);
+  const cyc = await fails(`FROM scratch AS a
+COPY --from=b /x /x
+FROM scratch AS b
+COPY --from=a /y /y
+`);
+  assert.equal(cyc.location?.[0]?.startLine, 4);
+  assert.equal(cyc.details.stage, 'b');
+  assert.equal(cyc.details.hint, 'stage a copies or mounts from b, b from a: a stage cannot copy or mount from itself or from a stage that depends on it');
+  assert.match(formatError(cyc), /ERROR: Dockerfile:4: circular dependency detected on stage: a\nstage: b\n/);
+});
+
+test('a single stage that copies or mounts from itself names itself (not a blank name)', async () => {
+  for (const [line, name] of [
+    ['FROM busybox AS a\nCOPY --from=a /x /y\n', 'a'],
+    ['FROM busybox AS a\nRUN --mount=from=a,target=/m true\n', 'a'],
+    ['FROM busybox\nCOPY --from=0 /x /y\n', 'stage-0'],
+    ['FROM busybox AS a\nCOPY --from=0 /x /y\n', 'a'],
+  ] as const) {
+    const e = await fails(line);
+    assert.equal(e.code, 'STAGE_CYCLE', line);
+    assert.equal(e.message, `circular dependency detected on stage: ${name}`, line);
+    assert.equal(e.details.stage, name);
+    assert.deepEqual(e.location?.map((l) => l.startLine), [2]);
+  }
 });
 
 test('a chain of 5,000 stages, each FROM the one before or copying from it, plans (no stack overflow)', async () => {
@@ -305,4 +341,40 @@ test('expansion errors point at their instruction (meta ARG, FROM, stage instruc
   const badPlat = await fails('FROM --platform=linux/arm64/v8/x alpine\n');
   assert.equal(badPlat.code, 'PLATFORM_INVALID');
   assert.equal(badPlat.location?.[0]?.startLine, 1);
+});
+
+test('an image reference that does not parse fails at planning (REFERENCE_INVALID at its line), never reaching the resolver', async () => {
+  const resolver = new FakeResolver();
+  const cases = [
+    ['FROM busybox:::\n', 1, 'FROM', undefined],
+    ['ARG B=busybox:::\nFROM $B\n', 2, 'FROM', undefined],
+    ['FROM busybox\nCOPY --from=busybox::: /x /y\n', 2, '--from', 'stage-0'],
+    ['FROM busybox AS a\nRUN --mount=from=busybox:::,target=/m true\n', 2, 'from=', 'a'],
+    ['FROM busybox AS a\nRUN --mount=type=cache,from=Busybox,target=/m true\n', 2, 'from=', 'a'],
+    // BuildKit parses the base of every stage, reachable or not
+    ['FROM busybox::: AS unused\nFROM busybox\n', 1, 'FROM', 'unused'],
+  ] as const;
+  for (const [text, line, where, stage] of cases) {
+    let e: unknown;
+    try {
+      await planBuild(request(text), resolver.resolve);
+    } catch (x) {
+      e = x;
+    }
+    assert.ok(e instanceof KilnError, text);
+    assert.equal(e.code, 'REFERENCE_INVALID', text);
+    assert.match(e.message, /^failed to parse stage name "(busybox:::|Busybox)": invalid reference format/, text);
+    assert.deepEqual(e.location?.map((l) => l.startLine), [line], text);
+    assert.match(e.details.hint ?? '', /\[registry\[:port\]\/\]name\[:tag\]/);
+    if (where !== 'FROM') assert.match(e.details.hint ?? '', new RegExp(`^${where} takes a stage name`));
+    if (stage !== undefined) assert.equal(e.details.stage, stage, text);
+    assert.match(formatError(e), new RegExp(`ERROR: Dockerfile:${line}: failed to parse stage name`));
+  }
+  assert.deepEqual(resolver.calls, []);
+  const from = await fails('FROM busybox:::\n');
+  assert.equal(from.message, 'failed to parse stage name "busybox:::": invalid reference format: not a valid image reference');
+  assert.equal(from.details.stage, 'stage-0');
+  // valid references still go to the resolver as written
+  const { resolver: ok } = await plan('FROM localhost:5000/a/b:1@sha256:' + 'a'.repeat(64) + '\nCOPY --from=docker.io/library/busybox:1 /x /y\n');
+  assert.deepEqual(ok.refs(), ['docker.io/library/busybox:1', `localhost:5000/a/b:1@sha256:${'a'.repeat(64)}`]);
 });

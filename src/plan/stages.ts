@@ -4,6 +4,7 @@
 import type { SourceRange } from '../errors.js';
 import { suggest, type Instruction, type ShellLex, type Stage } from '../dockerfile/index.js';
 import { parsePlatform, type Platform } from '../image/index.js';
+import { parseReference } from '../registry/index.js';
 import type { EnvList } from './env.js';
 import { located, planError, type ErrorContext } from './fail.js';
 import type { NamedLookup } from './contexts.js';
@@ -78,12 +79,36 @@ export function buildStageNodes(stages: readonly Stage[], globals: EnvList, lex:
       if (ci !== undefined) {
         throw planError(sctx, loc, 'STAGE_NOT_FOUND', `base name "${baseName}" is not a valid image reference (stage names are lower-case)`, `write FROM ${baseName.toLowerCase()} to build on stage ${ci}`);
       }
+      checkImageRef(baseName, sctx, loc, 'FROM');
       base = { kind: 'image', ref: baseName };
     }
     nodes.push({ index: st.index, stage: st, name: displayName(st), baseName, base, ...(platform ? { platform } : {}), overridden: replaced !== undefined, commands: [], onbuildInit: false });
     if (st.name !== undefined) byName.set(st.name, st.index);
   }
   return nodes;
+}
+
+/**
+ * BuildKit parses every image a stage names (FROM, COPY --from, RUN --mount from=) before it
+ * resolves any: a reference that does not parse is an error at its line, reachable or not.
+ */
+function checkImageRef(ref: string, ctx: ErrorContext, range: SourceRange, where: 'FROM' | '--from' | 'from='): void {
+  try {
+    parseReference(ref);
+  } catch (e) {
+    const raw = e instanceof Error ? e.message : String(e);
+    const tail = `: ${JSON.stringify(ref)}`;
+    const why = raw.endsWith(tail) ? raw.slice(0, -tail.length) : raw;
+    const shape = 'an image reference looks like [registry[:port]/]name[:tag][@sha256:digest], with a lowercase name';
+    const hint = where === 'FROM' ? shape : `${where} takes a stage name, a stage index or an image; ${shape}`;
+    throw planError(ctx, range, 'REFERENCE_INVALID', `failed to parse stage name ${JSON.stringify(ref)}: ${why}`, hint);
+  }
+}
+
+/** An image named by COPY --from / RUN --mount from=, once checked. */
+function imageRef(ref: string, ctx: ErrorContext, range: SourceRange, where: '--from' | 'from='): Ref {
+  checkImageRef(ref, ctx, range, where);
+  return { kind: 'image', ref };
 }
 
 function suggestArg(expr: string, globals: EnvList): string | undefined {
@@ -125,7 +150,7 @@ export function toCommand(ins: Instruction, nodes: readonly StageNode[], lex: Sh
       ref = { kind: 'stage', index };
     } else {
       const index = findByName(nodes, from);
-      ref = index !== undefined ? { kind: 'stage', index } : (named(from) ?? (from === 'scratch' ? { kind: 'scratch' } : { kind: 'image', ref: from }));
+      ref = index !== undefined ? { kind: 'stage', index } : (named(from) ?? (from === 'scratch' ? { kind: 'scratch' } : imageRef(from, ctx, ins.range, '--from')));
     }
     return { ins, sources: [ref], onbuild };
   }
@@ -134,7 +159,7 @@ export function toCommand(ins: Instruction, nodes: readonly StageNode[], lex: Sh
       if (m.from === undefined || m.from === '') return undefined;
       const index = findByName(nodes, m.from);
       if (index !== undefined) return { kind: 'stage', index };
-      return named(m.from) ?? (m.from === 'scratch' ? { kind: 'scratch' } : { kind: 'image', ref: m.from });
+      return named(m.from) ?? (m.from === 'scratch' ? { kind: 'scratch' } : imageRef(m.from, ctx, ins.range, 'from='));
     });
     return { ins, sources, onbuild };
   }
@@ -176,16 +201,32 @@ export function checkCycles(nodes: readonly StageNode[], ctx: ErrorContext): voi
         continue;
       }
       if (onPath.has(e.to)) {
-        const name = nodes.length === 1 ? '' : root.name;
         // BuildKit wraps the error with each command's location in path order, so the one it
-        // shows first is the last: the COPY/mount that closes the cycle
-        throw planError({ ...ctx, stage: root.name }, [...path, e.range].reverse(), 'STAGE_CYCLE', `circular dependency detected on stage: ${name}`, 'a stage cannot copy or mount from itself or from a stage that depends on it');
+        // shows first is the last: the COPY/mount that closes the cycle. The message names the
+        // stage the cycle comes back to (BuildKit names the stage its walk started from, which
+        // is that one unless the walk entered the cycle from outside; with a single stage its
+        // name is blank there), the stage detail the one that holds the line shown first.
+        const cycle = [...frames.slice(frames.findIndex((x) => x.index === e.to)).map((x) => nodes[x.index]!.name), nodes[e.to]!.name];
+        throw planError(
+          { ...ctx, stage: nodes[f.index]!.name },
+          [...path, e.range].reverse(),
+          'STAGE_CYCLE',
+          `circular dependency detected on stage: ${nodes[e.to]!.name}`,
+          `${cycleText(cycle)}: a stage cannot copy or mount from itself or from a stage that depends on it`,
+        );
       }
       if (visited.has(e.to)) continue;
       path.push(e.range);
       enter(nodes[e.to]!);
     }
   }
+}
+
+/** `stage a copies or mounts from b, b from a` for the cycle [a, b, a]. */
+function cycleText(cycle: readonly string[]): string {
+  if (cycle.length <= 2) return `stage ${cycle[0]} copies or mounts from itself`;
+  const steps = cycle.slice(1).map((to, i) => (i === 0 ? `${cycle[0]} copies or mounts from ${to}` : `${cycle[i]} from ${to}`));
+  return `stage ${steps.join(', ')}`;
 }
 
 /** The stages `target` reaches through its base and COPY --from / mount from= (itself included). */

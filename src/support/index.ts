@@ -11,3 +11,4 @@ export * from './names.js';
 export * from './replace-file.js';
 export * from './read-bounded.js';
 export * from './json-stream.js';
+export * from './mkdirp.js';

@@ -35,6 +35,7 @@ export function runKiln(
       clearTimeout(timer);
       resolve({ code, signal, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') });
     });
+    child.stdin.on('error', () => undefined); // kiln may stop reading (and exit) before all input is written
     child.stdin.end(opts.input ?? '');
   });
 }

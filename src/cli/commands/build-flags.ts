@@ -10,6 +10,7 @@ import { readAtMost } from '../../support/index.js';
 import { formatReference, parseNormalizedReference } from '../../registry/index.js';
 import { formatPlatform, parsePlatform, type Platform } from '../../image/index.js';
 import { MAX_SECRET_BYTES, secretTooBig, type SecretSource } from '../../build/index.js';
+import { decodeDockerfile } from '../../dockerfile/index.js';
 
 /**
  * The Dockerfile's text (`-` = stdin), or docker's message for why it cannot be read:
@@ -46,21 +47,36 @@ function refuseOutsideLink(path: string, what: string): void {
   }
 }
 
-/** The largest Dockerfile kiln reads: far above any real one (a 50 MB COPY heredoc plans in ~2 s). */
-export const MAX_DOCKERFILE_BYTES = 256 * 1024 * 1024;
+/**
+ * The largest Dockerfile kiln reads (from a file or stdin): far above any real one, and low
+ * enough that the densest text (one-line LABELs, ~180 bytes of memory per byte) plans within
+ * Node's heap; 200 MB of them ran it out of memory and crashed.
+ */
+export const MAX_DOCKERFILE_BYTES = 16 * 1024 * 1024;
 
 const tooBig = (path: string): KilnError =>
   new KilnError('USAGE', `failed to read dockerfile: ${path} is larger than ${MAX_DOCKERFILE_BYTES / 1024 / 1024} MiB`, {
     hint: '-f takes a Dockerfile; put large data in the build context and COPY it',
   });
 
-export function readDockerfile(path: string): string {
+/** Standard input, up to `max` bytes (undefined past it: `-f - </dev/zero` must not fill memory). */
+function readStdinAtMost(max: number): Buffer | undefined {
+  try {
+    return readAtMost('/dev/stdin', max);
+  } catch (e: unknown) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENXIO') throw e;
+  }
+  const bytes = readFileSync(0); // a socket, which /dev/stdin cannot open: no size to trust, rare
+  return bytes.length > max ? undefined : bytes;
+}
+
+/** The Dockerfile's text (strict UTF-8: an invalid byte is an error at its line); `name` is how errors name it. */
+export function readDockerfile(path: string, name = 'Dockerfile'): string {
   if (path !== '-') refuseOutsideLink(path, 'dockerfile');
   try {
-    if (path === '-') return readFileSync(0, 'utf8');
-    const bytes = readAtMost(path, MAX_DOCKERFILE_BYTES);
-    if (bytes === undefined) throw tooBig(path);
-    return bytes.toString('utf8');
+    const bytes = path === '-' ? readStdinAtMost(MAX_DOCKERFILE_BYTES) : readAtMost(path, MAX_DOCKERFILE_BYTES);
+    if (bytes === undefined) throw tooBig(path === '-' ? 'stdin' : path);
+    return decodeDockerfile(bytes, name);
   } catch (e) {
     if (e instanceof KilnError) throw e;
     const code = (e as NodeJS.ErrnoException).code;

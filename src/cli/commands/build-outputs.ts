@@ -1,7 +1,6 @@
 // Writes `kiln build --output` targets once the image is built: the final stage's files as a
 // directory (type=local) or a tar (type=tar), the image as an OCI or docker archive. A file is
 // written atomically (temp + fsync + rename); dest=- streams to stdout, as buildx does.
-import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -12,7 +11,7 @@ import { dockerArchiveStream, ociArchiveStream, writeStreamAtomic, type NamedIma
 import { writeTree } from '../../layer/index.js';
 import type { createSnapshotter } from '../../snapshot/index.js';
 import type { Store } from '../../store/index.js';
-import { output } from '../../support/index.js';
+import { makeDirs, output } from '../../support/index.js';
 import { tagName } from './build-flags.js';
 
 type OutputSpec = Readonly<Record<string, string>>;
@@ -39,7 +38,11 @@ async function stageTar(result: BuildResult, snapshotter: Snapshotter, write: (t
 }
 
 async function exportLocal(result: BuildResult, snapshotter: Snapshotter, dest: string): Promise<void> {
-  mkdirSync(dest, { recursive: true });
+  try {
+    makeDirs(dest);
+  } catch (e: unknown) {
+    throw new KilnError('IO', `cannot create the output directory ${dest}: ${(e as Error).message}`, { cause: e, hint: 'name a directory you can create, e.g. dest=./out' });
+  }
   if (result.target.snapshot === null) return;
   const view = await snapshotter.view(result.target.snapshot);
   try {

@@ -143,8 +143,8 @@ async function runBuild(path: string, flags: BuildFlags): Promise<void> {
     throw new KilnError('CONTEXT_PATH_NOT_FOUND', `unable to prepare context: context must be a directory: ${contextDir}`, { hint: 'pass the directory that holds the Dockerfile (`kiln build .`), or name the Dockerfile with -f' });
   }
   const dockerfilePath = flags.file === undefined ? join(contextDir, 'Dockerfile') : flags.file === '-' ? '-' : resolve(flags.file);
-  const text = readDockerfile(dockerfilePath);
   const fileName = dockerfilePath === '-' ? 'Dockerfile' : flags.file ?? 'Dockerfile';
+  const text = readDockerfile(dockerfilePath, fileName);
   const ast = parse(text, { file: fileName });
   const buildArgs = parseBuildArgs(flags.buildArg, process.env);
   checkFrontend(ast, buildArgs.get('BUILDKIT_SYNTAX'));

@@ -37,8 +37,8 @@ export function registerGraph(program: Command): void {
     .option('--build-arg <key=value>', 'build-time variables used in FROM lines (repeatable)', (v: string, prev: string[]) => [...prev, v], [])
     .action(async (path: string, flags: GraphFlags) => {
       const file = flags.file === undefined ? join(resolve(path), 'Dockerfile') : resolve(flags.file);
-      const text = readDockerfile(file);
       const fileName = flags.file ?? 'Dockerfile';
+      const text = readDockerfile(file, fileName);
       const ast = parse(text, { file: fileName });
       checkFrontend(ast);
       const stages = toStages(ast);
