@@ -389,6 +389,15 @@ hint: create the directory first
 `,
   },
   {
+    name: '--iidfile naming a directory (checked before any work)',
+    dockerfile: 'FROM scratch\n',
+    args: build('--iidfile', '{ctx}'),
+    code: 125,
+    stderr: `ERROR: --iidfile {ctx}: is a directory
+hint: --iidfile names the file to write, e.g. --iidfile {ctx}/image.id
+`,
+  },
+  {
     name: 'a tag with a digest (docker build refuses it too)',
     dockerfile: 'FROM scratch\n',
     args: build('-t', `a@sha256:${'0'.repeat(64)}`),

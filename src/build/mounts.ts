@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { KilnError } from '../errors.js';
 import type { RunMountPlan } from '../plan/index.js';
-import { output, pidAlive, readAtMost, removeTree } from '../support/index.js';
+import { output, pidAlive, readAtMostAsync, removeTree } from '../support/index.js';
 import { resolveInRoot } from '../exec/index.js';
 import type { SecretSource } from './ports.js';
 
@@ -167,6 +167,14 @@ export async function acquireCacheDir(stateDir: string, m: RunMountPlan, seed: C
   return ready(dir, sharing === 'locked' ? await lock(dir, signal) : () => undefined);
 }
 
+/** A promise that rejects with the signal's reason when it aborts (never resolves). */
+function abortion(signal: AbortSignal): Promise<never> {
+  return new Promise((_, reject) => {
+    if (signal.aborted) reject(signal.reason);
+    else signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+  });
+}
+
 /** A directory for secret files: in memory (/dev/shm) when possible, never inside the rootfs. */
 function secretDir(fallback: string): string {
   for (const base of ['/dev/shm', fallback]) {
@@ -190,7 +198,11 @@ export function secretTooBig(id: string): KilnError {
   return new KilnError('USAGE', `secret ${id} too big. max size 500KB`, { hint: 'a secret is a token or a key; mount larger files with RUN --mount=type=bind from the context' });
 }
 
-export function readSecret(id: string, src: SecretSource | undefined): Buffer | undefined {
+/**
+ * A secret's bytes (undefined when it was not given). A file is read off the main thread, and
+ * the wait ends with the build (`signal`): a FIFO whose writer never comes must not hang it.
+ */
+export async function readSecret(id: string, src: SecretSource | undefined, signal?: AbortSignal): Promise<Buffer | undefined> {
   if (!src) return undefined;
   if ('env' in src) {
     const v = process.env[src.env];
@@ -199,8 +211,11 @@ export function readSecret(id: string, src: SecretSource | undefined): Buffer | 
   let bytes: Buffer | undefined;
   try {
     // BuildKit refuses a secret over 500 KiB; a device or FIFO (its size unknown) is read up to that
-    bytes = readAtMost(src.file, MAX_SECRET_BYTES);
+    const read = readAtMostAsync(src.file, MAX_SECRET_BYTES);
+    read.catch(() => undefined); // an abandoned read (aborted) may still fail later
+    bytes = signal === undefined ? await read : await Promise.race([read, abortion(signal)]);
   } catch (e: unknown) {
+    if (signal?.aborted) throw signal.reason;
     throw new KilnError('SECRET_NOT_FOUND', `secret ${id}: cannot read ${src.file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, {
       hint: 'check the src= path given to --secret',
     });

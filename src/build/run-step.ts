@@ -148,7 +148,7 @@ export async function executeRun(step: RunStep, rootfs: string, ctx: RunContext,
           break;
         case 'secret': {
           const id = m.id ?? posix.basename(m.target);
-          const value = readSecret(id, ctx.mountSources?.secrets?.get(id));
+          const value = await readSecret(id, ctx.mountSources?.secrets?.get(id), signal);
           if (value === undefined) {
             if (!m.required) break;
             throw new KilnError('SECRET_NOT_FOUND', `secret ${id} not found`, {

@@ -12,6 +12,8 @@ export const ExitCode = {
   NOT_FOUND: 127,
   /** Interrupted by SIGINT (128 + 2). */
   INTERRUPTED: 130,
+  /** Stopped by SIGTERM (128 + 15). */
+  TERMINATED: 143,
 } as const;
 
 export function exitCodeFor(code: ErrorCode): number {

@@ -225,3 +225,12 @@ test('opening a store never overwrites an existing index.json', async () => {
   const again = Store.open(s.root);
   assert.deepEqual(again.refs().map((r) => r.name), ['x:1']);
 });
+
+test("sweepDeadTemps removes what a dead kiln was writing, never a live one's", () => {
+  const s = tempStore();
+  writeFileSync(join(s.tmpDir, 'ingest-999999-abcdef'), 'x'.repeat(100)); // a killed build's layer
+  writeFileSync(join(s.tmpDir, `ingest-${process.pid}-abcdef`), 'mine');
+  writeFileSync(join(s.tmpDir, 'not-a-temp-name'), 'kept');
+  assert.equal(s.sweepDeadTemps(), 1);
+  assert.deepEqual(readdirSync(s.tmpDir).sort(), [`ingest-${process.pid}-abcdef`, 'not-a-temp-name']);
+});

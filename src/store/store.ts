@@ -2,12 +2,13 @@
 // index), plus kiln's own tmp/ (in-flight ingests) and kiln.lock. Crash-safe by construction:
 // blobs appear only by rename of a complete, verified, fsynced file; names are updated only under
 // the lock, by an atomic rename of index.json, and only to point at blobs whose closure exists.
-import { mkdirSync, existsSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { KilnError } from '../errors.js';
 import { isIndexMediaType, isManifestMediaType, parseManifest, type Descriptor, type Digest, type Index } from '../image/index.js';
 import { BlobStore, type Expect, type IngestResult } from './blobs.js';
-import { createFileOnce, readFileOrUndefined, writeFileAtomic } from './fsutil.js';
+import { createFileOnce, readFileOrUndefined, tempOwner, writeFileAtomic } from './fsutil.js';
+import { pidAlive } from '../support/index.js';
 import { withLock, type LockOptions } from './lock.js';
 import { emptyIndex, parseIndexFile, refEntries, serialiseIndex, withRef, withoutRef, type RefEntry } from './refs.js';
 
@@ -44,6 +45,32 @@ export class Store {
   }
 
   // ---- blobs (no lock: a blob's name is its content, rename is atomic) ----
+
+  /**
+   * Removes temp files whose owner process is gone (a build killed or interrupted while it wrote
+   * a blob leaves up to a layer's size behind). Cheap: one readdir. A live owner's files stay.
+   */
+  sweepDeadTemps(): number {
+    let n = 0;
+    let names: string[];
+    try {
+      names = readdirSync(this.tmpDir);
+    } catch {
+      return 0;
+    }
+    for (const name of names) {
+      const owner = tempOwner(name);
+      if (owner === undefined || owner === process.pid || pidAlive(owner)) continue;
+      try {
+        if (!lstatSync(join(this.tmpDir, name)).isFile()) continue;
+        unlinkSync(join(this.tmpDir, name));
+        n++;
+      } catch {
+        /* gone, or another kiln swept it */
+      }
+    }
+    return n;
+  }
 
   has(d: Digest): Promise<boolean> {
     return this.blobs.has(d);

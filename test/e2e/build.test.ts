@@ -180,6 +180,32 @@ test('Ctrl-C (SIGINT) mid-build stops the RUN, unmounts and exits 130', async (t
   assert.doesNotMatch(execFileSync('ps', ['-eo', 'args']).toString(), /^sleep 37$/m);
 });
 
+test('SIGTERM while a --secret FIFO has no writer: the build ends with 143, "build terminated", no mounts left', async (t) => {
+  if (!suite.check(t)) return;
+  const dir = context('fifo-secret', ['FROM busybox', 'RUN --mount=type=secret,id=s cat /run/secrets/s', ''].join('\n'));
+  const fifo = join(suite.work, 'secret.fifo');
+  execFileSync('mkfifo', [fifo]);
+  const { spawn } = await import('node:child_process');
+  const { KILN_BIN } = await import('../helpers/cli.js');
+  const child = spawn(KILN_BIN, ['build', '--no-cache', '--progress', 'plain', '--secret', `id=s,src=${fifo}`, dir], { env: { ...process.env, KILN_ROOT: suite.root } });
+  let err = '';
+  let sent = false;
+  child.stderr.on('data', (b: Buffer) => {
+    err += b.toString();
+    if (!sent && /RUN --mount=type=secret/.test(err)) {
+      sent = true;
+      setTimeout(() => child.kill('SIGTERM'), 500); // the step is waiting in the open of the FIFO
+    }
+  });
+  const killer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+  const code: number | null = await new Promise((res) => child.on('close', (c) => res(c)));
+  clearTimeout(killer);
+  assert.equal(code, 143, err);
+  assert.match(err, /^ERROR: build terminated \(SIGTERM\)$/m);
+  assert.doesNotMatch(err, /ERROR: Dockerfile:/);
+  assert.deepEqual(mountsLeft(), []);
+});
+
 test('--output type=oci writes an archive skopeo reads, --iidfile the image id', async (t) => {
   if (!suite.check(t, { ok: which('skopeo') !== undefined, what: 'skopeo' })) return;
   const dir = context('oci-out', ['FROM busybox', 'RUN echo x > /x', 'CMD ["cat", "/x"]', ''].join('\n'));

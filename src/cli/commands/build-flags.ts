@@ -3,7 +3,7 @@
 export const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
 import { existsSync, lstatSync, readFileSync, realpathSync, statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { Option } from 'commander';
 import { KilnError } from '../../errors.js';
 import { readAtMost } from '../../support/index.js';
@@ -338,6 +338,9 @@ export function checkWritableTargets(outputs: readonly Record<string, string>[],
   for (const [flag, file] of [['--iidfile', flags.iidfile], ['--metadata-file', flags.metadataFile]] as const) {
     if (file !== undefined && kindOf(dirname(resolve(file))) !== 'dir') {
       throw new KilnError('USAGE', `${flag} ${file}: directory ${dirname(resolve(file))} does not exist`, { hint: 'create the directory first' });
+    }
+    if (file !== undefined && kindOf(resolve(file)) === 'dir') {
+      throw new KilnError('USAGE', `${flag} ${file}: is a directory`, { hint: `${flag} names the file to write, e.g. ${flag} ${join(file, flag === '--iidfile' ? 'image.id' : 'metadata.json')}` });
     }
   }
 }

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'no
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { KilnError } from '../../errors.js';
+import { ExitCode } from '../exit-codes.js';
 import { checkFrontend, parse, toStages } from '../../dockerfile/index.js';
 import { parseDockerignore, IgnoreMatcher } from '../../context/index.js';
 import { hostPlatform, parseManifest, type Descriptor, type Manifest, type Platform } from '../../image/index.js';
@@ -167,6 +168,7 @@ async function runBuild(path: string, flags: BuildFlags): Promise<void> {
 
   const root = resolveStoreRoot(process.env);
   const store = openStore();
+  store.sweepDeadTemps(); // what an interrupted or killed build was writing
   const fromLayout = layoutResolver(store, buildContexts.layouts);
   const resolveImage = async (ref: string, platform: Platform, signal?: AbortSignal): Promise<ResolvedImage> => {
     const l = await fromLayout(ref, platform, signal);
@@ -184,8 +186,9 @@ async function runBuild(path: string, flags: BuildFlags): Promise<void> {
   };
   const ac = new AbortController();
   setMaxListeners(0, ac.signal); // one listener per stage and step (Node warns from 11 on)
-  const onSignal = (): void => ac.abort(new KilnError('ABORTED', 'build interrupted'));
-  // Kept for the whole build: a second Ctrl-C must not kill kiln while it unmounts and cleans up.
+  const onSignal = (sig: NodeJS.Signals): void =>
+    ac.abort(sig === 'SIGTERM' ? new KilnError('ABORTED', 'build terminated (SIGTERM)', { exitCode: ExitCode.TERMINATED }) : new KilnError('ABORTED', 'build interrupted'));
+  // Kept for the whole command: a second Ctrl-C must not kill kiln while it unmounts and cleans up.
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   killChildrenOnExit();
@@ -261,12 +264,16 @@ async function runBuild(path: string, flags: BuildFlags): Promise<void> {
       },
     );
     await exportCaches(cacheTo, plan, result, cacheDeps, ac.signal);
+  } catch (e: unknown) {
+    // after Ctrl-C, whatever step or export noticed it reports the interrupt, not an error at a line
+    if (ac.signal.aborted) throw ac.signal.reason;
+    throw e;
   } finally {
     clients.close();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
     renderer.close();
   }
+  // the handlers stay until kiln exits: a Ctrl-C while the outputs are written or pushed still
+  // ends in the build's own clean-up and exit code, not Node's default kill
 
   const desc: Descriptor = { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: result.image.manifestDigest, size: result.image.manifestSize };
   const names = flags.tag.map(tagName);
