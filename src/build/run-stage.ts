@@ -72,7 +72,12 @@ export async function runStage(ctx: StageRunContext, ps: PlannedStage, signal: A
     const img = ps.base.image;
     const id = deps.progress.start(ps.name, `FROM ${img.ref}@${img.digest}`, `1/${total}`);
     const t0 = performance.now();
-    const m = await materialise(img, signal);
+    const m = await materialise(img, signal).catch((e: unknown) => {
+      // a base image that cannot be unpacked (a hostile layer, a missing blob) fails at its FROM
+      if (!isKilnError(e) || e.code === 'ABORTED' || e.details.location) throw e;
+      deps.progress.error(id, e.message);
+      throw e.with({ location: [ps.fromRange], stage: ps.name, ...(opts.sourceLines ? { sourceLines: opts.sourceLines } : {}) });
+    });
     deps.progress.done(id, performance.now() - t0);
     parent = m.snapshot;
     key = cacheKey({ image: img.digest });

@@ -226,6 +226,7 @@ export async function planBuild(req: BuildRequest, resolveImage: ResolveImage, s
       history: s.newHistory,
       dependsOn: [...s.dependsOn].sort((a, b) => a - b),
       range: n.stage.range,
+      fromRange: n.stage.from.range,
     });
   }
   const warnings: string[] = [];

@@ -215,6 +215,8 @@ export interface PlannedStage {
   /** Stage indexes this stage needs done first (base stage, COPY --from, --mount from). */
   readonly dependsOn: readonly number[];
   readonly range: SourceRange;
+  /** The FROM instruction's lines (errors about the base image point there). */
+  readonly fromRange: SourceRange;
 }
 
 export interface BuildPlan {

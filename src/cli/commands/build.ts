@@ -170,6 +170,7 @@ async function runBuild(path: string, flags: BuildFlags): Promise<void> {
   const store = openStore();
   store.sweepDeadTemps(); // what an interrupted or killed build was writing
   const fromLayout = layoutResolver(store, buildContexts.layouts);
+  let progressForPull: ProgressEmitter | undefined; // set once the renderer exists
   const resolveImage = async (ref: string, platform: Platform, signal?: AbortSignal): Promise<ResolvedImage> => {
     const l = await fromLayout(ref, platform, signal);
     if (l) return l;
@@ -177,8 +178,18 @@ async function runBuild(path: string, flags: BuildFlags): Promise<void> {
     const r = pullMode === 'always' ? undefined : await resolveFromStore(store, ref, platform);
     if (r) return r;
     if (pullMode !== 'never') {
-      const pulled = await pullToStore(store, ref, platform, signal, pullMode === 'always');
-      if (pulled) return pulled;
+      // shown while it lasts, as BuildKit's "[internal] load metadata for ...": a registry that
+      // does not answer is otherwise minutes of silence
+      const id = progressForPull?.start('internal', `[internal] load metadata for ${ref}`);
+      const t0 = performance.now();
+      try {
+        const pulled = await pullToStore(store, ref, platform, signal, pullMode === 'always');
+        if (id !== undefined) progressForPull?.done(id, performance.now() - t0);
+        if (pulled) return pulled;
+      } catch (e: unknown) {
+        if (id !== undefined) progressForPull?.error(id, e instanceof Error ? e.message : String(e));
+        throw e;
+      }
     }
     throw new KilnError('IMAGE_NOT_FOUND', `${ref}: image not found in the local store`, {
       hint: pullMode === 'never' ? 'load it first (kiln load / kiln import / kiln pull)' : `pull it first with \`kiln pull ${ref}\`, or load it with kiln load / kiln import`,
@@ -197,6 +208,7 @@ async function runBuild(path: string, flags: BuildFlags): Promise<void> {
   const quiet = flags.quiet === true || progressMode === 'quiet';
   const renderer = makeRenderer(quiet ? 'quiet' : progressMode, process.stderr);
   const progress = new ProgressEmitter(renderer.onEvent);
+  progressForPull = progress;
 
   const plan = await planBuild(
     {
