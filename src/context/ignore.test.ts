@@ -187,9 +187,9 @@ test('malformed patterns are PATTERN_INVALID with the .dockerignore line', () =>
       },
     );
   };
-  check('ok\n!', /^\.dockerignore:2: illegal exclusion pattern: "!"$/, 2);
+  check('ok\n!', /^illegal exclusion pattern: "!"$/, 2); // the formatter puts .dockerignore:2: first
   check('! ', /illegal exclusion pattern/, 1);
-  check('a\n\n[', /^\.dockerignore:3: syntax error in pattern "\["$/, 3);
+  check('a\n\n[', /^syntax error in pattern "\["$/, 3);
   check('[]a]', /syntax error in pattern/);
   check('x\\', /syntax error in pattern/);
   check('a*[', /syntax error in pattern "a\*\["/); // passes Go's Match(p, "."), fails as a regexp

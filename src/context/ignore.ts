@@ -173,7 +173,8 @@ function badPattern(message: string, where: IgnorePatterns | undefined, index: n
   const line = where?.lines[index];
   const location: SourceRange[] | undefined =
     where && line !== undefined ? [{ file: where.file, startLine: line, endLine: line }] : undefined;
-  return new KilnError('PATTERN_INVALID', where && line !== undefined ? `${where.file}:${line}: ${message}` : message, {
+  // the location is shown as `FILE:LINE: ` before the message by the error formatter
+  return new KilnError('PATTERN_INVALID', message, {
     ...(cause !== undefined ? { cause } : {}),
     ...(location ? { location } : {}),
     hint: 'fix or remove this .dockerignore line (see https://docs.docker.com/build/concepts/context/#dockerignore-files)',
