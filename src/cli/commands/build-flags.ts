@@ -178,6 +178,11 @@ const OUTPUT_ATTRS: Readonly<Record<string, Readonly<Record<string, readonly str
 export function checkOutput(o: Readonly<Record<string, string>>): void {
   const type = o['type'] ?? '';
   const attrs = OUTPUT_ATTRS[type];
+  if (type === '') {
+    throw new KilnError('USAGE', `invalid --output ${Object.entries(o).map(([k, v]) => `${k}=${v}`).join(',')}: type= is missing`, {
+      hint: 'name the kind of output, e.g. --output type=local,dest=./out or --output type=tar,dest=image.tar (a bare --output PATH means type=local)',
+    });
+  }
   if (attrs === undefined) notImplemented(`--output type=${type || '?'}`, 'use type=local|tar|image|oci|docker (dest=… for a file or directory, - for stdout), or `kiln save` after the build');
   for (const [k, v] of Object.entries(o)) {
     if (!(k in attrs)) notImplemented(`--output type=${type} ${k}=…`, `type=${type} takes ${Object.keys(attrs).filter((a) => a !== 'type').join(', ')}`);

@@ -341,7 +341,7 @@ async function runBuild(path: string, flags: BuildFlags): Promise<void> {
 function parseJobs(v: string | undefined): number {
   if (v === undefined) return 16;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new KilnError('USAGE', `invalid --jobs ${JSON.stringify(v)}: expected a whole number of at least 1`);
+  if (!Number.isInteger(n) || n < 1 || n > 1024) throw new KilnError('USAGE', `invalid --jobs ${JSON.stringify(v)}: expected a whole number from 1 to 1024`);
   return n;
 }
 
