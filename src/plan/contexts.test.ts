@@ -68,14 +68,14 @@ test('a context named like a stage replaces that stage: its instructions and its
   assert.deepEqual(stageOf(p2, 1).dependsOn, [0]);
 });
 
-test('an earlier stage wins over a context for FROM NAME when the stage itself is not replaced; scratch and context are never looked up', async () => {
+test('an earlier stage wins over a context for FROM NAME when the stage itself is not replaced; scratch is never looked up, a context named context is', async () => {
   // the stage is named build, the context base: FROM build is the stage
   const { plan: p } = await planWith('FROM alpine AS build\nFROM build\n', { base: DIR, scratch: DIR, context: DIR });
   assert.deepEqual(stageOf(p).base, { kind: 'stage', stage: 0 });
   const { plan: q } = await planWith('FROM scratch\nCOPY --from=context /x /x\n', { scratch: DIR, context: DIR });
   assert.equal(stageOf(q).base.kind, 'scratch');
   const copy = stageOf(q).steps[0] as CopyStep;
-  assert.equal(copy.from.kind, 'image', 'COPY --from=context is an image name, as in BuildKit');
+  assert.equal(copy.from.kind, 'local', 'COPY --from=context reads the context named context (BuildKit looks the name up like any image name)');
 });
 
 test('docker-image://scratch is an empty base', async () => {

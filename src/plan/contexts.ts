@@ -1,6 +1,8 @@
 // Named build contexts (`--build-context NAME=VALUE`), looked up by name as BuildKit's
 // dockerui.NamedContext does: the name is normalised as an image reference (`base`,
-// `base:latest` and `docker.io/library/base` are one name), `scratch` and `context` never match.
+// `base:latest` and `docker.io/library/base` are one name), `scratch` never matches. A context
+// named `context` does: `COPY --from=context` reads it (Docker 26, bctx-named-context-context),
+// while a COPY without --from still reads the main build context.
 import { familiarString, parseNormalizedReference } from '../registry/index.js';
 import type { Ref } from './stages.js';
 import type { NamedContext } from './types.js';
@@ -21,8 +23,7 @@ export type NamedLookup = (name: string) => Ref | undefined;
 export function namedLookup(contexts: ReadonlyMap<string, NamedContext> | undefined): NamedLookup {
   if (!contexts || contexts.size === 0) return () => undefined;
   return (name) => {
-    const lower = name.toLowerCase();
-    if (lower === 'scratch' || lower === 'context') return undefined;
+    if (name.toLowerCase() === 'scratch') return undefined;
     const key = contextName(name);
     const c = key === undefined ? undefined : contexts.get(key);
     if (!c) return undefined;

@@ -4,7 +4,7 @@ import {
   chompHeredocContent, expandInstruction, MountSpecError, parseHeredoc, ShellLex, type AddInstruction, type CopyInstruction, type Instruction,
   type RunInstruction, type RunMount, type WorkdirInstruction,
 } from '../dockerfile/index.js';
-import { isKilnError } from '../errors.js';
+import { isKilnError, type SourceRange } from '../errors.js';
 import type { ArgScope } from './config.js';
 import * as cfg from './config.js';
 import { planError, withLocation, type ErrorContext } from './fail.js';
@@ -120,6 +120,7 @@ function runArgv(s: StageState, c: RunInstruction, ctx: DispatchContext): { argv
     if (parseHeredoc(args[0]!) !== undefined) {
       const data = first.chomp ? chompHeredocContent(first.content) : first.content;
       if (s.image.os !== 'windows' && data.startsWith('#!')) {
+        checkHeredocFileName(first.name, 'RUN', ctx.err, c.range);
         const p = goJoin('/dev/pipes/', first.name);
         files.push({ path: p, content: data, mode: 0o755 });
         args = [p];
@@ -282,7 +283,10 @@ function dispatchCopy(s: StageState, c: CopyInstruction | AddInstruction, cmd: C
     if (!add && isHttp(src)) throw planError(ctx.err, c.range, 'DOCKERFILE_SYNTAX', "source can't be a URL for COPY", 'use ADD for URLs');
     msg += ` ${src}`;
   }
-  for (const inl of c.inline) msg += ` <<${inl.path}`;
+  for (const inl of c.inline) {
+    checkHeredocFileName(inl.path, add ? 'ADD' : 'COPY', ctx.err, c.range);
+    msg += ` <<${inl.path}`;
+  }
   msg += ` ${c.dest}`;
   const step: { -readonly [K in keyof CopyStep]: CopyStep[K] } = {
     kind: 'copy',
@@ -326,4 +330,15 @@ function dispatchWorkdir(s: StageState, c: WorkdirInstruction, ctx: DispatchCont
     user: s.image.config.User ?? '',
   });
   s.commit(`WORKDIR ${wd}`, true);
+}
+
+/**
+ * A heredoc that becomes a file (every COPY/ADD heredoc, a RUN heredoc with a #! line) is written
+ * by BuildKit as a file of that name in an empty directory: a name with a directory part, or one
+ * that cleans to nothing (`..`), fails there. kiln says so at the line instead of inventing a name.
+ */
+function checkHeredocFileName(name: string, kind: 'COPY' | 'ADD' | 'RUN', err: ErrorContext, range: SourceRange): void {
+  const clean = goClean(`/${name}`);
+  if (clean !== '/' && clean.lastIndexOf('/') === 0) return;
+  throw planError(err, range, 'DOCKERFILE_SYNTAX', `${kind} heredoc <<${name}: its name must be a file name (no directories, not . or ..)`, kind === 'RUN' ? 'name the heredoc with a plain word, e.g. <<EOF' : `name it with a plain word and put the path in the destination, e.g. ${kind} <<EOF /dir/file`);
 }

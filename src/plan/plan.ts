@@ -73,12 +73,15 @@ function imageNeeds(n: StageNode, target: Platform): { ref: string; platform: Pl
 /** ONBUILD triggers for a stage: from its base image's config, or its base stage's ONBUILD lines. */
 function triggers(n: StageNode, nodes: readonly StageNode[], images: ImageResolver, target: Platform, ctx: ErrorContext): Instruction[] {
   const at = n.stage.from.range;
+  let onbuild: readonly string[];
   if (n.base.kind === 'stage') {
     const parent = nodes[n.base.index]!;
-    return parent.stage.instructions.flatMap((i) => (i.kind === 'ONBUILD' ? [{ ...i.instruction, range: at } as Instruction] : []));
-  }
-  if (n.base.kind !== 'image') return [];
-  const onbuild = images.get(n.base.ref, n.platform ?? target).config.config?.OnBuild ?? [];
+    if (!parent.overridden) return parent.stage.instructions.flatMap((i) => (i.kind === 'ONBUILD' ? [{ ...i.instruction, range: at } as Instruction] : []));
+    // an image context that replaces the stage keeps its triggers (none ran there): they fire here
+    if (parent.base.kind !== 'image') return [];
+    onbuild = images.get(parent.base.ref, parent.platform ?? target).config.config?.OnBuild ?? [];
+  } else if (n.base.kind === 'image') onbuild = images.get(n.base.ref, n.platform ?? target).config.config?.OnBuild ?? [];
+  else return [];
   return onbuild.map((text) => {
     try {
       const ast = parse(text, { file: ctx.file ?? 'Dockerfile' });
@@ -253,6 +256,8 @@ function newState(n: StageNode, states: ReadonlyMap<number, StageState>, images:
   if (n.base.kind === 'scratch' || n.base.kind === 'local') return new StageState(n.index, n.name, n.platform ?? target, scratchImage(n.platform ?? target));
   const platform = n.platform ?? target;
   const img = imageFromResolved(images.get(n.base.ref, platform));
-  delete img.config.OnBuild;
+  // the triggers ran (or were dropped) here, unless an image context replaces the stage: it is
+  // the image as it is, triggers included, as in BuildKit
+  if (!n.overridden) delete img.config.OnBuild;
   return new StageState(n.index, n.name, platform, img);
 }

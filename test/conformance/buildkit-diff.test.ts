@@ -369,6 +369,114 @@ const KNOWN_FAILURES = new Map<string, KnownFailure>([
       ],
     },
   ],
+  [
+    'bctx-local-from-final',
+    {
+      reason: 'FROM a named local context: kiln records the context\'s layer first, as "FROM context NAME"; BuildKit 0.13\'s exporter appends a history entry for the unrecorded layer at the END and names it after whatever layer sits at that index (perhaps intended: kiln\'s history matches its layers)',
+      diffs: [
+        "history[0].created_by: docker \"LABEL from=extra\", kiln \"FROM context extra\"",
+        "history[0].comment: docker \"buildkit.dockerfile.v0\", kiln \"buildkit.exporter.image.v0\"",
+        "history[0].empty_layer: docker true, kiln false",
+        "history[1].created_by: docker \"COPY Dockerfile /df # buildkit\", kiln \"LABEL from=extra\"",
+        "history[1].empty_layer: docker false, kiln true",
+        "history[2].created_by: docker \"[1/2] COPY Dockerfile /df\", kiln \"COPY Dockerfile /df # buildkit\"",
+        "history[2].comment: docker \"buildkit.exporter.image.v0\", kiln \"buildkit.dockerfile.v0\"",
+      ],
+    },
+  ],
+  [
+    'bctx-local-from-only',
+    {
+      reason: 'as bctx-local-from-final, for a stage that is only FROM NAME (BuildKit: "local source for extra")',
+      diffs: [
+        "history[0].created_by: docker \"local source for extra\", kiln \"FROM context extra\"",
+      ],
+    },
+  ],
+  [
+    'bctx-local-symlink-clamp',
+    {
+      reason: 'symlinks in a named context that lead out of it: BuildKit resolves them inside the context\'s root, kiln refuses them as for the main context (issue #5; fs-ctx-*-symlink-*)',
+      diffs: [
+        "kiln build exited 1: Dockerfile:4: \"sub/climb\": symbolic link \"/sub/climb\" points outside the build context (to \"../../f.txt\")",
+      ],
+    },
+  ],
+  [
+    'bctx-override-stage-local-child',
+    {
+      reason: 'a stage replaced by a named local context: BuildKit 0.13 gives it an all-empty config (no WorkingDir, no os/architecture in the exported image), kiln the empty image of the platform (perhaps intended: an image with no os/architecture is not valid OCI); plus the history of bctx-local-from-final',
+      diffs: [
+        "config.WorkingDir: docker (unset), kiln \"/\"",
+        "image.os: docker (unset), kiln \"linux\"",
+        "image.architecture: docker (unset), kiln \"amd64\"",
+        "history[0].created_by: docker \"LABEL child=1\", kiln \"FROM context base\"",
+        "history[0].comment: docker \"buildkit.dockerfile.v0\", kiln \"buildkit.exporter.image.v0\"",
+        "history[0].empty_layer: docker true, kiln false",
+        "history[1].created_by: docker \"local source for base\", kiln \"LABEL child=1\"",
+        "history[1].comment: docker \"buildkit.exporter.image.v0\", kiln \"buildkit.dockerfile.v0\"",
+        "history[1].empty_layer: docker false, kiln true",
+      ],
+    },
+  ],
+  [
+    'bctx-override-stage-target-local',
+    {
+      reason: 'as bctx-override-stage-local-child, built with --target on the replaced stage (BuildKit also adds no PATH)',
+      diffs: [
+        "config.Env: docker (unset), kiln [\"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\"]",
+        "config.WorkingDir: docker (unset), kiln \"/\"",
+        "image.os: docker (unset), kiln \"linux\"",
+        "image.architecture: docker (unset), kiln \"amd64\"",
+        "history[0].created_by: docker \"local source for base\", kiln \"FROM context base\"",
+      ],
+    },
+  ],
+  [
+    'hd-copy-multi-nodir',
+    {
+      reason: 'as copy-multi-no-slash, with heredoc sources: kiln refuses several sources to a destination without a trailing /',
+      diffs: [
+        "kiln build exited 1: Dockerfile:3: When using COPY with more than one source file, the destination must be a directory and end with a /",
+      ],
+    },
+  ],
+  [
+    'hd-copy-name-dotdot',
+    {
+      reason: 'COPY <<.. fails in both (BuildKit writes the heredoc as a file named .. in scratch); kiln names the line, BuildKit\'s file-op error has none',
+      diffs: [
+        "error location: docker Dockerfile:(none), kiln Dockerfile:3",
+      ],
+    },
+  ],
+  [
+    'hd-copy-name-slash',
+    {
+      reason: 'COPY <<sub/x.txt fails in both (BuildKit\'s Mkfile finds no sub/ in scratch); kiln names the line, BuildKit\'s file-op error has none',
+      diffs: [
+        "error location: docker Dockerfile:(none), kiln Dockerfile:3",
+      ],
+    },
+  ],
+  [
+    'hd-copy-nul-byte',
+    {
+      reason: 'a NUL byte in a COPY heredoc body: BuildKit copies it, kiln refuses any NUL in a Dockerfile at its line (perhaps intended: a binary file given as a Dockerfile is caught early)',
+      diffs: [
+        "kiln build exited 1: Dockerfile:4: the line holds a NUL byte (at column 2)",
+      ],
+    },
+  ],
+  [
+    'hd-run-shebang-name-slash',
+    {
+      reason: 'RUN <<sub/x with a #! body fails in both (BuildKit writes it as /dev/pipes/sub/x in scratch); kiln names the line, BuildKit none',
+      diffs: [
+        "error location: docker Dockerfile:(none), kiln Dockerfile:3",
+      ],
+    },
+  ],
 ]);
 
 /**

@@ -1,0 +1,1 @@
+printf 'COPY <<EOF /nul.bin\na\000b\nEOF\n' >> Dockerfile

@@ -1,0 +1,2 @@
+sed 's/$/\r/' Dockerfile > D
+mv D Dockerfile
