@@ -75,9 +75,14 @@ export type CacheLayout =
   | { readonly kind: 'seed'; readonly seed: CacheMountSeed }
   | { readonly kind: 'mkdir'; readonly mode: number; readonly uid: number; readonly gid: number };
 
+/** uid=/gid=/mode= without source=: the mount shows a fresh /cache directory, never from= content. */
+export function freshCacheDir(m: RunMountPlan): boolean {
+  return m.source === undefined && (m.mode !== undefined || m.uid !== undefined || m.gid !== undefined);
+}
+
 /** The layout of cache mount `m` (`seed` when it has from=). */
-export function cacheLayout(m: RunMountPlan, seed: CacheMountSeed | undefined): CacheLayout {
-  if (m.source === undefined && (m.mode !== undefined || m.uid !== undefined || m.gid !== undefined)) {
+function cacheLayout(m: RunMountPlan, seed: CacheMountSeed | undefined): CacheLayout {
+  if (freshCacheDir(m)) {
     return { kind: 'mkdir', mode: m.mode ?? 0o755, uid: m.uid ?? 0, gid: m.gid ?? 0 };
   }
   if (seed) return { kind: 'seed', seed };

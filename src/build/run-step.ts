@@ -12,7 +12,7 @@ import { stepLogWriter, type ProgressEmitter } from '../progress/index.js';
 import type { MountSources } from './ports.js';
 import type { IgnoreMatcher } from '../context/index.js';
 import { executeCopy, namesUserOrGroup, resolveChown, type Owner } from './copy/index.js';
-import { acquireCacheDir, readSecret, secretFile, sshProxy } from './mounts.js';
+import { acquireCacheDir, freshCacheDir, readSecret, secretFile, sshProxy } from './mounts.js';
 
 export interface RunContext {
   readonly runtime: Runtime;
@@ -34,16 +34,30 @@ export interface RunContext {
   readonly mountSources?: MountSources;
 }
 
+/** ownedByRoot's answers in this process (one build): every RUN binding the context asks again. */
+const rootOwned = new Map<string, boolean>();
+
 /** Whether every entry under `p` (itself included) is owned by 0:0; stops at the first that is not. */
 function ownedByRoot(p: string): boolean {
+  const known = rootOwned.get(p);
+  if (known !== undefined) return known;
+  let answer = true;
   const stack = [p];
-  while (stack.length > 0) {
+  while (answer && stack.length > 0) {
     const cur = stack.pop()!;
     const st = lstatSync(cur);
-    if (st.uid !== 0 || st.gid !== 0) return false;
-    if (st.isDirectory()) for (const n of readdirSync(cur)) stack.push(join(cur, n));
+    if (st.uid !== 0 || st.gid !== 0) answer = false;
+    else if (st.isDirectory()) for (const n of readdirSync(cur)) stack.push(join(cur, n));
   }
-  return true;
+  rootOwned.set(p, answer);
+  return answer;
+}
+
+/** A new directory as BuildKit's mkdir makes one: 0755 whatever the umask, owned by `owner`. */
+function mkdirOwned(p: string, owner: Owner): void {
+  mkdirSync(p, { mode: 0o755 });
+  chmodSync(p, 0o755);
+  chownSync(p, owner.uid, owner.gid);
 }
 
 /**
@@ -51,19 +65,17 @@ function ownedByRoot(p: string): boolean {
  * it: resolved in the rootfs (through symlinks), the missing directories 0755 and owned by the
  * step's user (idtools.MkdirAllAndChown). runc would make it as root, or fail on a dangling link.
  */
-function makeWorkingDir(rootfs: string, cwd: string, owner: { uid: number; gid: number }): void {
+function makeWorkingDir(rootfs: string, cwd: string, owner: Owner): void {
   const target = resolveInRoot(rootfs, cwd);
   if (existsSync(target)) return;
   const missing: string[] = [];
   for (let p = target; p.length > rootfs.length && !existsSync(p); p = posix.dirname(p)) missing.unshift(p);
   for (const p of missing) {
     try {
-      mkdirSync(p, { mode: 0o755 });
+      mkdirOwned(p, owner);
     } catch {
       return; // a file in the way: runc reports it, at the step's line
     }
-    chmodSync(p, 0o755);
-    chownSync(p, owner.uid, owner.gid);
   }
 }
 
@@ -131,9 +143,7 @@ export async function executeRun(step: RunStep, rootfs: string, ctx: RunContext,
         }
         case 'cache': {
           let seed: { path: string; id: string } | undefined;
-          // uid=/gid=/mode= without source= show a fresh /cache directory: from= content is never seen
-          const mkdirOnly = m.source === undefined && (m.mode !== undefined || m.uid !== undefined || m.gid !== undefined);
-          if (m.from !== undefined && !mkdirOnly) {
+          if (m.from !== undefined && !freshCacheDir(m)) {
             const root = m.from.kind === 'context' ? ctx.contextDir : await ctx.sourceRoot(m.from);
             const id = ctx.sourceId ? await ctx.sourceId(m.from, m.source) : m.from.kind;
             seed = { path: resolveInRoot(root, m.source ?? '/'), id: `${id}:${posix.normalize('/' + (m.source ?? '/'))}` };
@@ -262,9 +272,7 @@ export function executeWorkdir(path: string, userSpec: string, rootfs: string, r
         refuseNamesOnEmptyBase(emptyBase, userSpec, `WORKDIR cannot create ${path} as USER ${userSpec}`);
         owner = resolveChown(rootfs, userSpec);
       }
-      mkdirSync(host, { mode: 0o755 });
-      chmodSync(host, 0o755);
-      chownSync(host, owner.uid, owner.gid);
+      mkdirOwned(host, owner);
     } else if (!statSync(host).isDirectory()) {
       // BuildKit's mkdir fails here, at the WORKDIR, not at the next RUN that would chdir into it
       throw new KilnError('IO', `mkdir ${cur}: not a directory`, {
