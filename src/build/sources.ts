@@ -134,7 +134,7 @@ export function stepSources(ctx: SourcesContext): StepSources {
    */
   async function contextDigest(req: Omit<CopyRequest, 'destRoot'>, signal: AbortSignal, files: Map<string, string>, keep?: (inputs: Input[]) => void): Promise<string> {
     try {
-      const inputs = selectInputs(req, signal);
+      const inputs = await selectInputs(req, signal);
       keep?.(inputs);
       // a big request gets a record file of its own, small ones share one (tree-records.ts)
       const big = inputs.some((i) => i.kind === 'local' && i.entries.length >= TREE_MIN_ENTRIES);

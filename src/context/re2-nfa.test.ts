@@ -36,6 +36,15 @@ test('the NFA answers the Go regexp semantics re2.ts translates', () => {
     ['\\bb', 'a b', true],
     ['\\bb', 'ab', false],
     ['a$', 'ab', false],
+    // literal runs a match must contain (checked before the automaton runs)
+    ['^x(ab)c$', 'xabc', true],
+    ['^a(b|c)d$', 'acd', true], // an alternative is not required
+    ['^ab*c$', 'ac', true], // nor is a repeated literal
+    ['^(ab)?c$', 'c', true],
+    ['xy', 'axyb', true],
+    ['^ab$', 'ba', false],
+    ['^[^/]*\\.tmp1$', 'a.tmp2', false],
+    ['^[^/]*/sub/x1[^/]*$', 'd/sub/x12', true],
   ];
   for (const [re, s, want] of cases) {
     assert.equal(re2ToRegExp(re).test(s), want, `RegExp: ${re} on ${JSON.stringify(s)}`);

@@ -14,7 +14,7 @@ export const NEXT_WORD = 8; // the code point after is one
 export type AssertTest = (context: number) => boolean;
 
 export type Node =
-  | { readonly t: 'char'; readonly test: CharTest }
+  | { readonly t: 'char'; readonly test: CharTest; /** Set for a literal: the one code point it matches. */ readonly cp?: number }
   | { readonly t: 'assert'; readonly test: AssertTest; readonly start: boolean }
   | { readonly t: 'cat' | 'alt'; readonly items: readonly Node[] }
   | { readonly t: 'repeat'; readonly op: '*' | '+' | '?'; readonly item: Node };
@@ -69,7 +69,7 @@ class TreeParser {
     const tok = this.tokens[this.i++]!;
     switch (tok.kind) {
       case 'char':
-        return { t: 'char', test: charTest(tok) };
+        return tok.cp === undefined ? { t: 'char', test: charTest(tok) } : { t: 'char', test: charTest(tok), cp: tok.cp };
       case 'assert':
         return { t: 'assert', test: ASSERTS[tok.src], start: tok.src === '^' };
       case 'open': {

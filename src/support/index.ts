@@ -12,3 +12,4 @@ export * from './replace-file.js';
 export * from './read-bounded.js';
 export * from './json-stream.js';
 export * from './mkdirp.js';
+export * from './turns.js';

@@ -180,6 +180,41 @@ test('Ctrl-C (SIGINT) mid-build stops the RUN, unmounts and exits 130', async (t
   assert.doesNotMatch(execFileSync('ps', ['-eo', 'args']).toString(), /^sleep 37$/m);
 });
 
+test('Ctrl-C while a COPY matches the context against a huge .dockerignore: the build ends at once with 130', async (t) => {
+  if (!suite.check(t)) return;
+  // 2,000 files against 50,000 patterns with no literal text (no shortcut applies): ~30 s of
+  // matching. The walk must still give SIGINT's handler its turn.
+  const files: Record<string, string> = {};
+  for (let i = 0; i < 2000; i++) files[`d/${i % 20}/f-${i}.txt`] = '';
+  const patterns = Array.from({ length: 50_000 }, (_, i) => `[0-9]*[0-9]?${'?'.repeat(1 + (i % 5))}[0-9]`);
+  const dir = context('huge-dockerignore', ['FROM scratch', 'COPY . /ctx/', ''].join('\n'), { ...files, '.dockerignore': patterns.join('\n') + '\n' });
+  const { spawn } = await import('node:child_process');
+  const { KILN_BIN } = await import('../helpers/cli.js');
+  const child = spawn(KILN_BIN, ['build', '--no-cache', '--progress', 'plain', dir], { env: { ...process.env, KILN_ROOT: suite.root } });
+  let err = '';
+  let sentAt = 0;
+  child.stderr.on('data', (b: Buffer) => {
+    err += b.toString();
+    if (sentAt === 0 && err.includes('COPY . /ctx/')) {
+      sentAt = -1;
+      setTimeout(() => {
+        sentAt = Date.now();
+        child.kill('SIGINT');
+      }, 1000);
+    }
+  });
+  const killer = setTimeout(() => child.kill('SIGKILL'), 120_000);
+  const code: number | null = await new Promise((res) => child.on('close', (c) => res(c)));
+  clearTimeout(killer);
+  const waited = Date.now() - sentAt;
+  assert.ok(sentAt > 0, `the COPY step never started:\n${err}`);
+  assert.equal(code, 130, err);
+  assert.match(err, /^ERROR: build interrupted$/m);
+  // before the walk gave the event loop turns, SIGINT waited for all of the matching
+  assert.ok(waited < 10_000, `the build ended ${waited} ms after SIGINT`);
+  assert.deepEqual(mountsLeft(), []);
+});
+
 test('SIGTERM while a --secret FIFO has no writer: the build ends with 143, "build terminated", no mounts left', async (t) => {
   if (!suite.check(t)) return;
   const dir = context('fifo-secret', ['FROM busybox', 'RUN --mount=type=secret,id=s cat /run/secrets/s', ''].join('\n'));

@@ -110,7 +110,7 @@ export async function computeCopyDigest(
   let n = 0;
   const withOwner = req.srcKind === 'rootfs';
   const b = new Batched(h);
-  const inputs = selected ?? selectInputs(req, signal);
+  const inputs = selected ?? (await selectInputs(req, signal));
   keep?.(inputs);
   for (const input of inputs) {
     if (input.kind === 'url') {

@@ -78,7 +78,7 @@ function asKilnError(e: unknown, signal?: AbortSignal): KilnError {
 async function copyAll(req: CopyRequest, signal: AbortSignal | undefined, opts: CopyOptions): Promise<{ targets?: CopyTarget[] }> {
   signal?.throwIfAborted();
   const chmod = req.chmod !== undefined ? parseChmod(req.chmod) : undefined;
-  const inputs = opts.inputs ?? selectInputs(req, signal);
+  const inputs = opts.inputs ?? (await selectInputs(req, signal));
   const chown = req.chown !== undefined ? resolveChown(req.destRoot, req.chown) : undefined;
   const destRoot = req.destRoot.replace(/(.)\/+$/, '$1');
   const dest = splitDest(req.dest);

@@ -2,6 +2,7 @@
 // entries; URLs as they are), then the heredoc files. Shared by executeCopy and hashCopyInputs.
 import { KilnError } from '../../errors.js';
 import { IgnoreMatcher } from '../../context/index.js';
+import { Turns } from '../../support/index.js';
 import type { CopyRequest } from './types.js';
 import { cleanSourcePath, containsWildcards, joinRel } from './paths.js';
 import { gitNotImplemented, isGitSource, isHttpUrl } from './remote.js';
@@ -41,9 +42,14 @@ export function checkSources(req: Omit<CopyRequest, 'destRoot'>): void {
 }
 
 /** Resolves and walks every input; throws CONTEXT_PATH_NOT_FOUND / CONTEXT_PATH_OUTSIDE before anything is written. */
-export function selectInputs(req: Omit<CopyRequest, 'destRoot'>, signal?: AbortSignal): Input[] {
+export async function selectInputs(req: Omit<CopyRequest, 'destRoot'>, signal?: AbortSignal): Promise<Input[]> {
   checkSources(req);
-  const tree: SourceTree = { root: req.srcRoot.replace(/(.)\/+$/, '$1'), kind: req.srcKind, ignore: req.srcKind === 'context' ? req.ignore : undefined };
+  const tree: SourceTree = {
+    root: req.srcRoot.replace(/(.)\/+$/, '$1'),
+    kind: req.srcKind,
+    ignore: req.srcKind === 'context' ? req.ignore : undefined,
+    turns: new Turns(signal),
+  };
   const exclude = req.excludes.length > 0 ? patternMatcher(req.excludes, '--exclude') : undefined;
   const out: Input[] = [];
   for (const source of req.sources) {
@@ -60,11 +66,11 @@ export function selectInputs(req: Omit<CopyRequest, 'destRoot'>, signal?: AbortS
       const pattern = cleanSourcePath('/' + (cut < 0 ? source : source.slice(cut + 3)));
       base = cut < 0 ? '/' : source.slice(0, cut);
       if (pattern !== '') include = { matcher: patternMatcher([pattern], '--parents'), patterns: [pattern] };
-      if (!containsWildcards(base) && !containsWildcards(pattern)) resolveSource(tree, joinRel(cleanSourcePath(base), pattern)); // required path
+      if (!containsWildcards(base) && !containsWildcards(pattern)) await resolveSource(tree, joinRel(cleanSourcePath(base), pattern)); // required path
     }
     const filters: WalkFilters = { include, exclude };
-    for (const match of resolveSource(tree, base)) {
-      out.push({ kind: 'local', match, entries: walkMatch(tree, match, filters) });
+    for (const match of await resolveSource(tree, base)) {
+      out.push({ kind: 'local', match, entries: await walkMatch(tree, match, filters) });
     }
   }
   for (const f of req.inline) out.push({ kind: 'inline', path: f.path, data: f.data });

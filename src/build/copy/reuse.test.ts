@@ -18,7 +18,7 @@ function files(dir: string, list: Record<string, string>): void {
   }
 }
 
-function setup(ctxFiles: Record<string, string>, prevFiles: Record<string, string>, sources: string[]) {
+async function setup(ctxFiles: Record<string, string>, prevFiles: Record<string, string>, sources: string[]) {
   const dir = `${base}/${++n}`;
   const ctx = `${dir}/ctx`;
   const prev = `${dir}/prev`;
@@ -27,14 +27,14 @@ function setup(ctxFiles: Record<string, string>, prevFiles: Record<string, strin
   mkdirSync(prev, { recursive: true });
   files(prev, prevFiles);
   mkdirSync(layer);
-  const inputs = selectInputs({ srcRoot: ctx, srcKind: 'context', sources, inline: [], dest: '/', parents: false, excludes: [], link: false });
+  const inputs = await selectInputs({ srcRoot: ctx, srcKind: 'context', sources, inline: [], dest: '/', parents: false, excludes: [], link: false });
   return { ctx, prev, layer, inputs };
 }
 
 const sig = (m: Record<string, string>) => Object.fromEntries(Object.entries(m).map(([k, v]) => [k, `644:${v}`]));
 
-test('links unchanged files only, recreating their directories', () => {
-  const { ctx, prev, layer, inputs } = setup({ 'src/a': '1', 'src/b': '2', 'src/d/c': '3' }, { 'app/src/a': '1', 'app/src/b': 'old', 'app/src/d/c': '3' }, ['src']);
+test('links unchanged files only, recreating their directories', async () => {
+  const { ctx, prev, layer, inputs } = await setup({ 'src/a': '1', 'src/b': '2', 'src/d/c': '3' }, { 'app/src/a': '1', 'app/src/b': 'old', 'app/src/d/c': '3' }, ['src']);
   const targets: CopyTarget[] = [{ rel: 'src', dir: true, target: 'app/src', created: false }];
   const before = sig({ 'src/a': 'A', 'src/b': 'B-old', 'src/d/c': 'C' });
   const now = new Map(Object.entries(sig({ 'src/a': 'A', 'src/b': 'B-new', 'src/d/c': 'C' })));
@@ -46,12 +46,12 @@ test('links unchanged files only, recreating their directories', () => {
   assert.deepEqual(readdirSync(`${layer}/app/src`).sort(), ['a', 'd']);
 });
 
-test('never links a source with several links, an inode twice, or a file of another size', () => {
-  const { ctx, prev, layer, inputs } = setup({ 'src/h1': 'x', 'src/s': 'short', 'src/p': 'p', 'src/q': 'q' }, { 'app/src/s': 'longer', 'app/src/p': 'p' }, ['src']);
+test('never links a source with several links, an inode twice, or a file of another size', async () => {
+  const { ctx, prev, layer, inputs } = await setup({ 'src/h1': 'x', 'src/s': 'short', 'src/p': 'p', 'src/q': 'q' }, { 'app/src/s': 'longer', 'app/src/p': 'p' }, ['src']);
   linkSync(`${ctx}/src/h1`, `${ctx}/src/h2`);
   linkSync(`${prev}/app/src/p`, `${prev}/app/src/q`); // the previous result had p and q as one file
   files(prev, { 'app/src/h1': 'x', 'app/src/h2': 'x' });
-  const again = selectInputs({ srcRoot: ctx, srcKind: 'context', sources: ['src'], inline: [], dest: '/', parents: false, excludes: [], link: false });
+  const again = await selectInputs({ srcRoot: ctx, srcKind: 'context', sources: ['src'], inline: [], dest: '/', parents: false, excludes: [], link: false });
   assert.ok(inputs.length === 1);
   const same = sig({ 'src/h1': 'X', 'src/h2': 'X', 'src/s': 'S', 'src/p': 'P', 'src/q': 'P' });
   const r = seedLayer(layer, prev, { inputs: again, targets: [{ rel: 'src', dir: true, target: 'app/src', created: true }], srcRoot: ctx, before: same, now: new Map(Object.entries(same)) });
@@ -59,8 +59,8 @@ test('never links a source with several links, an inode twice, or a file of anot
   assert.ok(r.dirs.has('app/src'), 'a target the copy made is finished by the copier');
 });
 
-test('different or overlapping matches seed nothing', () => {
-  const { ctx, prev, layer, inputs } = setup({ 'a/x': '1', 'b/y': '2' }, { 'dst/x': '1', 'dst/y': '2' }, ['a', 'b']);
+test('different or overlapping matches seed nothing', async () => {
+  const { ctx, prev, layer, inputs } = await setup({ 'a/x': '1', 'b/y': '2' }, { 'dst/x': '1', 'dst/y': '2' }, ['a', 'b']);
   const same = sig({ 'a/x': 'X', 'b/y': 'Y' });
   const merged: CopyTarget[] = [{ rel: 'a', dir: true, target: 'dst', created: false }, { rel: 'b', dir: true, target: 'dst', created: false }];
   assert.equal(sameMatches(inputs, merged), false);

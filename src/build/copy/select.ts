@@ -4,7 +4,7 @@
 // cache-key hash consume the same lists, so the key covers exactly what is copied.
 import { KilnError } from '../../errors.js';
 import type { IgnoreMatcher } from '../../context/index.js';
-import { FilepathPattern, lstatMany, readdirNames, type FileStat } from '../../support/index.js';
+import { FilepathPattern, lstatMany, readdirNames, type FileStat, type Turns } from '../../support/index.js';
 import {
   baseName, cleanSourcePath, containsWildcards, joinRel, lstatOrUndefined, outsideError, resolveRel, splitWildcards,
   type SourceKind,
@@ -15,6 +15,13 @@ export interface SourceTree {
   readonly root: string;
   readonly kind: SourceKind;
   readonly ignore?: IgnoreMatcher | undefined;
+  /** Walks give the event loop a turn through this (signals, timers) and stop when the build is aborted. */
+  readonly turns?: Turns | undefined;
+}
+
+/** Gives the event loop a turn when one is due (see Turns). */
+async function pace(tree: SourceTree): Promise<void> {
+  if (tree.turns?.due()) await tree.turns.give();
 }
 
 /** One path a source names (after wildcard expansion and following a top-level symlink). */
@@ -59,9 +66,10 @@ export function notFound(tree: SourceTree, rel: string, source: string, ignored 
 }
 
 /** Whether the context path `rel` (an existing entry with stats `st`) is part of the context. */
-function visible(tree: SourceTree, rel: string, st: FileStat): boolean {
+async function visible(tree: SourceTree, rel: string, st: FileStat): Promise<boolean> {
   const ig = tree.ignore;
   if (!ig || rel === '' || !ig.excluded(rel)) return true;
+  await pace(tree);
   if (!st.isDirectory() || ig.canSkipDir(rel)) return false;
   // an ignored directory is still there (as a parent) when something beneath is re-included
   return hasVisibleDescendant(tree, `${tree.root}/${rel}`, rel);
@@ -76,17 +84,18 @@ function namesIn(tree: SourceTree, abs: string, rel: string): string[] {
   return readdirNames(abs, tree.kind === 'context' ? `./${rel}` : `/${rel}`, ig ? (name) => ig.excluded(joinRel(rel, name)) : undefined);
 }
 
-function hasVisibleDescendant(tree: SourceTree, abs: string, rel: string): boolean {
+async function hasVisibleDescendant(tree: SourceTree, abs: string, rel: string): Promise<boolean> {
   for (const name of namesIn(tree, abs, rel)) {
+    await pace(tree);
     const r = `${rel}/${name}`;
     const st = lstatOrUndefined(`${abs}/${name}`);
-    if (st && visible(tree, r, st)) return true;
+    if (st && (await visible(tree, r, st))) return true;
   }
   return false;
 }
 
 /** Resolves the source `rel` (following a top-level symlink) into a match, or undefined when it is absent or hidden. */
-function matchAt(tree: SourceTree, source: string, name: string, rel: string): Match | { missing: string; ignored: boolean } {
+async function matchAt(tree: SourceTree, source: string, name: string, rel: string): Promise<Match | { missing: string; ignored: boolean }> {
   const resolved = resolveRel(tree.root, tree.kind, rel, true, source);
   const abs = resolved === '' ? tree.root : `${tree.root}/${resolved}`;
   const st = lstatOrUndefined(abs);
@@ -97,7 +106,7 @@ function matchAt(tree: SourceTree, source: string, name: string, rel: string): M
     for (let i = 1; i <= parts.length && resolved !== ''; i++) {
       const r = parts.slice(0, i).join('/');
       const s = i === parts.length ? st : lstatOrUndefined(`${tree.root}/${r}`);
-      if (!s || !visible(tree, r, s)) return { missing: rel, ignored: true };
+      if (!s || !(await visible(tree, r, s))) return { missing: rel, ignored: true };
     }
   }
   return { source, name, rel: resolved, abs, st };
@@ -107,7 +116,7 @@ function matchAt(tree: SourceTree, source: string, name: string, rel: string): M
  * The matches of one (non-URL) source. A path without wildcards must exist (else
  * CONTEXT_PATH_NOT_FOUND); a wildcard may match nothing (BuildKit's AllowEmptyWildcard).
  */
-export function resolveSource(tree: SourceTree, source: string): Match[] {
+export async function resolveSource(tree: SourceTree, source: string): Promise<Match[]> {
   const trailingSlash = source.endsWith('/');
   const rel = cleanSourcePath(source);
   if (rel === '..' || rel.startsWith('../')) {
@@ -115,7 +124,7 @@ export function resolveSource(tree: SourceTree, source: string): Match[] {
   }
   const relIn = rel.replace(/^(\.\.\/)+/, '').replace(/^\.\.$/, '');
   if (!containsWildcards(relIn)) {
-    const m = matchAt(tree, source, baseName(relIn), relIn);
+    const m = await matchAt(tree, source, baseName(relIn), relIn);
     if ('missing' in m) throw notFound(tree, m.missing, source, m.ignored);
     if (trailingSlash && !m.st.isDirectory()) throw notFound(tree, relIn, source);
     return [m];
@@ -126,28 +135,29 @@ export function resolveSource(tree: SourceTree, source: string): Match[] {
   const baseAbs = baseRel === '' ? tree.root : `${tree.root}/${baseRel}`;
   const baseSt = lstatOrUndefined(baseAbs);
   if (!baseSt?.isDirectory()) return [];
-  if (tree.kind === 'context' && baseRel !== '' && !visible(tree, baseRel, baseSt)) return [];
+  if (tree.kind === 'context' && baseRel !== '' && !(await visible(tree, baseRel, baseSt))) return [];
   // a match is at most as deep as the pattern has components ('/' only crosses in a class)
   const maxDepth = pattern.split('/').length + (pattern.match(/\[/g)?.length ?? 0);
   const out: Match[] = [];
-  const walk = (dirAbs: string, dirRel: string, depth: number): void => {
+  const walk = async (dirAbs: string, dirRel: string, depth: number): Promise<void> => {
     for (const name of namesIn(tree, dirAbs, dirRel).sort()) {
+      await pace(tree);
       const r = joinRel(dirRel, name);
       const abs = `${dirAbs}/${name}`;
       const st = lstatOrUndefined(abs);
       if (!st) continue;
       const ctxRel = joinRel(baseRel, r);
-      if (tree.kind === 'context' && !visible(tree, ctxRel, st)) continue;
+      if (tree.kind === 'context' && !(await visible(tree, ctxRel, st))) continue;
       if (pat.match(r)) {
-        const m = matchAt(tree, source, name, joinRel(literal, r));
+        const m = await matchAt(tree, source, name, joinRel(literal, r));
         if ('missing' in m) throw notFound(tree, m.missing, source, m.ignored);
         out.push(m);
         continue; // a matched directory is copied whole, not searched
       }
-      if (st.isDirectory() && depth + 1 < maxDepth) walk(abs, r, depth + 1);
+      if (st.isDirectory() && depth + 1 < maxDepth) await walk(abs, r, depth + 1);
     }
   };
-  walk(baseAbs, '', 0);
+  await walk(baseAbs, '', 0);
   return out;
 }
 
@@ -164,7 +174,7 @@ function mayIncludeBeneath(patterns: readonly string[], dir: string): boolean {
 }
 
 /** Walks one match into its entry list (see Entry). */
-export function walkMatch(tree: SourceTree, m: Match, filters: WalkFilters): Entry[] {
+export async function walkMatch(tree: SourceTree, m: Match, filters: WalkFilters): Promise<Entry[]> {
   const out: Entry[] = [];
   if (!m.st.isDirectory()) {
     out.push({ rel: '', abs: m.abs, st: m.st, kind: 'leaf', parentOnly: false });
@@ -175,12 +185,13 @@ export function walkMatch(tree: SourceTree, m: Match, filters: WalkFilters): Ent
   const excHasExceptions = exc?.hasExceptions ?? false;
   const ctxIgnore = tree.kind === 'context' && tree.ignore && !tree.ignore.empty ? tree.ignore : undefined;
 
-  const walkDir = (abs: string, rel: string, ctxRel: string, excluded: boolean, sink: Entry[]): void => {
+  const walkDir = async (abs: string, rel: string, ctxRel: string, excluded: boolean, sink: Entry[]): Promise<void> => {
     if (excluded && !excHasExceptions) return;
     const names = namesIn(tree, abs, ctxRel).sort();
     // one native call for the whole directory; an entry skipped below is never looked at
     const stats = lstatMany(abs, names);
     for (let k = 0; k < names.length; k++) {
+      await pace(tree);
       const name = names[k]!;
       const r = joinRel(rel, name);
       const cr = joinRel(ctxRel, name);
@@ -205,7 +216,7 @@ export function walkMatch(tree: SourceTree, m: Match, filters: WalkFilters): Ent
       }
       if (!include && inc && !isExcluded && !mayIncludeBeneath(inc.patterns, r)) continue;
       const children: Entry[] = [];
-      walkDir(childAbs, r, cr, isExcluded, children);
+      await walkDir(childAbs, r, cr, isExcluded, children);
       if (hiddenDir && children.length === 0) continue;
       if (include || children.length > 0) {
         const parentOnly = !include;
@@ -216,7 +227,7 @@ export function walkMatch(tree: SourceTree, m: Match, filters: WalkFilters): Ent
     }
   };
   out.push({ rel: '', abs: m.abs, st: m.st, kind: 'open', parentOnly: false });
-  walkDir(m.abs, '', m.rel, false, out);
+  await walkDir(m.abs, '', m.rel, false, out);
   out.push({ rel: '', abs: m.abs, st: m.st, kind: 'close', parentOnly: false });
   return out;
 }

@@ -27,24 +27,24 @@ function withNodeStats(inputs: Input[]): Input[] {
   return inputs.map((i) => (i.kind !== 'local' ? i : { ...i, entries: i.entries.map((e) => ({ ...e, st: lstatSync(e.abs, { bigint: true }) })) }));
 }
 
-test('inputsSignature: stable, the same from packed and Node stats, and moved by every input', () => {
+test('inputsSignature: stable, the same from packed and Node stats, and moved by every input', async () => {
   const dir = context();
   try {
     const req = request(dir);
-    const a = inputsSignature(req, selectInputs(req), LATER)!;
+    const a = inputsSignature(req, await selectInputs(req), LATER)!;
     assert.equal(a.racy, false);
-    assert.equal(inputsSignature(req, selectInputs(req), LATER)!.sig, a.sig);
-    assert.equal(inputsSignature(req, withNodeStats(selectInputs(req)), LATER)!.sig, a.sig);
+    assert.equal(inputsSignature(req, await selectInputs(req), LATER)!.sig, a.sig);
+    assert.equal(inputsSignature(req, withNodeStats(await selectInputs(req)), LATER)!.sig, a.sig);
     // a flag, the destination, an inline file: other signatures
     for (const over of [{ dest: '/other/' }, { chmod: '600' }, { inline: [{ path: '/f', data: 'd' }] }] as Partial<CopyRequest>[]) {
       const r = request(dir, over);
-      assert.notEqual(inputsSignature(r, selectInputs(r), LATER)!.sig, a.sig, JSON.stringify(over));
+      assert.notEqual(inputsSignature(r, await selectInputs(r), LATER)!.sig, a.sig, JSON.stringify(over));
     }
     // a new file
     writeFileSync(join(dir, 'src', 'a', 'z'), '');
-    assert.notEqual(inputsSignature(req, selectInputs(req), LATER)!.sig, a.sig);
+    assert.notEqual(inputsSignature(req, await selectInputs(req), LATER)!.sig, a.sig);
     // racy: a file changed within the last second
-    assert.equal(inputsSignature(req, selectInputs(req), BigInt(Date.now()) * 1_000_000n)!.racy, true);
+    assert.equal(inputsSignature(req, await selectInputs(req), BigInt(Date.now()) * 1_000_000n)!.racy, true);
     // what a URL sends is not on disk: no signature
     const url = request(dir, { sources: ['https://127.0.0.1:1/x'], add: {} });
     assert.equal(inputsSignature(url, [{ kind: 'url', url: 'https://127.0.0.1:1/x' }], LATER), undefined);
