@@ -344,12 +344,12 @@ hint: tags look like name[:tag], e.g. -t myapp:1.0
 `,
   },
   {
-    name: 'a context on stdin is not implemented (not "path not found")',
+    name: '`kiln build -` with nothing on stdin (not "path not found")',
     dockerfile: 'FROM scratch\n',
     args: ['build', '-'],
     code: 125,
-    stderr: `ERROR: a build context on stdin (\`kiln build -\`) is not supported by this version of kiln
-hint: pass the context directory; a Dockerfile alone can come from stdin with \`-f - DIR\`
+    stderr: `ERROR: standard input is empty: \`kiln build -\` reads the build context (a tar archive) or a Dockerfile from it
+hint: e.g. \`kiln build - < Dockerfile\` or \`tar -c . | kiln build -\`
 `,
   },
   {

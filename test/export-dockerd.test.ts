@@ -1,6 +1,6 @@
 // kiln ↔ Docker 26 through files: `docker load` takes kiln's docker-archive (and runs it), and
 // `kiln load` takes what `docker save` writes. One private dockerd for the whole file.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -10,7 +10,7 @@ import { assertValid } from '../src/image/index.js';
 import { Store, loadImage } from '../src/store/index.js';
 import { runKiln } from './helpers/cli.js';
 import { haveBusybox, makeBusyboxRootfs } from './helpers/busybox-rootfs.js';
-import { needDockerd, startDockerd, type Dockerd } from './helpers/dockerd.js';
+import { fileDockerd } from './helpers/dockerd.js';
 import { prereq } from './helpers/prereq.js';
 
 function tmp(p: string): string {
@@ -23,27 +23,7 @@ async function kiln(root: string, args: readonly string[], env: Record<string, s
   return r.stdout;
 }
 
-let dockerd: Dockerd | undefined;
-let startError: unknown;
-
-before(async () => {
-  try {
-    const probe = spawnSync('/usr/sbin/dockerd', ['--version']);
-    if (probe.status === 0 && process.getuid?.() === 0) dockerd = await startDockerd();
-  } catch (e: unknown) {
-    startError = e;
-  }
-});
-
-after(async () => {
-  await dockerd?.stop();
-});
-
-function engine(t: import('node:test').TestContext): Dockerd | undefined {
-  if (!needDockerd(t)) return undefined;
-  if (startError) throw startError;
-  return prereq(t, dockerd !== undefined, 'a running private dockerd') ? dockerd : undefined;
-}
+const { engine } = fileDockerd();
 
 function busyboxTree(): string {
   const dir = makeBusyboxRootfs(tmp('rootfs'));

@@ -1,9 +1,9 @@
 // `kiln history` against Docker 26's `docker history` on the same image (built by kiln, saved as a
 // docker-archive, docker load-ed into a private dockerd): same rows, same CREATED BY, same dates,
 // same comments, same layer SIZEs (Docker's: the bytes of a layer's files), same ID on the top row.
-import { after, before, test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,31 +11,20 @@ import { Store } from '../src/store/index.js';
 import { runKiln } from './helpers/cli.js';
 import { haveBusybox, makeBusyboxRootfs } from './helpers/busybox-rootfs.js';
 import { addRootfsImage } from './helpers/kiln-image.js';
-import { needDockerd, startDockerd, type Dockerd } from './helpers/dockerd.js';
-import { isRoot, prereq, which } from './helpers/prereq.js';
+import { fileDockerd } from './helpers/dockerd.js';
+import { prereq, which } from './helpers/prereq.js';
 
-let dockerd: Dockerd | undefined;
-let startError: unknown;
+const { engine } = fileDockerd();
 let work = '';
 
-before(async () => {
-  try {
-    const probe = spawnSync('/usr/sbin/dockerd', ['--version']);
-    if (probe.status === 0 && isRoot) dockerd = await startDockerd();
-  } catch (e: unknown) {
-    startError = e;
-  }
-});
-
-after(async () => {
-  await dockerd?.stop();
+after(() => {
   if (work) execFileSync('rm', ['-rf', work]);
 });
 
 test('kiln history --no-trunc --format json equals docker history on the same image (sizes included)', async (t) => {
-  if (!needDockerd(t)) return;
-  if (startError) throw startError;
-  if (!prereq(t, dockerd !== undefined && which('runc') !== undefined && haveBusybox(), 'a private dockerd, runc and busybox-static')) return;
+  const dockerd = engine(t);
+  if (!dockerd) return;
+  if (!prereq(t, which('runc') !== undefined && haveBusybox(), 'runc and busybox-static')) return;
   work = mkdtempSync(join(tmpdir(), 'kiln-hist-docker-'));
   const root = join(work, 'root');
   await addRootfsImage(Store.open(root), 'docker.io/library/busybox:latest', makeBusyboxRootfs(join(work, 'busybox')), { Cmd: ['sh'] });
@@ -61,10 +50,10 @@ test('kiln history --no-trunc --format json equals docker history on the same im
   const archive = join(work, 'img.tar');
   const s = await runKiln(['save', '-o', archive, 'hist/docker:1'], { env });
   assert.equal(s.code, 0, s.stderr);
-  await dockerd!.dockerOk(['load', '-i', archive]);
+  await dockerd.dockerOk(['load', '-i', archive]);
 
   const parse = (out: string): Record<string, string>[] => out.trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, string>);
-  const docker = parse((await dockerd!.dockerOk(['history', '--no-trunc', '--format', 'json', 'hist/docker:1'])).stdout);
+  const docker = parse((await dockerd.dockerOk(['history', '--no-trunc', '--format', 'json', 'hist/docker:1'])).stdout);
   const k = await runKiln(['history', '--no-trunc', '--format', 'json', 'hist/docker:1'], { env });
   assert.equal(k.code, 0, k.stderr);
   const kiln = parse(k.stdout);
@@ -73,10 +62,10 @@ test('kiln history --no-trunc --format json equals docker history on the same im
   assert.deepEqual(Object.keys(kiln[0]!).sort(), Object.keys(docker[0]!).sort());
 
   // the table and the raw byte counts too
-  const dRaw = (await dockerd!.dockerOk(['history', '-H=false', '--format', '{{.Size}}', 'hist/docker:1'])).stdout;
+  const dRaw = (await dockerd.dockerOk(['history', '-H=false', '--format', '{{.Size}}', 'hist/docker:1'])).stdout;
   const kRaw = await runKiln(['history', '-H=false', '--format', '{{.Size}}', 'hist/docker:1'], { env });
   assert.equal(kRaw.stdout, dRaw);
-  const dTable = (await dockerd!.dockerOk(['history', 'hist/docker:1'])).stdout;
+  const dTable = (await dockerd.dockerOk(['history', 'hist/docker:1'])).stdout;
   const kTable = await runKiln(['history', 'hist/docker:1'], { env });
   // same columns; their padding depends on the widest CREATED text, which depends on "now"
   const header = (out: string) => out.split('\n')[0]!.trim().split(/ {2,}/);

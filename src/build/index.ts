@@ -11,3 +11,4 @@ export { CACHE_CONFIG_MEDIA_TYPE, ImportedCaches, collectCache, parseCacheConfig
 export { cacheName, loadCache, saveCache, type CacheLocation, type CacheIoDeps } from './remote-cache-io.js';
 export { materialiseImage, type MaterialisedImage } from './base.js';
 export { MAX_SECRET_BYTES, secretTooBig } from './mounts.js';
+export { extractArchive, isArchive, sniffFile } from './copy/archive.js';

@@ -30,6 +30,12 @@ export interface BuildDeps {
   /** Directory for the engine's own state (cache records, cache mounts, heredoc files). */
   readonly stateDir: string;
   readonly contextDir: string;
+  /**
+   * The context came on standard input (`kiln build - < ctx.tar`), extracted for this build only.
+   * BuildKit reads such a context as a filesystem state: COPY and bind mounts keep the owners the
+   * archive gave, and nothing is remembered by its (temporary) path.
+   */
+  readonly contextFromStdin?: boolean;
   readonly ignore?: IgnoreMatcher;
   readonly progress: ProgressEmitter;
   /** Caches imported with `--cache-from` (remote-cache.ts): consulted on a local cache miss. */

@@ -11,7 +11,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { TestContext } from 'node:test';
+import { after, before, type TestContext } from 'node:test';
 import { needCommand, needRoot, prereq } from './prereq.js';
 
 export const DOCKERD_BIN = '/usr/sbin/dockerd';
@@ -229,5 +229,33 @@ export async function startDockerd(opts: StartOptions = {}): Promise<Dockerd> {
     },
     log,
     stop,
+  };
+}
+
+/**
+ * One private dockerd for a whole test file: started in before() when dockerd exists and kiln
+ * runs as root, stopped in after(). `engine(t)` gives it to a test, or fails the test when it
+ * could not start (a missing prerequisite is needDockerd's: a failure under CI=true).
+ */
+export function fileDockerd(): { engine(t: TestContext): Dockerd | undefined } {
+  let dockerd: Dockerd | undefined;
+  let startError: unknown;
+  before(async () => {
+    try {
+      const probe = spawnSync(DOCKERD_BIN, ['--version']);
+      if (probe.status === 0 && process.getuid?.() === 0) dockerd = await startDockerd();
+    } catch (e: unknown) {
+      startError = e;
+    }
+  });
+  after(async () => {
+    await dockerd?.stop();
+  });
+  return {
+    engine(t: TestContext): Dockerd | undefined {
+      if (!needDockerd(t)) return undefined;
+      if (startError) throw startError;
+      return prereq(t, dockerd !== undefined, 'a running private dockerd') ? dockerd : undefined;
+    },
   };
 }

@@ -1,5 +1,5 @@
 // `kiln build [OPTIONS] PATH`: docker build / buildx build compatible flags → plan → build → store.
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { KilnError } from '../../errors.js';
@@ -8,7 +8,7 @@ import { checkFrontend, parse, toStages } from '../../dockerfile/index.js';
 import { parseDockerignore, IgnoreMatcher } from '../../context/index.js';
 import { hostPlatform, parseManifest, type Descriptor, type Manifest, type Platform } from '../../image/index.js';
 import { planBuild, type ResolvedImage } from '../../plan/index.js';
-import { build, computeSizeReport, formatDecisions, type BuildResult, type SecretSource } from '../../build/index.js';
+import { build, computeSizeReport, formatDecisions, type BuildResult } from '../../build/index.js';
 import { createSnapshotter } from '../../snapshot/index.js';
 import { RuncRuntime, findRuntime } from '../../exec/index.js';
 import { resolveStoreRoot } from '../../store/index.js';
@@ -23,6 +23,7 @@ import { clientOptions, pushImage } from './registry.js';
 import { layoutResolver, parseBuildContexts } from './build-context.js';
 import { runContainerOptions } from './run-flags.js';
 import { checkStdoutOutputs, writeOutputs } from './build-outputs.js';
+import { readStdinContext } from './build-stdin.js';
 import { checkOutput, checkPlatformFlag, checkWritableTargets, collect, noCacheFilterOption, notImplemented, readDockerfile, readIgnoreFile, outputSpec, parseBuildArgs, parseLabels, parseSecrets, parseSsh, tagName } from './build-flags.js';
 import { pullToStore, resolveFromStore } from '../base-images.js';
 import { setMaxListeners } from 'node:events';
@@ -133,19 +134,21 @@ async function runBuild(path: string, flags: BuildFlags): Promise<void> {
   if (flags.platform !== undefined) checkPlatformFlag(flags.platform, host);
 
   // docker build reads `-` as a context (or a Dockerfile) on stdin, even when a directory of that
-  // name exists, and fetches URLs: neither is implemented, and neither is a "missing path"
-  if (path === '-') notImplemented('a build context on stdin (`kiln build -`)', 'pass the context directory; a Dockerfile alone can come from stdin with `-f - DIR`');
+  // name exists, and fetches URLs (not implemented, and not a "missing path")
   if (/^(https?|git|ssh):\/\/|^git@/.test(path)) notImplemented(`a remote build context (${path})`, 'clone or download it, then pass the local directory');
-  const contextDir = resolve(path);
+  const root = resolveStoreRoot(process.env);
+  const fromStdin = path === '-' ? await readStdinContext(process.stdin, join(root, 'build', 'tmp'), flags.file) : undefined;
+  const contextDir = fromStdin?.dir ?? resolve(path);
   if (!existsSync(contextDir)) {
     throw new KilnError('CONTEXT_PATH_NOT_FOUND', `unable to prepare context: path ${JSON.stringify(path)} not found`, { hint: 'pass the build context directory, e.g. `kiln build .`' });
   }
   if (!statSync(contextDir).isDirectory()) {
     throw new KilnError('CONTEXT_PATH_NOT_FOUND', `unable to prepare context: context must be a directory: ${contextDir}`, { hint: 'pass the directory that holds the Dockerfile (`kiln build .`), or name the Dockerfile with -f' });
   }
-  const dockerfilePath = flags.file === undefined ? join(contextDir, 'Dockerfile') : flags.file === '-' ? '-' : resolve(flags.file);
+  // an archive on stdin holds the Dockerfile: -f names it inside the archive
+  const dockerfilePath = flags.file === undefined || fromStdin ? join(contextDir, flags.file ?? 'Dockerfile') : flags.file === '-' ? '-' : resolve(flags.file);
   const fileName = dockerfilePath === '-' ? 'Dockerfile' : flags.file ?? 'Dockerfile';
-  const text = readDockerfile(dockerfilePath, fileName);
+  const text = fromStdin?.dockerfileText ?? readDockerfile(dockerfilePath, fileName);
   const ast = parse(text, { file: fileName });
   const buildArgs = parseBuildArgs(flags.buildArg, process.env);
   checkFrontend(ast, buildArgs.get('BUILDKIT_SYNTAX'));
@@ -157,8 +160,9 @@ async function runBuild(path: string, flags: BuildFlags): Promise<void> {
   }
 
   // .dockerignore: <Dockerfile>.dockerignore next to the Dockerfile wins over <context>/.dockerignore.
+  // BuildKit applies none to a context from stdin (see build-stdin.ts).
   let ignore: IgnoreMatcher | undefined;
-  for (const p of [dockerfilePath === '-' ? undefined : `${dockerfilePath}.dockerignore`, join(contextDir, '.dockerignore')]) {
+  for (const p of fromStdin ? [] : [dockerfilePath === '-' ? undefined : `${dockerfilePath}.dockerignore`, join(contextDir, '.dockerignore')]) {
     const text = p === undefined ? undefined : readIgnoreFile(p);
     if (text !== undefined) {
       ignore = new IgnoreMatcher(parseDockerignore(text, p === join(contextDir, '.dockerignore') ? '.dockerignore' : p));
@@ -166,7 +170,6 @@ async function runBuild(path: string, flags: BuildFlags): Promise<void> {
     }
   }
 
-  const root = resolveStoreRoot(process.env);
   const store = openStore();
   store.sweepDeadTemps(); // what an interrupted or killed build was writing
   const fromLayout = layoutResolver(store, buildContexts.layouts);
@@ -260,6 +263,7 @@ async function runBuild(path: string, flags: BuildFlags): Promise<void> {
         },
         stateDir,
         contextDir,
+        ...(fromStdin ? { contextFromStdin: true } : {}),
         ...(ignore ? { ignore } : {}),
         progress,
         ...(remoteCache ? { remoteCache } : {}),
@@ -271,7 +275,8 @@ async function runBuild(path: string, flags: BuildFlags): Promise<void> {
         signal: ac.signal,
         sourceLines: ast.lines,
         ...(sourceDateEpoch !== undefined ? { sourceDateEpoch } : {}),
-        cache: { noCacheFilter: flags.noCacheFilter.map((f) => f.toLowerCase()), dockerfile: dockerfilePath === '-' ? join(contextDir, '-') : dockerfilePath },
+        // a context from stdin is a new directory each time: its steps' slots are named for stdin
+        cache: { noCacheFilter: flags.noCacheFilter.map((f) => f.toLowerCase()), dockerfile: fromStdin ? `<stdin>/${fileName}` : dockerfilePath === '-' ? join(contextDir, '-') : dockerfilePath },
         mounts: { secrets, ssh },
       },
     );
@@ -279,6 +284,9 @@ async function runBuild(path: string, flags: BuildFlags): Promise<void> {
   } catch (e: unknown) {
     // after Ctrl-C, whatever step or export noticed it reports the interrupt, not an error at a line
     if (ac.signal.aborted) throw ac.signal.reason;
+    if (fromStdin?.dockerfileText !== undefined && e instanceof KilnError && e.code === 'CONTEXT_PATH_NOT_FOUND') {
+      throw e.with({ hint: 'the Dockerfile came on standard input, so the build context is empty: pass a context directory (`kiln build -f - DIR`) or send the context as a tar archive' });
+    }
     throw e;
   } finally {
     clients.close();
