@@ -23,6 +23,8 @@ export interface DispatchContext extends ArgScope {
   readonly proxyEnv: readonly string[];
   /** For every RUN's container (`--add-host`, `--shm-size`, ...); absent when the build gives none. */
   readonly runContainer?: RunContainerOptions;
+  /** The build's `--network=none`, for RUN steps that keep `--network=default`. */
+  readonly network?: 'none';
   /** A COPY/mount source; undefined when it is a stage not yet planned (defined later). */
   source(ref: Ref): Source | undefined;
   /** Every ARG key a planned stage declares (for the unused build-arg warning). */
@@ -161,7 +163,7 @@ function dispatchRun(s: StageState, c: RunInstruction, cmd: Command, ctx: Dispat
     ...(ctx.proxyEnv.length > 0 ? { proxyEnv: ctx.proxyEnv } : {}),
     cwd: s.dir,
     user: s.image.config.User ?? '',
-    network: c.network,
+    network: c.network === 'default' && ctx.network !== undefined ? ctx.network : c.network,
     security: c.security,
     mounts,
     ...(ctx.runContainer ? { container: ctx.runContainer } : {}),

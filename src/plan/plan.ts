@@ -190,6 +190,7 @@ export async function planBuild(req: BuildRequest, resolveImage: ResolveImage, s
       buildArgs: req.buildArgs,
       proxyEnv: proxy,
       ...(req.runContainer && Object.keys(req.runContainer).length > 0 ? { runContainer: req.runContainer } : {}),
+      ...(req.network !== undefined ? { network: req.network } : {}),
       source,
       declared,
       stageName: nodes.length === 1 ? '' : n.name,

@@ -32,6 +32,11 @@ export interface BuildRequest {
   readonly namedContexts?: ReadonlyMap<string, NamedContext>;
   /** What `--add-host`, `--shm-size`, `--ulimit` and `--cgroup-parent` ask of every RUN's container. */
   readonly runContainer?: RunContainerOptions;
+  /**
+   * `kiln build --network=none`: the network of every RUN that does not choose one with
+   * `RUN --network` (BuildKit's force-network-mode sets it on each stage's state).
+   */
+  readonly network?: 'none';
 }
 
 /**

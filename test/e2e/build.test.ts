@@ -215,6 +215,21 @@ test('Ctrl-C while a COPY matches the context against a huge .dockerignore: the 
   assert.deepEqual(mountsLeft(), []);
 });
 
+test('--network=none: every RUN without its own --network gets a network namespace with only lo; RUN --network=host keeps the host', async (t) => {
+  if (!suite.check(t)) return;
+  const dir = context('net-none', ['FROM busybox', 'RUN grep -c : /proc/net/dev > /default-ifs', 'RUN --network=host grep -c : /proc/net/dev > /host-ifs', ''].join('\n'));
+  const out = join(suite.work, 'net-none-out');
+  const r = await kiln(['build', '--network=none', '--progress', 'plain', '-o', `type=local,dest=${out}`, dir]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(readFileSync(join(out, 'default-ifs'), 'utf8'), '1\n', 'lo alone');
+  const hostIfs = readFileSync('/proc/net/dev', 'utf8').split('\n').filter((l) => l.includes(':')).length;
+  assert.equal(readFileSync(join(out, 'host-ifs'), 'utf8'), `${hostIfs}\n`);
+  // the network is part of the step's key: without the flag the first RUN runs again (and so the one after it)
+  const again = await kiln(['build', '--progress', 'plain', dir]);
+  assert.equal(again.code, 0, again.stderr);
+  assert.match(again.stderr, /2 steps ran, 0 cached/);
+});
+
 test('SIGTERM while a --secret FIFO has no writer: the build ends with 143, "build terminated", no mounts left', async (t) => {
   if (!suite.check(t)) return;
   const dir = context('fifo-secret', ['FROM busybox', 'RUN --mount=type=secret,id=s cat /run/secrets/s', ''].join('\n'));

@@ -128,8 +128,8 @@ async function runBuild(path: string, flags: BuildFlags): Promise<void> {
   if (flags.network !== undefined && !['default', 'none', 'host'].includes(flags.network)) {
     throw new KilnError('USAGE', `invalid --network ${JSON.stringify(flags.network)}: use default, none or host`);
   }
-  // RUN steps share the host's network by default (see exec/spec.ts), so `host` and `default` agree.
-  if (flags.network === 'none') notImplemented('--network=none for the whole build', 'use RUN --network=none on the steps that must not reach the network');
+  // RUN steps share the host's network by default (see exec/spec.ts), so `host` and `default`
+  // agree; `none` is the network of every RUN that does not choose its own
   const host = hostPlatform();
   if (flags.platform !== undefined) checkPlatformFlag(flags.platform, host);
 
@@ -226,6 +226,7 @@ async function runBuild(path: string, flags: BuildFlags): Promise<void> {
       file: fileName,
       namedContexts: buildContexts.named,
       runContainer,
+      ...(flags.network === 'none' ? { network: 'none' as const } : {}),
     },
     resolveImage,
     ac.signal,
