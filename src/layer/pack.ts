@@ -14,6 +14,13 @@ export interface WriteOptions {
   sourceDateEpoch?: number;
   /** Keep sub-second mtimes (written as PAX records). Default false: truncate to seconds like Docker. */
   subsecondMtimes?: boolean;
+  /**
+   * Whole seconds rounded to the nearest (halves up), as Go's archive/tar writes a USTAR time:
+   * BuildKit's tar exporter. Default false: truncated, as in image layers.
+   */
+  roundMtimes?: boolean;
+  /** Every mtime is this (seconds): BuildKit's local and tar exporters set SOURCE_DATE_EPOCH, not clamp to it. */
+  mtimeEpoch?: number;
   /** Include extended attributes (default true). trusted.overlay.* is always left out. */
   xattrs?: boolean;
   /** Size of the chunks the stream emits (default 1 MiB). */
@@ -125,8 +132,13 @@ interface Ctx {
 }
 
 function mtimeOf(abs: string, st: Stats, opts: WriteOptions): [number, number] {
+  if (opts.mtimeEpoch !== undefined) return [opts.mtimeEpoch, 0];
   let sec = Math.floor(st.mtimeMs / 1000);
   let nsec = 0;
+  if (opts.roundMtimes) {
+    const ns = lstatSync(abs, { bigint: true }).mtimeNs; // exact (mtimeMs is a float)
+    if (ns >= 0n) sec = Number((ns + 500_000_000n) / 1_000_000_000n);
+  }
   if (opts.subsecondMtimes) {
     const ns = lstatSync(abs, { bigint: true }).mtimeNs; // exact nanoseconds (mtimeMs is a float)
     sec = Number(ns / 1_000_000_000n);

@@ -6,12 +6,12 @@ import { mkdirSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 
 /** Makes `dir` and its missing parents; throws the first mkdir error (ENOENT, ENOTDIR, EACCES, ...). */
-export function makeDirs(dir: string): void {
+export function makeDirs(dir: string, mode?: number): void {
   const missing: string[] = [];
   for (let p = resolve(dir); ; ) {
     try {
       if (statSync(p).isDirectory()) break;
-      mkdirSync(p); // exists but is not a directory: mkdir says so (EEXIST)
+      mkdirSync(p, { mode: mode ?? 0o777 }); // exists but is not a directory: mkdir says so (EEXIST)
     } catch (e: unknown) {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
     }
@@ -22,7 +22,7 @@ export function makeDirs(dir: string): void {
   }
   for (const p of missing) {
     try {
-      mkdirSync(p);
+      mkdirSync(p, { mode: mode ?? 0o777 });
     } catch (e: unknown) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || !statSync(p).isDirectory()) throw e;
     }

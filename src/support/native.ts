@@ -3,7 +3,7 @@
 // lstat for tree walks (support/stat.ts), and sync_file_range for the blob store's writeback. Loaded on first use; `undefined` when it was not built
 // (no compiler) or KILN_NATIVE=0, and callers then spawn mount(8)/umount(8) and lstat one file
 // at a time instead.
-import { existsSync } from 'node:fs';
+import { existsSync, lutimesSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +21,8 @@ export interface NativeSys {
    * Error carrying `errno`.
    */
   startWriteback(fd: number, offset: number, nbytes: number): Promise<void>;
+  /** utimensat(AT_SYMLINK_NOFOLLOW) with exact nanoseconds; 0 or -errno. (Older builds of the addon lack it.) */
+  lutimesNs?(path: string, atimeNs: bigint, mtimeNs: bigint): number;
 }
 
 /** Linux mount(2) flags and umount2(2) flags kiln uses (uapi/linux/mount.h). */
@@ -70,4 +72,15 @@ export function nativeSys(): NativeSys | undefined {
 export function nativeLoadError(): string | undefined {
   nativeSys();
   return loaded?.error;
+}
+
+/**
+ * Sets the times of `path` (a symlink itself, not its target) to the nanosecond, as BuildKit's
+ * copy does (UtimesNanoAt), through the native helper. Node's lutimes takes float seconds and
+ * keeps ~240 ns of today's times: the fallback when the helper is not built, and the one whose
+ * error is thrown.
+ */
+export function lutimesNs(path: string, atimeNs: bigint, mtimeNs: bigint): void {
+  if (nativeSys()?.lutimesNs?.(path, atimeNs, mtimeNs) === 0) return;
+  lutimesSync(path, Number(atimeNs) / 1e9, Number(mtimeNs) / 1e9);
 }

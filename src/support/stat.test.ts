@@ -5,7 +5,7 @@ import { linkSync, lstatSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, write
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { lstatMany, nativeSys, PackedStat, type FileStat } from './index.js';
+import { lstatMany, lutimesNs, nativeLoadError, nativeSys, PackedStat, type FileStat } from './index.js';
 
 const FIELDS = ['mode', 'uid', 'gid', 'nlink', 'size', 'rdev', 'dev', 'ino', 'atimeNs', 'mtimeNs', 'ctimeNs'] as const;
 const TYPES = ['isFile', 'isDirectory', 'isSymbolicLink', 'isFIFO', 'isCharacterDevice', 'isBlockDevice', 'isSocket'] as const;
@@ -62,6 +62,26 @@ test('lstatMany: other errors surface like lstatSync\'s, only for the entry aske
     // a directory that cannot be opened: per-name lstat (ENOTDIR for names under a file)
     assert.equal(lstatMany(join(dir, 'ok'), ['a']).get(0), undefined);
     assert.equal(lstatMany(join(dir, 'missing'), ['a']).get(0), undefined);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('lutimesNs sets times to the nanosecond (Node keeps ~µs), on a symlink itself, and throws Node\'s error', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kiln-utimes-'));
+  try {
+    if (process.env['CI'] === 'true') assert.ok(nativeSys()?.lutimesNs, `the native helper is built with lutimesNs (${nativeLoadError() ?? 'loaded'})`);
+    writeFileSync(join(dir, 'f'), '');
+    symlinkSync('f', join(dir, 'l'));
+    const at = 1559390400_600000000n;
+    const mt = 1577836800_300000001n;
+    lutimesNs(join(dir, 'l'), at, mt);
+    const l = lstatSync(join(dir, 'l'), { bigint: true });
+    const f = lstatSync(join(dir, 'f'), { bigint: true });
+    if (nativeSys()?.lutimesNs) assert.deepEqual([l.atimeNs, l.mtimeNs], [at, mt]);
+    else assert.ok(l.mtimeNs - mt < 1000n && mt - l.mtimeNs < 1000n);
+    assert.notEqual(f.mtimeNs, l.mtimeNs, 'the target is untouched');
+    assert.throws(() => lutimesNs(join(dir, 'missing'), at, mt), { code: 'ENOENT' });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

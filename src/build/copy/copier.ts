@@ -4,14 +4,14 @@
 // within one source stay hardlinks; a file replaces a file or symlink but never a directory, a
 // directory merges into a directory but never replaces a non-directory.
 import {
-  chmodSync, constants, copyFileSync, lchownSync, linkSync, lstatSync, lutimesSync, mkdirSync, readlinkSync,
+  chmodSync, constants, copyFileSync, lchownSync, linkSync, lstatSync, mkdirSync, readlinkSync,
   symlinkSync, unlinkSync, writeFileSync, type BigIntStats,
 } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { dirname } from 'node:path';
 import * as xattr from 'fs-xattr';
 import { KilnError } from '../../errors.js';
-import type { FileStat } from '../../support/index.js';
+import { lutimesNs, type FileStat } from '../../support/index.js';
 import type { ChmodSpec } from './mode.js';
 import type { Owner } from './owner.js';
 import { lstatOrUndefined } from './paths.js';
@@ -41,10 +41,6 @@ export interface CopierOptions {
 /** S_ISGID when `dir` (just made) got it from a setgid parent, else 0. */
 function inheritedSetgid(dir: string): number {
   return lstatSync(dir).mode & 0o2000;
-}
-
-function seconds(ns: bigint): number {
-  return Number(ns) / 1e9;
 }
 
 function devMajor(rdev: bigint): bigint {
@@ -143,7 +139,7 @@ export class Copier {
         if (overwrite || s.created) {
           this.fileInfo(e.st, e.abs, dst, e.rel !== '');
           if (s.setgid !== 0 && (Number(e.st.mode) & 0o2000) === 0) chmodSync(dst, (Number(e.st.mode) & 0o7777) | s.setgid);
-        } else if (s.existed) lutimesSync(dst, seconds(e.st.atimeNs), seconds(e.st.mtimeNs));
+        } else if (s.existed) lutimesNs(dst, e.st.atimeNs, e.st.mtimeNs);
         continue;
       }
       if (reuse?.files.has(this.rootRel(dst))) continue; // linked by the seed: never touched
@@ -233,7 +229,7 @@ export class Copier {
     if (chown) lchownSync(dst, owner.uid, owner.gid);
     // chown clears setuid/setgid: the mode is set again after it
     if (want !== mode || (chown && (mode & 0o6000) !== 0)) chmodSync(dst, want);
-    lutimesSync(dst, seconds(st.atimeNs), seconds(st.mtimeNs));
+    lutimesNs(dst, st.atimeNs, st.mtimeNs);
     if (this.opts.xattrs) copyXattrs(src, dst);
   }
 
@@ -262,7 +258,7 @@ export class Copier {
       const mode = Number(st.mode) & 0o7777;
       chmodSync(dst, this.opts.chmod && applyChmod ? this.opts.chmod.apply(mode, st.isDirectory()) : mode);
     }
-    lutimesSync(dst, seconds(st.atimeNs), seconds(st.mtimeNs));
+    lutimesNs(dst, st.atimeNs, st.mtimeNs);
     if (!link && this.opts.xattrs) copyXattrs(src, dst);
   }
 }

@@ -20,10 +20,11 @@
 // copier's own hard-link pairs are made again by it), each inode of the previous layer reused at
 // most once, a destination written by two sources is never reused, and a previous file must be a
 // regular file of the source's size.
-import { chmodSync, linkSync, lchownSync, lstatSync, lutimesSync, mkdirSync, type BigIntStats } from 'node:fs';
+import { chmodSync, linkSync, lchownSync, lstatSync, mkdirSync, type BigIntStats } from 'node:fs';
 import * as xattr from 'fs-xattr';
 import type { Input } from './inputs.js';
 import type { Entry } from './select.js';
+import { lutimesNs } from '../../support/index.js';
 
 /** Where one local match of a COPY landed: the root-relative path it became ('' = /). */
 export interface CopyTarget {
@@ -84,10 +85,6 @@ function cloneDir(src: string, st: BigIntStats, dst: string): void {
   lchownSync(dst, Number(st.uid), Number(st.gid));
   chmodSync(dst, Number(st.mode) & 0o7777);
   for (const n of xattr.listAttributesSync(src)) xattr.setAttributeSync(dst, n, xattr.getAttributeSync(src, n));
-}
-
-function seconds(ns: bigint): number {
-  return Number(ns) / 1e9;
 }
 
 /**
@@ -156,6 +153,6 @@ export function seedLayer(layer: string, prev: string, s: SeedInputs): ReusedFil
     }
   });
   // deepest first: setting a directory's times after its children were made
-  for (let i = times.length - 1; i >= 0; i--) lutimesSync(times[i]!.dst, seconds(times[i]!.st.atimeNs), seconds(times[i]!.st.mtimeNs));
+  for (let i = times.length - 1; i >= 0; i--) lutimesNs(times[i]!.dst, times[i]!.st.atimeNs, times[i]!.st.mtimeNs);
   return out;
 }

@@ -240,7 +240,8 @@ async function runBuild(path: string, flags: BuildFlags): Promise<void> {
   await runtime.cleanupStale().catch(() => undefined);
   await snapshotter.cleanupStale().catch(() => undefined);
 
-  const sde = process.env['SOURCE_DATE_EPOCH'];
+  // buildx passes the environment's SOURCE_DATE_EPOCH as a build argument unless one is given
+  const sde = buildArgs.get('SOURCE_DATE_EPOCH') ?? process.env['SOURCE_DATE_EPOCH'];
   const sourceDateEpoch = sde !== undefined && sde !== '' ? Number(sde) : undefined;
   if (sourceDateEpoch !== undefined && (!Number.isInteger(sourceDateEpoch) || sourceDateEpoch < 0)) {
     throw new KilnError('USAGE', `invalid SOURCE_DATE_EPOCH ${JSON.stringify(sde)}: expected whole seconds since 1970`);
@@ -299,14 +300,14 @@ async function runBuild(path: string, flags: BuildFlags): Promise<void> {
   const desc: Descriptor = { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: result.image.manifestDigest, size: result.image.manifestSize };
   const names = flags.tag.map(tagName);
   if (names.length) await store.tag(names.map((name) => ({ name, descriptor: desc })));
-  await writeOutputs(outputs, result, desc, names, store, snapshotter);
+  await writeOutputs(outputs, result, desc, names, store, snapshotter, sourceDateEpoch);
   const imageId = result.image.configDigest;
   if (flags.iidfile) writeFileSync(flags.iidfile, imageId);
   if (flags.metadataFile) {
-    writeFileSync(
-      flags.metadataFile,
-      JSON.stringify({ 'containerimage.config.digest': imageId, 'containerimage.digest': result.image.manifestDigest, ...(names.length ? { 'image.name': names.join(',') } : {}) }, null, 2) + '\n',
-    );
+    // BuildKit's local and tar exporters report nothing: the image keys come with an image output
+    const imageOut = outputs.length === 0 || outputs.some((o) => o['type'] !== 'local' && o['type'] !== 'tar');
+    const meta = imageOut ? { 'containerimage.config.digest': imageId, 'containerimage.digest': result.image.manifestDigest, ...(names.length ? { 'image.name': names.join(',') } : {}) } : {};
+    writeFileSync(flags.metadataFile, JSON.stringify(meta, null, 2) + '\n');
   }
   if (!quiet) {
     process.stderr.write(`writing image ${imageId} done\n`);
