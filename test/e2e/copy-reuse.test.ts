@@ -5,7 +5,7 @@
 // --explain counts the linked files.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, linkSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, linkSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
@@ -88,7 +88,12 @@ interface Node {
   readonly mtime: number;
 }
 
+/** The tree a build exported as `<rootDir>.tar` (a tar keeps owners; a local export gives every file to the user who builds). */
 function tree(rootDir: string): Map<string, Node> {
+  if (!existsSync(rootDir)) {
+    mkdirSync(rootDir);
+    execFileSync('tar', ['-xpf', `${rootDir}.tar`, '--numeric-owner', '-C', rootDir]);
+  }
   const out = new Map<string, Node>();
   const walk = (d: string, rel: string): void => {
     for (const n of readdirSync(d).sort()) {
@@ -128,13 +133,13 @@ test('a COPY that misses reuses its unchanged files and copies exactly what a fr
   const ctx = join(suite.work, 'ctx');
   makeContext(ctx);
   const out = (name: string) => join(suite.work, name);
-  let r = await kiln(['build', '-q', '-o', `type=local,dest=${out('before')}`, ctx]);
+  let r = await kiln(['build', '-q', '-o', `type=tar,dest=${out('before')}.tar`, ctx]);
   assert.equal(r.code, 0, r.stderr);
-  r = await kiln(['build', '-q', '--target', 's1', '-o', `type=local,dest=${out('before-s1')}`, ctx]);
+  r = await kiln(['build', '-q', '--target', 's1', '-o', `type=tar,dest=${out('before-s1')}.tar`, ctx]);
   assert.equal(r.code, 0, r.stderr);
 
   edit(ctx);
-  r = await kiln(['build', '--progress', 'plain', '--explain', '-o', `type=local,dest=${out('reused')}`, ctx]);
+  r = await kiln(['build', '--progress', 'plain', '--explain', '-o', `type=tar,dest=${out('reused')}.tar`, ctx]);
   assert.equal(r.code, 0, r.stderr);
   // s1: a/ keeps 37 of its files (f3 and f9 changed, f10 gone, f11 only touched), deep/ 9, c/
   // tool.sh (x changed; h1/h2 are one inode: the copier links those itself). s2: new.
@@ -147,11 +152,11 @@ test('a COPY that misses reuses its unchanged files and copies exactly what a fr
   execFileSync('cp', ['-a', ctx, `${ctx}-edited`]);
   rmSync(ctx, { recursive: true, force: true });
   makeContext(ctx);
-  r = await kiln(['build', '--progress', 'plain', '-o', `type=local,dest=${out('again')}`, ctx]);
+  r = await kiln(['build', '--progress', 'plain', '-o', `type=tar,dest=${out('again')}.tar`, ctx]);
   assert.equal(r.code, 0, r.stderr);
   assert.doesNotMatch(r.stderr, /cache miss/, 'the old context hits the first build\'s records');
   assert.deepEqual(differences(tree(out('again')), tree(out('before')), OURS), []);
-  r = await kiln(['build', '-q', '--target', 's1', '-o', `type=local,dest=${out('again-s1')}`, ctx]);
+  r = await kiln(['build', '-q', '--target', 's1', '-o', `type=tar,dest=${out('again-s1')}.tar`, ctx]);
   assert.equal(r.code, 0, r.stderr);
   const s1 = tree(out('again-s1'));
   assert.deepEqual(differences(s1, tree(out('before-s1')), (p) => p.startsWith('app/src')), []);
@@ -163,7 +168,7 @@ test('a COPY that misses reuses its unchanged files and copies exactly what a fr
   // this comes last) the edited context again, every file as it was, built from scratch
   rmSync(ctx, { recursive: true, force: true });
   execFileSync('cp', ['-a', `${ctx}-edited`, ctx]);
-  r = await kiln(['build', '-q', '--no-cache', '-o', `type=local,dest=${out('fresh')}`, ctx]);
+  r = await kiln(['build', '-q', '--no-cache', '-o', `type=tar,dest=${out('fresh')}.tar`, ctx]);
   assert.equal(r.code, 0, r.stderr);
   const reused = tree(out('reused'));
   const fresh = tree(out('fresh'));
