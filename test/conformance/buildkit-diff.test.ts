@@ -9,10 +9,12 @@
 //       layer, and what `docker history` shows);
 //   (3) the flattened root filesystem: every path's type, mode (setuid/setgid/sticky too),
 //       owner, symlink target, content, hardlink group and xattrs (mtimes ignored).
+// A case with an http/ directory gets it served on 127.0.0.1 (test/helpers/case-http.ts) and the
+// build argument HTTP_BASE=http://127.0.0.1:PORT/<case>/ for its ADD <url> steps.
 // All docker builds share one dockerd; docker and kiln builds run concurrently in before().
 import { after, before, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -21,6 +23,7 @@ import { runKiln } from '../helpers/cli.js';
 import { needDockerd, startDockerd, type Dockerd } from '../helpers/dockerd.js';
 import { isRoot, prereq, which } from '../helpers/prereq.js';
 import { haveBusybox } from '../helpers/busybox-rootfs.js';
+import { startCaseHttpServer, type CaseHttpServer } from '../helpers/case-http.js';
 import { diffTrees, summarise, walkTree, type Tree } from '../helpers/tree-compare.js';
 import {
   ALL_BASE_IMAGES, diffConfigs, diffHistory, kilnImageHistory, listKilnLayers, listLayerFiles, dockerArchiveFromStore, flattenKilnImage, flattenLayerFiles, kilnImageConfig, listCases,
@@ -48,6 +51,7 @@ function dump(side: string, c: ConformanceCase, r: Result): void {
   if (DUMP_DIR === undefined || r.error !== undefined) return;
   mkdirSync(DUMP_DIR, { recursive: true });
   writeFileSync(join(DUMP_DIR, `${side}-${c.name}.json`), JSON.stringify({ config: r.config, history: r.history, tree: r.tree, layers: r.layers }, null, 1));
+  if (httpServed.has(c.name)) writeFileSync(join(DUMP_DIR, `http-${c.name}.json`), JSON.stringify(http!.requests(c.name), null, 1));
 }
 
 interface Result {
@@ -67,6 +71,9 @@ let work = '';
 let dockerd: Dockerd | undefined;
 let store: Store | undefined;
 let setupError: unknown;
+let http: CaseHttpServer | undefined;
+/** The cases whose http/ directory the server serves (they get HTTP_BASE). */
+const httpServed = new Set<string>();
 const dockerResults = new Map<string, Promise<Result>>();
 const kilnResults = new Map<string, Promise<Result>>();
 
@@ -96,12 +103,17 @@ function limited<T, R>(items: readonly T[], n: number, fn: (item: T) => Promise<
 const tail = (s: string, n = 30) => s.trimEnd().split('\n').slice(-n).join('\n');
 const imageName = (c: ConformanceCase) => `conformance/${c.name}:latest`;
 const contextDir = (c: ConformanceCase) => join(work, 'ctx', c.name);
+const httpDir = (c: ConformanceCase) => join(work, 'http', c.name);
+/** The case's `args`, and HTTP_BASE when it has an http/ directory. */
+const buildArgs = (c: ConformanceCase) => (httpServed.has(c.name) ? [...c.args, '--build-arg', `HTTP_BASE=${http!.baseUrl(c.name)}`] : c.args);
+/** Build output with the case's HTTP_BASE (its port changes from run to run) written as ${HTTP_BASE}, for stable difference lines. */
+const portless = (c: ConformanceCase, s: string) => (httpServed.has(c.name) ? s.replaceAll(http!.baseUrl(c.name), '${HTTP_BASE}') : s);
 
 async function dockerBuild(d: Dockerd, c: ConformanceCase): Promise<Result> {
   const t0 = Date.now();
   const ctx = contextDir(c);
-  const r = await d.docker(['build', '--network', 'host', '-t', imageName(c), ...c.args, ctx], { env: { DOCKER_BUILDKIT: '1' } });
-  if (r.code !== 0) return { error: `docker build exited ${r.code}:\n${tail(r.stderr + r.stdout)}`, ms: Date.now() - t0 };
+  const r = await d.docker(['build', '--network', 'host', '-t', imageName(c), ...buildArgs(c), ctx], { env: { DOCKER_BUILDKIT: '1' } });
+  if (r.code !== 0) return { error: portless(c, `docker build exited ${r.code}:\n${tail(r.stderr + r.stdout)}`), ms: Date.now() - t0 };
   const saved = join(work, 'docker-save', c.name);
   mkdirSync(saved, { recursive: true });
   await d.dockerOk(['save', '-o', `${saved}.tar`, imageName(c)]);
@@ -120,12 +132,12 @@ async function dockerBuild(d: Dockerd, c: ConformanceCase): Promise<Result> {
 
 async function kilnBuild(s: Store, c: ConformanceCase): Promise<Result> {
   const t0 = Date.now();
-  const r = await runKiln(['build', '--progress', 'plain', '-t', imageName(c), ...c.args, contextDir(c)], {
+  const r = await runKiln(['build', '--progress', 'plain', '-t', imageName(c), ...buildArgs(c), contextDir(c)], {
     env: { KILN_ROOT: s.root },
     timeoutMs: 120_000,
   });
   if (r.code !== 0) {
-    const out = (r.stderr + r.stdout).trimEnd();
+    const out = portless(c, (r.stderr + r.stdout).trimEnd());
     const lines = out.split('\n');
     const last = [...lines].reverse().find((l) => /^(ERROR\b|kiln:|[A-Z]\w*Error\b)/.test(l)) ?? lines[lines.length - 1] ?? '';
     // one stable line (it can be recorded in KNOWN_FAILURES); the output's end goes to the log
@@ -151,7 +163,13 @@ before(async () => {
   try {
     work = mkdtempSync(join(tmpdir(), 'kiln-conformance-'));
     store = await seedKilnStore(join(work, 'kiln-root'), work);
-    for (const c of CASES) prepareContext(c, contextDir(c));
+    http = await startCaseHttpServer();
+    for (const c of CASES) {
+      prepareContext(c, contextDir(c), httpDir(c));
+      if (!existsSync(httpDir(c))) continue;
+      http.serve(c.name, httpDir(c));
+      httpServed.add(c.name);
+    }
     dockerd = await startDockerd();
     // docker gets the very bytes kiln's store has (config blob and layers)
     const archive = await dockerArchiveFromStore(store, ALL_BASE_IMAGES, work);
@@ -169,6 +187,7 @@ before(async () => {
 after(async () => {
   await Promise.allSettled([...dockerResults.values(), ...kilnResults.values()]);
   await dockerd?.stop();
+  await http?.close();
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
@@ -206,6 +225,7 @@ for (const c of CASES) {
     if (c.expectError) {
       const kl = await kilnResults.get(c.name)!;
       if (kl.log !== undefined) t.diagnostic(`kiln's output ended with:\n${kl.log}`);
+      if (dk.error !== undefined) t.diagnostic(`BuildKit's output ended with:\n${tail(dk.error, 8)}`);
       t.diagnostic(`docker ${dk.ms} ms, kiln ${kl.ms} ms`);
       if (dk.error === undefined) assert.fail(`BuildKit built a case that must fail (fix the case): ${c.name}`);
       if (!c.expectError.test(dk.error)) assert.fail(`BuildKit failed otherwise than expect-error says (fix the case):\n${dk.error}`);

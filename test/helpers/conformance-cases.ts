@@ -3,9 +3,9 @@
 // flattening an image's layers into a directory for tree-compare.ts.
 import { spawnSync } from 'node:child_process';
 import {
-  chmodSync, chownSync, createReadStream, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync,
+  chmodSync, chownSync, createReadStream, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync,
 } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createWriteStream } from 'node:fs';
@@ -18,6 +18,8 @@ import { addRootfsImage } from './kiln-image.js';
 
 /** Files of a case directory that are not part of its build context. */
 export const CASE_META_FILES = new Set(['args', 'setup.sh', 'expected.json', 'expect-error']);
+/** The directory of a case that test/helpers/case-http.ts serves (not part of its build context either). */
+export const CASE_HTTP_DIR = 'http';
 
 export interface ConformanceCase {
   readonly name: string;
@@ -53,9 +55,10 @@ export function listCases(group: string): ConformanceCase[] {
 
 /**
  * A build context for the case in `dest`: a copy of its directory (symlinks kept) without the
- * meta files, after running its setup.sh (if any) there.
+ * meta files, after running its setup.sh (if any) there. Its http/ directory (as setup.sh left
+ * it) is moved to `httpDest` when given, else removed.
  */
-export function prepareContext(c: ConformanceCase, dest: string): string {
+export function prepareContext(c: ConformanceCase, dest: string, httpDest?: string): string {
   mkdirSync(dest, { recursive: true });
   const cp = spawnSync('cp', ['-a', `${c.dir}/.`, dest], { encoding: 'utf8' });
   if (cp.status !== 0) throw new Error(`copying ${c.dir}: ${cp.stderr}`);
@@ -64,6 +67,12 @@ export function prepareContext(c: ConformanceCase, dest: string): string {
     if (r.status !== 0) throw new Error(`${c.name}/setup.sh failed: ${r.stderr}${r.stdout}`);
   }
   for (const f of CASE_META_FILES) rmSync(join(dest, f), { force: true });
+  const http = join(dest, CASE_HTTP_DIR);
+  if (httpDest !== undefined && existsSync(http)) {
+    mkdirSync(dirname(httpDest), { recursive: true });
+    renameSync(http, httpDest);
+  }
+  rmSync(http, { recursive: true, force: true });
   return dest;
 }
 

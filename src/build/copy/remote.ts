@@ -31,19 +31,19 @@ export function gitNotImplemented(src: string): KilnError {
 
 /** BuildKit's file name for a URL source (llb.Filename from path.Base of the URL path, made safe). */
 export function urlFileName(src: string): string {
-  let base = '';
+  // BuildKit: path.Base of url.Parse's Path, which is already decoded (`dir%2Fa.txt` names `a.txt`)
+  let path: string;
   try {
-    base = posix.basename(new URL(src).pathname);
+    path = new URL(src).pathname;
   } catch {
-    base = '';
+    return '__unnamed__';
   }
-  if (base === '' || base === '.' || base === '/' || base === '..') return '__unnamed__';
   try {
-    base = decodeURIComponent(base);
+    path = decodeURIComponent(path);
   } catch {
     /* keep it as written */
   }
-  base = base.replace(/\//g, '_');
+  const base = posix.basename(path);
   return base === '' || base === '.' || base === '..' ? '__unnamed__' : base;
 }
 
@@ -77,7 +77,9 @@ async function get(url: string, signal?: AbortSignal): Promise<HttpResponse> {
         : 'check the URL and your network connection',
     });
   }
-  if (res.status < 200 || res.status > 299) {
+  // as BuildKit's http source: what Go's client hands back (a 3xx it does not follow, such as 300
+  // or a redirect without Location) is a download like a 200
+  if (res.status < 200 || res.status > 399) {
     res.body.resume();
     throw new KilnError('IO', `failed to download ${url}: invalid response status ${res.status} ${res.body.statusMessage ?? ''}`.trimEnd(), {
       hint: 'check that the URL is correct and publicly reachable',
