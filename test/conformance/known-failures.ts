@@ -455,18 +455,6 @@ export const KNOWN_FAILURES = new Map<string, KnownFailure>([
     },
   ],
   [
-    'url-content-encoding',
-    {
-      reason: "kiln does not send Accept-Encoding: gzip nor decode Content-Encoding: gzip; BuildKit's http source (Go's transport) asks for gzip and stores the decoded bytes, even of a .tar.gz served with Content-Encoding: gzip. To fix in build/copy/remote.ts (decoded bytes for --checksum and the cache key too)",
-      diffs: [
-        "/enc/always.txt: content docker \"stored gzipped, served with Content-Encoding\\n\", kiln (none)",
-        "/enc/always.txt: sha256 docker (none), kiln \"f4bc82dfe8cfbe91c32d159f13f47747a1b542b7f91e74398e78f72e32892ec6\"",
-        "/enc/app.tar.gz: sha256 docker \"28abe991fe5409a3cfa186beffc059476cef8512da754f16807a964e964012d7\", kiln \"a5faf8529a818306cce95b1dd9c147ff91a8f0014015124b8504b171370bf6ef\"",
-        "/enc/app.tar.gz: size docker 10240, kiln 139",
-      ],
-    },
-  ],
-  [
     'url-err-404',
     {
       reason: "a failed download fails in both; kiln names the ADD line, BuildKit none (llb.HTTP gets no source location in dispatchCopy)",

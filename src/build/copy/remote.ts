@@ -4,7 +4,8 @@
 import { createHash } from 'node:crypto';
 import { closeSync, lutimesSync, openSync, writeSync } from 'node:fs';
 import { posix } from 'node:path';
-import { KilnError } from '../../errors.js';
+import { createGunzip } from 'node:zlib';
+import { KilnError, isKilnError } from '../../errors.js';
 import { Transport, header, isTlsError, type HttpResponse } from '../../registry/index.js';
 
 export function isHttpUrl(src: string): boolean {
@@ -67,7 +68,8 @@ async function get(url: string, signal?: AbortSignal): Promise<HttpResponse> {
   let res: HttpResponse;
   try {
     web ??= new Transport({ certsDir: '' });
-    res = await web.request({ method: 'GET', url: new URL(url), signal });
+    // Go's client (BuildKit's http source) asks for gzip and decodes it: see body()
+    res = await web.request({ method: 'GET', url: new URL(url), headers: { 'accept-encoding': 'gzip' }, signal });
   } catch (e) {
     if (signal?.aborted) throw new KilnError('ABORTED', 'operation aborted', { cause: e });
     throw new KilnError('IO', `failed to download ${url}: ${(e as Error).message}`, {
@@ -89,13 +91,33 @@ async function get(url: string, signal?: AbortSignal): Promise<HttpResponse> {
 }
 
 /**
+ * The bytes of a download as BuildKit stores them: Go's transport asked for gzip, so a body sent
+ * with `Content-Encoding: gzip` is decoded (even a .tar.gz sent that way lands as the tar).
+ */
+async function* body(url: string, res: HttpResponse): AsyncIterable<Buffer> {
+  if (header(res, 'content-encoding') !== 'gzip') {
+    yield* res.body as AsyncIterable<Buffer>;
+    return;
+  }
+  const gunzip = createGunzip();
+  const decoded = (res.body as NodeJS.ReadableStream).pipe(gunzip);
+  res.body.on('error', (e: Error) => gunzip.destroy(e));
+  try {
+    for await (const chunk of decoded as AsyncIterable<Buffer>) yield chunk;
+  } catch (e) {
+    if (isKilnError(e)) throw e;
+    throw new KilnError('IO', `failed to download ${url}: ${(e as Error).message}`, { cause: e, hint: 'the server sent Content-Encoding: gzip but the body is not valid gzip' });
+  }
+}
+
+/**
  * What an unpinned URL source contributes to a cache key: its content digest and Last-Modified
  * (BuildKit also re-checks the URL on every build). Streams the body without storing it.
  */
 export async function urlKey(url: string, signal?: AbortSignal): Promise<string> {
   const res = await get(url, signal);
   const hash = createHash('sha256');
-  for await (const chunk of res.body as AsyncIterable<Buffer>) hash.update(chunk);
+  for await (const chunk of body(url, res)) hash.update(chunk);
   return `sha256:${hash.digest('hex')}\0${header(res, 'last-modified') ?? ''}`;
 }
 
@@ -110,7 +132,7 @@ export async function download(url: string, dir: string, checksum: string | unde
   const hash = createHash(want?.algorithm ?? 'sha256');
   const fd = openSync(path, 'wx', 0o600);
   try {
-    for await (const chunk of res.body as AsyncIterable<Buffer>) {
+    for await (const chunk of body(url, res)) {
       hash.update(chunk);
       let off = 0;
       while (off < chunk.length) off += writeSync(fd, chunk, off, chunk.length - off);
