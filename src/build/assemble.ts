@@ -185,7 +185,7 @@ async function emptyLayer(store: BlobStore, opts: { compression: 'gzip' | 'zstd'
 
 /** The name of the cache record holding a step's layer, per way of writing it (see stepLayer). */
 export function layerRecordName(stepKey: string, snapshot: string, sourceDateEpoch: number | undefined, compression: 'gzip' | 'zstd'): string {
-  return `layer-${cacheKey({ step: stepKey, snapshot, sde: sourceDateEpoch ?? null, compression })}`;
+  return `layer-${cacheKey({ step: stepKey, snapshot, sde: sourceDateEpoch ?? null, compression, xattrs: 'capability' })}`;
 }
 
 /**
@@ -212,7 +212,8 @@ export async function stepLayer(
   if (diff.changes.length === 0) {
     layer = { empty: true };
   } else {
-    const tar = writeChanges(diff.root, diff.changes, opts.sourceDateEpoch === undefined ? {} : { sourceDateEpoch: opts.sourceDateEpoch });
+    // only security.capability among the xattrs, as in BuildKit's layers
+    const tar = writeChanges(diff.root, diff.changes, { xattrs: 'capability', ...(opts.sourceDateEpoch === undefined ? {} : { sourceDateEpoch: opts.sourceDateEpoch }) });
     const blob = await layerFromTar(tar, { compression: opts.compression, signal: opts.signal }, (s: Readable) => deps.store.ingest(s, undefined, opts.signal));
     layer = { digest: blob.digest, diffId: blob.diffId, size: blob.size, mediaType: blob.mediaType };
     uncompressedSize = blob.uncompressedSize;

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { ContextStatCache } from './stat-cache.js';
+import { setAttributeSync } from 'fs-xattr';
 
 const sha = (s: string): string => createHash('sha256').update(s).digest('hex');
 
@@ -201,6 +202,27 @@ test('stat cache: a few changes are appended to a log, many fold it into the tab
     assert.deepEqual(c5.counters, { reads: 0, hits: n });
   } finally {
     Date.now = realNow;
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a context file whose xattrs changed gets another digest (COPY copies them)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kiln-statx-'));
+  try {
+    const ctx = join(dir, 'ctx');
+    mkdirSync(ctx);
+    const f = join(ctx, 'f');
+    writeFileSync(f, 'hello');
+    const c = new ContextStatCache(join(dir, 'state'), ctx);
+    const plain = c.digester()(f, lstatSync(f, { bigint: true }));
+    assert.equal(plain, createHash('sha256').update('hello').digest('hex'), 'no xattrs: the content digest alone');
+    setAttributeSync(f, 'user.kiln', Buffer.from('v1'));
+    const one = c.digester()(f, lstatSync(f, { bigint: true })); // the ctime moved: not a stat-cache hit
+    setAttributeSync(f, 'user.kiln', Buffer.from('v2'));
+    const two = c.digester()(f, lstatSync(f, { bigint: true }));
+    assert.notEqual(one, plain);
+    assert.notEqual(two, one);
+  } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 });

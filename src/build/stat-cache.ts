@@ -14,7 +14,8 @@ import { appendFileSync, lstatSync, mkdirSync, readFileSync, rmSync } from 'node
 import { RACY_NS, replaceFile, type FileStat } from '../support/index.js';
 import { join, relative } from 'node:path';
 import { createHash } from 'node:crypto';
-import { digestFile, type FileDigester } from './copy/index.js';
+import type { FileDigester } from './copy/index.js';
+import { digestWithXattrs } from './step-inputs.js';
 import { TreeRecords } from './tree-records.js';
 
 /** Log lines that make the next save rewrite the table instead. */
@@ -143,7 +144,7 @@ export class ContextStatCache {
         d = e.d;
       } else {
         this.counters.reads++;
-        d = digestFile(abs, st);
+        d = digestWithXattrs(abs, st); // COPY copies a context file's xattrs too
         const now = BigInt(Date.now()) * 1_000_000n;
         const newest = st.mtimeNs > st.ctimeNs ? st.mtimeNs : st.ctimeNs;
         // A racy file is not remembered. Its old entry (if any) stays: it can never match again

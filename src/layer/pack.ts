@@ -21,14 +21,19 @@ export interface WriteOptions {
   roundMtimes?: boolean;
   /** Every mtime is this (seconds): BuildKit's local and tar exporters set SOURCE_DATE_EPOCH, not clamp to it. */
   mtimeEpoch?: number;
-  /** Include extended attributes (default true). trusted.overlay.* is always left out. */
-  xattrs?: boolean;
+  /**
+   * Include extended attributes (default true; trusted.overlay.* is always left out).
+   * 'capability': security.capability only, as image layers from BuildKit hold (the tar writers
+   * of containerd and moby keep no other).
+   */
+  xattrs?: boolean | 'capability';
   /** Size of the chunks the stream emits (default 1 MiB). */
   chunkSize?: number;
   signal?: AbortSignal;
 }
 
 const OVERLAY_XATTR = 'trusted.overlay.';
+const CAPABILITY_XATTR = 'security.capability';
 
 /** Reads xattrs without following symlinks (fs-xattr follows them, so symlinks get none). */
 function readXattrs(path: string, st: Stats): Map<string, Buffer> | undefined {
@@ -174,7 +179,9 @@ function* emit(ctx: Ctx, abs: string, rel: string, st: Stats): Generator<void> {
   };
   if (ctx.opts.xattrs !== false) {
     const x = readXattrs(abs, st);
-    if (x) h.xattrs = x;
+    const cap = ctx.opts.xattrs === 'capability' ? x?.get(CAPABILITY_XATTR) : undefined;
+    if (cap !== undefined) h.xattrs = new Map([[CAPABILITY_XATTR, cap]]);
+    else if (x && ctx.opts.xattrs !== 'capability') h.xattrs = x;
   }
   if (type === 'symlink') h.linkname = readlinkSync(abs);
   else if (type === 'char' || type === 'block') {

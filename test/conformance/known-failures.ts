@@ -75,13 +75,6 @@ export const KNOWN_FAILURES = new Map<string, KnownFailure>([
     },
   ],
   [
-    'add-tar-xattr-only',
-    {
-      reason: 'BuildKit 0.13 drops the xattrs of entries when ADD extracts a local archive; kiln applies them, as it does for layers (perhaps intended: security.capability lives there)',
-      diffs: ['/x/xattr.txt: xattrs docker (none), kiln {"user.kiln":"66726f6d2d746172"}'],
-    },
-  ],
-  [
     'err-mount-secret-env',
     {
       reason: 'kiln accepts RUN --mount=type=secret,env=VAR (Dockerfile 1.10); BuildKit 0.13 does not know the key (perhaps intended)',

@@ -160,17 +160,9 @@ const SAME_VALUE_METADATA = ['image.name'];
 
 /**
  * Differences kiln keeps for now, by `<case> <output>` (assertConforms: a new or a vanished
- * difference fails, so a fix has to remove its entry).
+ * difference fails, so a fix has to remove its entry). None at the moment.
  */
-const CONTEXT_XATTRS =
-  "kiln drops the xattrs of files it copies from the build context; BuildKit v0.13 keeps them in local and tar exports (fsutil sends and writes them; COPY keeps them) but its image layers carry only security.capability (containerd's tar writer). Fixing it means copying context xattrs and filtering layer xattrs to security.capability together, which changes image layers: not done yet";
-const KNOWN: ReadonlyMap<string, KnownFailure> = new Map([
-  ['busybox-final local', { reason: CONTEXT_XATTRS, diffs: ['local /xattr-ctx.txt: xattrs docker {"user.kiln":"66726f6d2d636f6e74657874"}, kiln (none)'] }],
-  ['busybox-final tar', { reason: CONTEXT_XATTRS, diffs: ['tar xattr-ctx.txt: PAX SCHILY.xattr.user.kiln docker "from-context", kiln (none)'] }],
-  ['busybox-final stdout', { reason: CONTEXT_XATTRS, diffs: ['-o - xattr-ctx.txt: PAX SCHILY.xattr.user.kiln docker "from-context", kiln (none)'] }],
-  ['scratch-final local', { reason: CONTEXT_XATTRS, diffs: ['local /ctx/xattr.txt: xattrs docker {"user.kiln":"66726f6d2d636f6e74657874"}, kiln (none)'] }],
-  ['scratch-final tar', { reason: CONTEXT_XATTRS, diffs: ['tar ctx/xattr.txt: PAX SCHILY.xattr.user.kiln docker "from-context", kiln (none)'] }],
-]);
+const KNOWN: ReadonlyMap<string, KnownFailure> = new Map();
 
 function differences(kind: Kind, dk: Output, kl: Output): string[] {
   const what = kind === 'local' ? 'local' : kind === 'image' ? 'image' : kind === 'tar' ? 'tar' : '-o -';

@@ -85,8 +85,9 @@ async function copyAll(req: CopyRequest, signal: AbortSignal | undefined, opts: 
   const destAbs = (): string => resolveInRoot(destRoot, dest.clean);
   checkMultipleSources(inputs, dest.dirSyntax, destAbs(), req.dest);
 
-  // Extended attributes travel from stage/image sources only: BuildKit's context transfer drops them.
-  const copier = new Copier({ destRoot, chown, keepSourceOwner: req.srcKind === 'rootfs', chmod, signal, xattrs: req.srcKind === 'rootfs', reuse: opts.reuse });
+  // Extended attributes travel with the files, from the context too (fsutil sends and writes
+  // them); an image layer keeps only security.capability of them (build/assemble.ts).
+  const copier = new Copier({ destRoot, chown, keepSourceOwner: req.srcKind === 'rootfs', chmod, signal, xattrs: true, reuse: opts.reuse });
   const generated = new Copier({ destRoot, chown, keepSourceOwner: false, chmod, signal, xattrs: false });
   const unpackLocal = req.add !== undefined && req.add.unpack !== false;
   const unpackUrl = req.add?.unpack === true;

@@ -9,7 +9,7 @@
 //
 // Why the result equals a fresh copy: the same parent and definition resolve every match to the
 // same target, so a file lands where it landed last time, with the owner and mode a fresh copy
-// would give it (--chown/--chmod are part of the definition, context files carry no xattrs).
+// would give it (--chown/--chmod are part of the definition; a file's xattrs are in its digest).
 // The one difference is a file whose content and mode did not change but whose mtime did: it
 // keeps the old mtime. The cache key ignores mtimes too (as BuildKit's does), so a build where
 // nothing else changed would have reused that old file whole.
