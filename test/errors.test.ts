@@ -348,17 +348,17 @@ hint: tags look like name[:tag], e.g. -t myapp:1.0
     dockerfile: 'FROM scratch\n',
     args: ['build', '-'],
     code: 125,
-    stderr: `ERROR: standard input is empty: \`kiln build -\` reads the build context (a tar archive) or a Dockerfile from it
+    stderr: `ERROR: standard input is empty: a build context (a tar archive) or a Dockerfile was expected
 hint: e.g. \`kiln build - < Dockerfile\` or \`tar -c . | kiln build -\`
 `,
   },
   {
-    name: 'a remote context is not implemented',
+    name: 'a Git context is not implemented',
     dockerfile: 'FROM scratch\n',
     args: ['build', 'https://github.com/docker/buildx.git#master'],
     code: 125,
-    stderr: `ERROR: a remote build context (https://github.com/docker/buildx.git#master) is not supported by this version of kiln
-hint: clone or download it, then pass the local directory
+    stderr: `ERROR: a Git build context (https://github.com/docker/buildx.git#master) is not supported by this version of kiln
+hint: clone it, then pass the local directory
 `,
   },
   {

@@ -95,7 +95,7 @@ export async function build(plan: BuildPlan, deps: BuildDeps, opts: BuildOptions
   } finally {
     endBuild();
     try {
-      if (deps.contextFromStdin !== true) statCache.save(); // a temporary directory: nothing to remember
+      if (deps.contextFetched !== true) statCache.save(); // a temporary directory: nothing to remember
     } catch {
       /* only a speed-up: the next build re-reads */
     }

@@ -12,3 +12,4 @@ export { cacheName, loadCache, saveCache, type CacheLocation, type CacheIoDeps }
 export { materialiseImage, type MaterialisedImage } from './base.js';
 export { MAX_SECRET_BYTES, secretTooBig } from './mounts.js';
 export { extractArchive, isArchive, sniffFile } from './copy/archive.js';
+export { download } from './copy/remote.js';

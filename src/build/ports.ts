@@ -31,11 +31,11 @@ export interface BuildDeps {
   readonly stateDir: string;
   readonly contextDir: string;
   /**
-   * The context came on standard input (`kiln build - < ctx.tar`), extracted for this build only.
-   * BuildKit reads such a context as a filesystem state: COPY and bind mounts keep the owners the
+   * The context came on standard input or from a URL (`kiln build - < ctx.tar`,
+   * `kiln build https://host/ctx.tar.gz`), extracted for this build only. BuildKit reads such a context as a filesystem state: COPY and bind mounts keep the owners the
    * archive gave, and nothing is remembered by its (temporary) path.
    */
-  readonly contextFromStdin?: boolean;
+  readonly contextFetched?: boolean;
   readonly ignore?: IgnoreMatcher;
   readonly progress: ProgressEmitter;
   /** Caches imported with `--cache-from` (remote-cache.ts): consulted on a local cache miss. */

@@ -155,7 +155,7 @@ export async function runStage(ctx: StageRunContext, ps: PlannedStage, signal: A
           }
           if (m.type !== 'bind') continue;
           if (m.from === undefined || m.from.kind === 'context') {
-            const srcKind = deps.contextFromStdin === true ? ('rootfs' as const) : ('context' as const); // owners count for an archive's files
+            const srcKind = deps.contextFetched === true ? ('rootfs' as const) : ('context' as const); // owners count for an archive's files
             const req = { ...wholePath(m.source), srcKind, srcRoot: deps.contextDir, ...(deps.ignore ? { ignore: deps.ignore } : {}) };
             contentParts.push(await contextDigest(req, signal, files));
           } else {
@@ -244,8 +244,8 @@ export async function runStage(ctx: StageRunContext, ps: PlannedStage, signal: A
       running.catch(() => undefined); // a failure is reported by this stage; waiters see it too
       inflight.set(stepKey, running);
       // a COPY from the context links its unchanged files from its previous result
-      // (not from a context on stdin: its files' owners, which the reuse does not compare, come from the archive)
-      const reuse = step.kind === 'copy' && walked !== undefined && prev !== undefined && deps.contextFromStdin !== true ? copySeed(prev, inputs, walked, deps.contextDir, files) : undefined;
+      // (not from a context from stdin or a URL: its files' owners, which the reuse does not compare, come from the archive)
+      const reuse = step.kind === 'copy' && walked !== undefined && prev !== undefined && deps.contextFetched !== true ? copySeed(prev, inputs, walked, deps.contextDir, files) : undefined;
       const active = await deps.snapshotter.prepare(parent, signal, reuse?.seed).catch((e: unknown) => {
         settle.reject(e);
         throw e;
@@ -258,7 +258,7 @@ export async function runStage(ctx: StageRunContext, ps: PlannedStage, signal: A
             runtime: deps.runtime,
             stateDir: deps.stateDir,
             contextDir: deps.contextDir,
-            ...(deps.contextFromStdin === true ? { contextFromStdin: true } : {}),
+            ...(deps.contextFetched === true ? { contextFetched: true } : {}),
             progress: deps.progress,
             progressId: id,
             stage: ps.name,

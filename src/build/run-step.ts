@@ -18,8 +18,8 @@ export interface RunContext {
   readonly runtime: Runtime;
   readonly stateDir: string;
   readonly contextDir: string;
-  /** The context is an archive from stdin (BuildDeps.contextFromStdin): bound as it is, like a stage. */
-  readonly contextFromStdin?: boolean;
+  /** The context is an archive from stdin or a URL (BuildDeps.contextFetched): bound as it is, like a stage. */
+  readonly contextFetched?: boolean;
   readonly progress: ProgressEmitter;
   readonly progressId: number;
   readonly stage: string;
@@ -113,7 +113,7 @@ export async function executeRun(step: RunStep, rootfs: string, ctx: RunContext,
           }
           // a named local context is bound like the context, with its own .dockerignore
           const local = m.from?.kind === 'local' ? m.from : undefined;
-          const fromContext = ((m.from === undefined || m.from.kind === 'context') && ctx.contextFromStdin !== true) || local !== undefined;
+          const fromContext = ((m.from === undefined || m.from.kind === 'context') && ctx.contextFetched !== true) || local !== undefined;
           const ignore = local ? ctx.localIgnore?.(local) : ctx.ignore;
           if (fromContext && (ignore || !ownedByRoot(src))) {
             // the step sees the context as a COPY would (no .dockerignored files, owned by root, as

@@ -176,7 +176,7 @@ export function stepSources(ctx: SourcesContext): StepSources {
   function copyRequest(step: CopyStep, srcRoot: string, destRoot: string): CopyRequest {
     const base = {
       srcRoot,
-      srcKind: (step.from.kind === 'context' && deps.contextFromStdin !== true) || step.from.kind === 'local' ? ('context' as const) : ('rootfs' as const),
+      srcKind: (step.from.kind === 'context' && deps.contextFetched !== true) || step.from.kind === 'local' ? ('context' as const) : ('rootfs' as const),
       sources: step.sources,
       inline: step.inline,
       dest: step.dest,

@@ -1,9 +1,11 @@
-// `kiln build -` end to end (real CLI, runc, overlayfs, a busybox base): standard input as the
-// build context (a tar, plain or compressed, with -f naming the Dockerfile inside it) or as the
-// Dockerfile alone, and buildx's errors for what stdin cannot be. What BuildKit does with such a
+// `kiln build -` and `kiln build http://…` end to end (real CLI, runc, overlayfs, a busybox base):
+// standard input or a URL as the build context (a tar, plain or compressed, with -f naming the
+// Dockerfile inside it) or as the Dockerfile alone, and buildx's errors for what they cannot be. What BuildKit does with such a
 // context (owners from the archive, no .dockerignore) is checked against Docker in
 // test/conformance/stdin-diff.test.ts.
-import { test } from 'node:test';
+import { after, before, test } from 'node:test';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import assert from 'node:assert/strict';
 import { chownSync, chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -84,7 +86,7 @@ test('a Dockerfile on stdin builds with an empty context; a COPY says why it fin
   const bad = await kiln(['build', '--progress', 'plain', '-'], 'FROM busybox\nCOPY app.js /\n');
   assert.notEqual(bad.code, 0);
   assert.match(bad.stderr, /^ERROR: Dockerfile:2: "\/app.js": not found$/m);
-  assert.match(bad.stderr, /the Dockerfile came on standard input, so the build context is empty/);
+  assert.match(bad.stderr, /the Dockerfile came on standard input alone, so the build context is empty/);
   assert.deepEqual(stdinTemps(), []);
 });
 
@@ -94,7 +96,7 @@ test("what stdin cannot be: both Dockerfile and context, a Dockerfile with -f, n
     [['-f', '-'], 'FROM busybox\n', /^ERROR: invalid argument: can't use stdin for both build context and dockerfile$/m],
     [['-f', 'Dockerfile'], 'FROM busybox\n', /^ERROR: ambiguous Dockerfile source: both stdin and flag correspond to Dockerfiles$/m],
     [[], '', /^ERROR: standard input is empty/m],
-    [[], gzipSync('FROM busybox\n'), /^ERROR: the build context on standard input cannot be extracted/m],
+    [[], gzipSync('FROM busybox\n'), /^ERROR: the build context from standard input cannot be extracted/m],
   ];
   for (const [flags, input, want] of cases) {
     const r = await kiln(['build', '--progress', 'plain', ...flags, '-'], input);
@@ -102,5 +104,41 @@ test("what stdin cannot be: both Dockerfile and context, a Dockerfile with -f, n
     assert.match(r.stderr, want);
     assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
   }
+  assert.deepEqual(stdinTemps(), []);
+});
+
+let server: http.Server | undefined;
+let base = '';
+const served = new Map<string, Buffer>();
+
+before(async () => {
+  server = http.createServer((req, res) => {
+    const body = served.get(req.url ?? '');
+    if (body === undefined) res.writeHead(404).end('not here\n');
+    else res.writeHead(200).end(body);
+  });
+  await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+after(() => new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve())));
+
+test('a URL context: a tar.gz is downloaded and extracted (-f inside it), a Dockerfile alone builds, a 404 and a Git URL fail clearly', async (t) => {
+  if (!suite.check(t)) return;
+  const tar = contextTar('urlctx', { 'build/Dockerfile.url': 'FROM busybox\nCOPY data.txt /from-url.txt\n', 'data.txt': 'over http\n' });
+  served.set('/ctx.tar.gz', gzipSync(tar));
+  served.set('/Dockerfile', Buffer.from('FROM busybox\nRUN echo alone > /alone\n'));
+  const out = join(suite.work, 'url-out');
+  const r = await kiln(['build', '--progress', 'plain', '-f', 'build/Dockerfile.url', '-o', `type=local,dest=${out}`, `${base}/ctx.tar.gz`], '');
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(readFileSync(join(out, 'from-url.txt'), 'utf8'), 'over http\n');
+  const alone = await kiln(['build', '--progress', 'plain', `${base}/Dockerfile`], '');
+  assert.equal(alone.code, 0, alone.stderr);
+  const missing = await kiln(['build', '--progress', 'plain', `${base}/nothing.tar`], '');
+  assert.notEqual(missing.code, 0);
+  assert.match(missing.stderr, /^ERROR: failed to download http:\/\/127\.0\.0\.1:\d+\/nothing\.tar: invalid response status 404/m);
+  const git = await kiln(['build', 'https://example.com/org/repo.git#main:sub'], '');
+  assert.equal(git.code, 125);
+  assert.match(git.stderr, /^ERROR: a Git build context \(https:\/\/example\.com\/org\/repo\.git#main:sub\) is not supported/m);
   assert.deepEqual(stdinTemps(), []);
 });

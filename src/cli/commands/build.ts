@@ -23,7 +23,7 @@ import { clientOptions, pushImage } from './registry.js';
 import { layoutResolver, parseBuildContexts } from './build-context.js';
 import { runContainerOptions } from './run-flags.js';
 import { checkStdoutOutputs, writeOutputs } from './build-outputs.js';
-import { readStdinContext } from './build-stdin.js';
+import { isGitContext, readStdinContext, readUrlContext } from './build-stdin.js';
 import { checkOutput, checkPlatformFlag, checkWritableTargets, collect, noCacheFilterOption, notImplemented, readDockerfile, readIgnoreFile, outputSpec, parseBuildArgs, parseLabels, parseSecrets, parseSsh, tagName } from './build-flags.js';
 import { pullToStore, resolveFromStore } from '../base-images.js';
 import { setMaxListeners } from 'node:events';
@@ -134,21 +134,25 @@ async function runBuild(path: string, flags: BuildFlags): Promise<void> {
   if (flags.platform !== undefined) checkPlatformFlag(flags.platform, host);
 
   // docker build reads `-` as a context (or a Dockerfile) on stdin, even when a directory of that
-  // name exists, and fetches URLs (not implemented, and not a "missing path")
-  if (/^(https?|git|ssh):\/\/|^git@/.test(path)) notImplemented(`a remote build context (${path})`, 'clone or download it, then pass the local directory');
+  // name exists, and downloads an http(s) context; a Git one is not implemented (not a "missing path")
+  if (isGitContext(path)) notImplemented(`a Git build context (${path})`, 'clone it, then pass the local directory');
   const root = resolveStoreRoot(process.env);
-  const fromStdin = path === '-' ? await readStdinContext(process.stdin, join(root, 'build', 'tmp'), flags.file) : undefined;
-  const contextDir = fromStdin?.dir ?? resolve(path);
+  const tmpParent = join(root, 'build', 'tmp');
+  const fetched =
+    path === '-' ? await readStdinContext(process.stdin, tmpParent, flags.file)
+    : /^https?:\/\//i.test(path) ? await readUrlContext(path, tmpParent, flags.file)
+    : undefined;
+  const contextDir = fetched?.dir ?? resolve(path);
   if (!existsSync(contextDir)) {
     throw new KilnError('CONTEXT_PATH_NOT_FOUND', `unable to prepare context: path ${JSON.stringify(path)} not found`, { hint: 'pass the build context directory, e.g. `kiln build .`' });
   }
   if (!statSync(contextDir).isDirectory()) {
     throw new KilnError('CONTEXT_PATH_NOT_FOUND', `unable to prepare context: context must be a directory: ${contextDir}`, { hint: 'pass the directory that holds the Dockerfile (`kiln build .`), or name the Dockerfile with -f' });
   }
-  // an archive on stdin holds the Dockerfile: -f names it inside the archive
-  const dockerfilePath = flags.file === undefined || fromStdin ? join(contextDir, flags.file ?? 'Dockerfile') : flags.file === '-' ? '-' : resolve(flags.file);
+  // an archive from stdin or a URL holds the Dockerfile: -f names it inside the archive
+  const dockerfilePath = flags.file === undefined || fetched ? join(contextDir, flags.file ?? 'Dockerfile') : flags.file === '-' ? '-' : resolve(flags.file);
   const fileName = dockerfilePath === '-' ? 'Dockerfile' : flags.file ?? 'Dockerfile';
-  const text = fromStdin?.dockerfileText ?? readDockerfile(dockerfilePath, fileName);
+  const text = fetched?.dockerfileText ?? readDockerfile(dockerfilePath, fileName);
   const ast = parse(text, { file: fileName });
   const buildArgs = parseBuildArgs(flags.buildArg, process.env);
   checkFrontend(ast, buildArgs.get('BUILDKIT_SYNTAX'));
@@ -160,9 +164,9 @@ async function runBuild(path: string, flags: BuildFlags): Promise<void> {
   }
 
   // .dockerignore: <Dockerfile>.dockerignore next to the Dockerfile wins over <context>/.dockerignore.
-  // BuildKit applies none to a context from stdin (see build-stdin.ts).
+  // BuildKit applies none to a context from stdin or a URL (see build-stdin.ts).
   let ignore: IgnoreMatcher | undefined;
-  for (const p of fromStdin ? [] : [dockerfilePath === '-' ? undefined : `${dockerfilePath}.dockerignore`, join(contextDir, '.dockerignore')]) {
+  for (const p of fetched ? [] : [dockerfilePath === '-' ? undefined : `${dockerfilePath}.dockerignore`, join(contextDir, '.dockerignore')]) {
     const text = p === undefined ? undefined : readIgnoreFile(p);
     if (text !== undefined) {
       ignore = new IgnoreMatcher(parseDockerignore(text, p === join(contextDir, '.dockerignore') ? '.dockerignore' : p));
@@ -265,7 +269,7 @@ async function runBuild(path: string, flags: BuildFlags): Promise<void> {
         },
         stateDir,
         contextDir,
-        ...(fromStdin ? { contextFromStdin: true } : {}),
+        ...(fetched ? { contextFetched: true } : {}),
         ...(ignore ? { ignore } : {}),
         progress,
         ...(remoteCache ? { remoteCache } : {}),
@@ -277,8 +281,8 @@ async function runBuild(path: string, flags: BuildFlags): Promise<void> {
         signal: ac.signal,
         sourceLines: ast.lines,
         ...(sourceDateEpoch !== undefined ? { sourceDateEpoch } : {}),
-        // a context from stdin is a new directory each time: its steps' slots are named for stdin
-        cache: { noCacheFilter: flags.noCacheFilter.map((f) => f.toLowerCase()), dockerfile: fromStdin ? `<stdin>/${fileName}` : dockerfilePath === '-' ? join(contextDir, '-') : dockerfilePath },
+        // a fetched context is a new directory each time: its steps' slots are named for its origin
+        cache: { noCacheFilter: flags.noCacheFilter.map((f) => f.toLowerCase()), dockerfile: fetched ? `<${path === '-' ? 'stdin' : path}>/${fileName}` : dockerfilePath === '-' ? join(contextDir, '-') : dockerfilePath },
         mounts: { secrets, ssh },
       },
     );
@@ -286,8 +290,8 @@ async function runBuild(path: string, flags: BuildFlags): Promise<void> {
   } catch (e: unknown) {
     // after Ctrl-C, whatever step or export noticed it reports the interrupt, not an error at a line
     if (ac.signal.aborted) throw ac.signal.reason;
-    if (fromStdin?.dockerfileText !== undefined && e instanceof KilnError && e.code === 'CONTEXT_PATH_NOT_FOUND') {
-      throw e.with({ hint: 'the Dockerfile came on standard input, so the build context is empty: pass a context directory (`kiln build -f - DIR`) or send the context as a tar archive' });
+    if (fetched?.dockerfileText !== undefined && e instanceof KilnError && e.code === 'CONTEXT_PATH_NOT_FOUND') {
+      throw e.with({ hint: `the Dockerfile came ${path === '-' ? 'on standard input' : 'from the URL'} alone, so the build context is empty: pass a context directory (\`kiln build -f - DIR\`) or send the context as a tar archive` });
     }
     throw e;
   } finally {
