@@ -282,6 +282,38 @@ test('type=ssh forwards a real ssh-agent through a socket owned by the step\'s u
   }
 });
 
+test('--ssh ID=KEYFILE serves the key through an agent of kiln\'s own, stopped after the build; a key with a passphrase is refused', async (t) => {
+  if (!prereq(t, ready && which('ssh-agent') !== undefined && which('ssh-keygen') !== undefined, 'root, runc, busybox-static and openssh-client')) return;
+  const keyDir = mkdtempSync(join(work, 'keys-'));
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'kiln-keyfile', '-f', join(keyDir, 'id')]);
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', 'secret-pass', '-C', 'locked', '-f', join(keyDir, 'locked')]);
+  const dir = context('ssh-keyfile', 'FROM busybox\nRUN --mount=type=ssh,id=deploy stat -c "%F" $SSH_AUTH_SOCK && sleep 3\n');
+  const child = spawn(KILN_BIN, ['build', '--no-cache', '--progress', 'plain', '--ssh', `deploy=${join(keyDir, 'id')}`, dir], { env: { ...process.env, KILN_ROOT: root } });
+  let err = '';
+  let keys = '';
+  child.stderr.on('data', (b: Buffer) => {
+    err += b.toString();
+  });
+  const tick = setInterval(() => {
+    if (keys !== '' || !/\bsocket\b/.test(err)) return;
+    const tmp = join(root, 'build', 'tmp');
+    const proxy = readdirSync(tmp).filter((n) => n.startsWith('kiln-ssh-')).map((n) => join(tmp, n, 'agent.sock'))[0];
+    if (proxy) keys = execFileSync('ssh-add', ['-l'], { env: { ...process.env, SSH_AUTH_SOCK: proxy } }).toString();
+  }, 50);
+  const code: number | null = await new Promise((res) => child.on('close', (c) => res(c)));
+  clearInterval(tick);
+  assert.equal(code, 0, err);
+  assert.match(keys, /kiln-keyfile/, 'the step\'s agent holds the key file\'s key');
+  const left = () => readdirSync(join(root, 'build', 'tmp')).filter((n) => n.startsWith('kiln-sshkeys-'));
+  assert.deepEqual(left(), [], 'the agent\'s socket is gone after the build');
+  assert.doesNotMatch(execFileSync('ps', ['-eo', 'args']).toString(), /ssh-agent -D -a .*kiln-sshkeys-/, 'the agent is stopped');
+  const locked = await kiln(['build', '--no-cache', '--progress', 'plain', '--ssh', `default=${join(keyDir, 'locked')}`, dir]);
+  assert.equal(locked.code, 125, locked.stderr);
+  assert.match(locked.stderr, /^ERROR: --ssh default=.*locked: cannot load the key/m);
+  assert.match(locked.stderr, /a key with a passphrase must be added to an agent first/);
+  assert.deepEqual(left(), []);
+});
+
 test('a bind mount of the context hides .dockerignored files, and only what it shows is a key input', async (t) => {
   if (!prereq(t, ready, 'root, runc and busybox-static')) return;
   const dir = context('ctxbind', 'FROM busybox\nRUN --mount=type=bind,target=/c ls -a /c > /listing && cat /c/keep.txt > /kept\n', {

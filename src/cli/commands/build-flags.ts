@@ -255,27 +255,42 @@ export function parseSecrets(list: readonly string[], env: NodeJS.ProcessEnv): M
   return out;
 }
 
-/** `--ssh default` ($SSH_AUTH_SOCK), `--ssh ID=/path/agent.sock`. Key files are not supported (load them into an agent). */
-export function parseSsh(list: readonly string[], env: NodeJS.ProcessEnv): Map<string, string> {
-  const out = new Map<string, string>();
+/** An --ssh value: a running agent's socket, or key files kiln serves through an agent of its own (ssh-keys.ts). */
+export type SshSource = { readonly socket: string } | { readonly keys: readonly string[]; readonly spec: string };
+
+/**
+ * `--ssh default` ($SSH_AUTH_SOCK), `--ssh ID=/path/agent.sock`, `--ssh ID=KEY[,KEY…]` (private key
+ * files, as buildx takes them).
+ */
+export function parseSsh(list: readonly string[], env: NodeJS.ProcessEnv): Map<string, SshSource> {
+  const out = new Map<string, SshSource>();
   for (const spec of list) {
     const eq = spec.indexOf('=');
     const id = eq < 0 ? spec : spec.slice(0, eq);
     const paths = eq < 0 ? [] : spec.slice(eq + 1).split(',').filter((p) => p !== '');
     if (!id) throw new KilnError('USAGE', `invalid --ssh ${JSON.stringify(spec)}: the id is empty`);
-    if (paths.length > 1) notImplemented(`--ssh ${spec} (several keys)`, 'load the keys into an ssh-agent and pass its socket: --ssh default=$SSH_AUTH_SOCK');
-    const sock = paths[0] ?? env['SSH_AUTH_SOCK'];
-    if (sock === undefined || sock === '') {
-      throw new KilnError('USAGE', `--ssh ${spec}: no agent socket given and SSH_AUTH_SOCK is not set`, { hint: 'start an agent (eval $(ssh-agent); ssh-add) or pass --ssh default=/path/to/agent.sock' });
+    if (paths.length === 0) {
+      const sock = env['SSH_AUTH_SOCK'];
+      if (sock === undefined || sock === '') {
+        throw new KilnError('USAGE', `--ssh ${spec}: no agent socket given and SSH_AUTH_SOCK is not set`, { hint: 'start an agent (eval $(ssh-agent); ssh-add) or pass --ssh default=/path/to/agent.sock or --ssh default=~/.ssh/id_ed25519' });
+      }
+      paths.push(sock);
     }
-    let isSocket = false;
-    try {
-      isSocket = statSync(sock).isSocket();
-    } catch {
-      throw new KilnError('USAGE', `--ssh ${spec}: ${sock} not found`, { hint: 'pass the path of a running ssh-agent socket' });
+    const kinds = paths.map((p) => {
+      try {
+        const st = statSync(p);
+        return st.isSocket() ? 'socket' : st.isFile() ? 'file' : 'other';
+      } catch {
+        throw new KilnError('USAGE', `--ssh ${spec}: ${p} not found`, { hint: 'pass the path of a running ssh-agent socket or of private key files' });
+      }
+    });
+    if (kinds.includes('other')) throw new KilnError('USAGE', `--ssh ${spec}: ${paths[kinds.indexOf('other')]} is neither an agent socket nor a key file`);
+    if (kinds.every((k) => k === 'file')) {
+      out.set(id, { keys: paths.map((p) => resolve(p)), spec });
+      continue;
     }
-    if (!isSocket) notImplemented(`--ssh ${spec} (a key file)`, 'load the key into an ssh-agent and pass its socket: --ssh default=$SSH_AUTH_SOCK');
-    out.set(id, resolve(sock));
+    if (paths.length > 1) throw new KilnError('USAGE', `--ssh ${spec}: an agent socket cannot be combined with other paths`, { hint: 'give one agent socket, or key files only' });
+    out.set(id, { socket: resolve(paths[0]!) });
   }
   return out;
 }

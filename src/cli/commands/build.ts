@@ -24,6 +24,7 @@ import { layoutResolver, parseBuildContexts } from './build-context.js';
 import { runContainerOptions } from './run-flags.js';
 import { checkStdoutOutputs, writeOutputs } from './build-outputs.js';
 import { isGitContext, readStdinContext, readUrlContext } from './build-stdin.js';
+import { agentWithKeys } from './ssh-keys.js';
 import { checkOutput, checkPlatformFlag, checkWritableTargets, collect, noCacheFilterOption, notImplemented, readDockerfile, readIgnoreFile, outputSpec, parseBuildArgs, parseLabels, parseSecrets, parseSsh, tagName } from './build-flags.js';
 import { pullToStore, resolveFromStore } from '../base-images.js';
 import { setMaxListeners } from 'node:events';
@@ -250,6 +251,9 @@ async function runBuild(path: string, flags: BuildFlags): Promise<void> {
   if (sourceDateEpoch !== undefined && (!Number.isInteger(sourceDateEpoch) || sourceDateEpoch < 0)) {
     throw new KilnError('USAGE', `invalid SOURCE_DATE_EPOCH ${JSON.stringify(sde)}: expected whole seconds since 1970`);
   }
+  // --ssh ID=KEYFILE: an agent of kiln's own serves the keys (ssh-keys.ts)
+  const sshSockets = new Map<string, string>();
+  for (const [id, src] of ssh) sshSockets.set(id, 'socket' in src ? src.socket : await agentWithKeys(src.spec, src.keys, tmpParent));
   const t0 = Date.now();
   let result: BuildResult;
   const clients = registryClients(clientOptions({}));
@@ -283,7 +287,7 @@ async function runBuild(path: string, flags: BuildFlags): Promise<void> {
         ...(sourceDateEpoch !== undefined ? { sourceDateEpoch } : {}),
         // a fetched context is a new directory each time: its steps' slots are named for its origin
         cache: { noCacheFilter: flags.noCacheFilter.map((f) => f.toLowerCase()), dockerfile: fetched ? `<${path === '-' ? 'stdin' : path}>/${fileName}` : dockerfilePath === '-' ? join(contextDir, '-') : dockerfilePath },
-        mounts: { secrets, ssh },
+        mounts: { secrets, ssh: sshSockets },
       },
     );
     await exportCaches(cacheTo, plan, result, cacheDeps, ac.signal);
