@@ -22,6 +22,8 @@ export interface RunImageOptions {
   readonly mounts?: readonly ExtraMount[];
   readonly stdout: NodeJS.WritableStream;
   readonly stderr: NodeJS.WritableStream;
+  /** `-i`: the container reads kiln's stdin; `-t`: it runs on kiln's terminal (RunIO.attach). */
+  readonly attach?: 'stdin' | 'terminal';
   readonly signal: AbortSignal;
 }
 
@@ -59,7 +61,7 @@ export async function runImage(
           ...(opts.mounts ? { mounts: opts.mounts } : {}),
         },
         active.rootfs,
-        { stdout: opts.stdout, stderr: opts.stderr },
+        { stdout: opts.stdout, stderr: opts.stderr, ...(opts.attach !== undefined ? { attach: opts.attach } : {}) },
         opts.signal,
       );
     } catch (e: unknown) {

@@ -14,6 +14,11 @@ import { recordMountStubs } from './stubs.js';
 export interface RunIO {
   readonly stdout: NodeJS.WritableStream;
   readonly stderr: NodeJS.WritableStream;
+  /**
+   * `kiln run -i`: the process reads kiln's stdin ('stdin'); `-t`: it runs on kiln's terminal
+   * ('terminal': runc drives it, with the spec's process.terminal set; stdout/stderr are unused).
+   */
+  readonly attach?: 'stdin' | 'terminal';
 }
 
 /** Run one process in a prepared rootfs (see docs/design/layout.md §6.4). */
@@ -94,6 +99,7 @@ export class RuncRuntime implements Runtime {
       }
       writeFileSync(resolvConf, resolvConfFile(hostResolv), { mode: 0o644 });
       const config = buildOciConfig(spec, absRootfs, { hosts, resolvConf });
+      if (io.attach === 'terminal') config.process.terminal = true;
       if (spec.cgroupParent !== undefined) config.linux.cgroupsPath = cgroupsPathFor(spec.cgroupParent, id);
       writeFileSync(join(bundle, 'config.json'), ociConfigJson(config));
       cleanStubs = recordMountStubs(absRootfs, [...(spec.mounts ?? []).map((m) => m.target), ...(spec.shmSizeBytes !== undefined ? ['/dev/shm'] : [])]);
@@ -121,6 +127,7 @@ export class RuncRuntime implements Runtime {
           cwd: bundle,
           onStdout: (b) => io.stdout.write(b),
           onStderr: (b) => io.stderr.write(b),
+          ...(io.attach !== undefined ? { inherit: io.attach === 'terminal' ? ('all' as const) : ('stdin' as const) } : {}),
           tailLines: 20,
         });
       } catch (e) {

@@ -53,6 +53,11 @@ export interface SpawnOptions {
   readonly cwd?: string;
   /** What the child reads: nothing (/dev/null, the default), or these bytes. */
   readonly input?: Buffer | string;
+  /**
+   * 'stdin': the child reads our stdin; 'all': it uses our stdin, stdout and stderr themselves (a
+   * terminal it drives; nothing is captured, the tails stay empty).
+   */
+  readonly inherit?: 'stdin' | 'all';
   readonly onStdout?: (chunk: Buffer) => void;
   readonly onStderr?: (chunk: Buffer) => void;
   /** On abort: SIGTERM, then SIGKILL after `killGraceMs`. */
@@ -120,7 +125,7 @@ export function spawn(cmd: string, argv: readonly string[], opts: SpawnOptions =
       child = nodeSpawn(cmd, argv as string[], {
         cwd: opts.cwd,
         env: (opts.env ?? process.env) as NodeJS.ProcessEnv,
-        stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+        stdio: opts.inherit === 'all' ? 'inherit' : [opts.inherit === 'stdin' ? 'inherit' : opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
         shell: false,
       });
     } catch (e) {
@@ -137,12 +142,12 @@ export function spawn(cmd: string, argv: readonly string[], opts: SpawnOptions =
       killTimer.unref();
     };
     opts.signal?.addEventListener('abort', onAbort, { once: true });
-    child.stdout!.on('data', (b: Buffer) => {
+    child.stdout?.on('data', (b: Buffer) => {
       outTail.push(b);
       allTail.push(b);
       opts.onStdout?.(b);
     });
-    child.stderr!.on('data', (b: Buffer) => {
+    child.stderr?.on('data', (b: Buffer) => {
       errTail.push(b);
       allTail.push(b);
       opts.onStderr?.(b);

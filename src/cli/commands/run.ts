@@ -1,5 +1,6 @@
-// `kiln run [--rm] [-e K=V] [--entrypoint X] [-u USER] [-w DIR] [--network MODE] IMAGE [CMD...]`:
+// `kiln run [--rm] [-i] [-t] [-e K=V] [--entrypoint X] [-u USER] [-w DIR] [--network MODE] IMAGE [CMD...]`:
 // run a container from an image in the store, in the foreground, and exit with its exit code.
+import { closeSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { KilnError } from '../../errors.js';
@@ -13,6 +14,15 @@ import { openStore } from './store.js';
 import { resolveFromStore } from '../base-images.js';
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
+
+function hasControllingTerminal(): boolean {
+  try {
+    closeSync(openSync('/dev/tty', 'r'));
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 interface RunFlags {
   rm?: boolean;
@@ -42,13 +52,18 @@ export function registerRun(program: Command): void {
     .option('--network <mode>', 'host (default: the container shares the host network, so its ports are the host\'s) or none', 'host')
     .option('-p, --publish <spec>', 'publish ports (not needed: the host network is shared)', collect, [])
     .option('-d, --detach', 'run in the background (not supported)')
-    .option('-i, --interactive', 'keep STDIN open (not supported)')
-    .option('-t, --tty', 'allocate a pseudo-TTY (not supported)')
+    .option('-i, --interactive', 'keep STDIN open: the container reads kiln\'s standard input')
+    .option('-t, --tty', 'allocate a pseudo-TTY (kiln\'s standard input must be a terminal)')
     .option('--runtime <path>', 'OCI runtime (default: runc on PATH)')
     .passThroughOptions()
     .action(async (imageName: string, command: string[], flags: RunFlags) => {
-      if (flags.detach || flags.interactive || flags.tty) {
-        throw new KilnError('NOT_IMPLEMENTED', '-d, -i and -t are not supported by kiln run', { hint: 'kiln run runs in the foreground; use your shell\'s & to background it' });
+      if (flags.detach) {
+        throw new KilnError('NOT_IMPLEMENTED', '-d is not supported by kiln run', { hint: 'kiln run runs in the foreground; use your shell\'s & to background it' });
+      }
+      // -it: docker's own message and exit code when stdin is no terminal; -t: runc drives kiln's
+      // controlling terminal (/dev/tty), so there must be one
+      if (flags.tty && ((flags.interactive && process.stdin.isTTY !== true) || !hasControllingTerminal())) {
+        throw new KilnError('USAGE', 'the input device is not a TTY', { hint: 'drop -t (keep -i to pass standard input), or run kiln from a terminal' });
       }
       if (flags.network !== 'host' && flags.network !== 'none' && flags.network !== 'default') {
         throw new KilnError('USAGE', `invalid --network ${JSON.stringify(flags.network)}: use host or none`);
@@ -77,6 +92,7 @@ export function registerRun(program: Command): void {
           network: flags.network === 'none' ? 'none' : 'host',
           stdout: process.stdout,
           stderr: process.stderr,
+          ...(flags.tty ? { attach: 'terminal' as const } : flags.interactive ? { attach: 'stdin' as const } : {}),
           signal: ac.signal,
         });
         process.exitCode = code;
