@@ -155,6 +155,8 @@ test('many stages: every one is built, and Node does not warn about abort listen
   assert.equal(r.code, 0, r.stderr);
   assert.equal(readdirSync(out).length, n);
   assert.doesNotMatch(r.stderr, /MaxListenersExceededWarning|Warning:/);
+  // the summary names the first ten stages and counts the others (15 stages)
+  assert.match(r.stderr, /stages built: (s\d+, ){9}s\d+ and 5 more\n/);
 });
 
 test('Ctrl-C (SIGINT) mid-build stops the RUN, unmounts and exits 130', async (t) => {

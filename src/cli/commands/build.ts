@@ -352,7 +352,12 @@ async function runBuild(path: string, flags: BuildFlags): Promise<void> {
   }
   const ran = result.stages.reduce((a, s) => a + s.ran, 0);
   const cached = result.stages.reduce((a, s) => a + s.cached, 0);
-  process.stderr.write(`built in ${((Date.now() - t0) / 1000).toFixed(1)}s: ${ran} steps ran, ${cached} cached; stages built: ${result.stages.map((s) => s.name).join(', ')}${plan.pruned.length ? `; skipped (unused): ${plan.pruned.length}` : ''}\n`);
+  process.stderr.write(`built in ${((Date.now() - t0) / 1000).toFixed(1)}s: ${ran} steps ran, ${cached} cached; stages built: ${stageList(result.stages.map((s) => s.name))}${plan.pruned.length ? `; skipped (unused): ${plan.pruned.length}` : ''}\n`);
+}
+
+/** Stage names for the summary line: the first ten, then how many more (a 600-stage build is one line). */
+function stageList(names: readonly string[]): string {
+  return names.length <= 10 ? names.join(', ') : `${names.slice(0, 10).join(', ')} and ${names.length - 10} more`;
 }
 
 /** `--jobs N`: a positive whole number; default 16 (parallel stages mostly wait on I/O and the network). */
