@@ -52,6 +52,7 @@ export type ErrorCode =
   | 'RUNTIME_UNAVAILABLE'
   | 'SNAPSHOT_UNAVAILABLE'
   | 'RUN_FAILED'
+  | 'CONTAINER_START' // kiln run: the runtime could not start the command (docker run's 126/127, details.exitCode)
   | 'SECRET_NOT_FOUND' // a RUN --mount=type=secret|ssh that is required but was not given to the build
   // cli
   | 'USAGE'

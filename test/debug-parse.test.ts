@@ -42,5 +42,9 @@ test('kiln debug parse: ast json output, and a syntax error exits 1 with Dockerf
 
   const missing = await runKiln(['debug', 'parse', join(dir, 'nope')]);
   assert.equal(missing.code, 1);
-  assert.match(missing.stderr, /cannot read .*nope: no such file/);
+  assert.match(missing.stderr, /failed to read dockerfile: open .*nope: no such file or directory/);
+  // read as kiln build reads a Dockerfile: /dev/zero is refused, not read until memory runs out
+  const zero = await runKiln(['debug', 'parse', '/dev/zero']);
+  assert.equal(zero.code, 125);
+  assert.match(zero.stderr, /is larger than 16 MiB/);
 });

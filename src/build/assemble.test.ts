@@ -21,6 +21,7 @@ function memoryStore(): BlobStore & { blobs: Map<string, Buffer> } {
   return {
     blobs,
     has: async (d) => blobs.has(d),
+    stat: async (d) => ({ size: blobs.get(d)?.length ?? 0 }),
     open: async () => {
       throw new Error('not used');
     },

@@ -15,7 +15,7 @@ import {
   type History,
   type ImageConfig,
 } from '../image/index.js';
-import { isKilnError, type SourceRange } from '../errors.js';
+import { KilnError, isKilnError, type SourceRange } from '../errors.js';
 import { layerFromTar, writeChanges } from '../layer/index.js';
 import type { Snapshotter } from '../snapshot/index.js';
 import { cacheKey, type BuildCache, type LayerRecord } from './cache.js';
@@ -80,6 +80,11 @@ export async function assembleImage(
   try {
     for (const [i, p] of parts.entries()) {
       if (p.kind === 'base-layer') {
+        if (!(await blobIntact(deps.store, p.descriptor.digest, p.descriptor.size))) {
+          throw new KilnError('STORE_CORRUPT', `base image layer ${p.descriptor.digest} is missing or damaged in the store (its size is not ${p.descriptor.size})`, {
+            hint: 'pull the base image again (`kiln pull NAME` replaces a damaged blob); `kiln store verify` lists what else is damaged',
+          });
+        }
         const desc: Descriptor = { ...p.descriptor, mediaType: DOCKER_TO_OCI[p.descriptor.mediaType] ?? p.descriptor.mediaType };
         layers.push(desc);
         diffIds.push(p.diffId);
@@ -188,6 +193,16 @@ export function layerRecordName(stepKey: string, snapshot: string, sourceDateEpo
   return `layer-${cacheKey({ step: stepKey, snapshot, sde: sourceDateEpoch ?? null, compression, xattrs: 'capability' })}`;
 }
 
+/** Whether the store holds `digest` with the recorded size: a cheap check (no hashing) that catches a truncated or replaced blob. */
+async function blobIntact(store: BlobStore, digest: Digest, size: number): Promise<boolean> {
+  if (!(await store.has(digest))) return false;
+  try {
+    return (await store.stat(digest)).size === size;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * A step's layer blob (in the store) from its snapshot diff, written once and remembered in the
  * cache; `{ empty: true }` when the step changed nothing. Also used by the cache export
@@ -204,7 +219,8 @@ export async function stepLayer(
   const layerKey = layerRecordName(p.cacheKey, p.snapshot, opts.sourceDateEpoch, opts.compression);
   const rec = deps.cache.get(layerKey);
   let layer: LayerRecord | { empty: true } | undefined = rec?.layer;
-  if (layer && !('empty' in layer) && !(await deps.store.has(layer.digest))) layer = undefined;
+  // a blob that is gone, or of another size than recorded (damaged), is packed again
+  if (layer && !('empty' in layer) && !(await blobIntact(deps.store, layer.digest, layer.size))) layer = undefined;
   if (layer) return { layer };
   let uncompressedSize: number | undefined;
   onLayer?.(p.history?.created_by ?? '');

@@ -192,9 +192,9 @@ async function pruneLocked(stateDir: string, snapshotter: Snapshotter, opts: Pru
   // snapshots no kept record needs, children before parents
   const candidates = closure(snapshotter, items.filter((it) => drop.has(it.name)).map((it) => it.snapshot));
   const depth = (id: SnapshotId): number => {
-    let n = 0;
-    for (let c: SnapshotId | null = id; c !== null && snapshotExists(snapshotter, c); c = snapshotter.parent(c)) n++;
-    return n;
+    const seen = new Set<SnapshotId>(); // a damaged meta.json can make a cycle
+    for (let c: SnapshotId | null = id; c !== null && !seen.has(c) && snapshotExists(snapshotter, c); c = snapshotter.parent(c)) seen.add(c);
+    return seen.size;
   };
   const order = [...candidates].filter((id) => !kept.has(id)).map((id) => ({ id, d: depth(id) })).sort((a, b) => b.d - a.d);
   const bytes = new Map<SnapshotId, number>();

@@ -10,6 +10,7 @@ import type { ProgressEmitter } from '../progress/index.js';
 /** The subset of store/'s Store the engine uses. */
 export interface BlobStore {
   has(d: Digest): Promise<boolean>;
+  stat(d: Digest): Promise<{ size: number }>;
   open(d: Digest, signal?: AbortSignal): Promise<NodeJS.ReadableStream>;
   readBytes(d: Digest, max?: number): Promise<Buffer>;
   ingest(src: NodeJS.ReadableStream, expect?: { digest: Digest; size?: number }, signal?: AbortSignal): Promise<{ digest: Digest; size: number }>;

@@ -65,8 +65,17 @@ export async function runImage(
         opts.signal,
       );
     } catch (e: unknown) {
-      // A container that exits non-zero is not a kiln error: report its code like docker run.
-      if (e instanceof KilnError && e.code === 'RUN_FAILED' && typeof e.details.exitCode === 'number') return e.details.exitCode;
+      // A container that exits non-zero is not a kiln error: report its code like docker run...
+      if (e instanceof KilnError && e.code === 'RUN_FAILED' && typeof e.details.exitCode === 'number') {
+        // ...unless the runtime could not start the command: docker run's 127 (not found) / 126
+        const start = e.details.hint?.startsWith('the runtime could not start the process: ') ? e.details.hint.slice('the runtime could not start the process: '.length) : undefined;
+        if (start === undefined) return e.details.exitCode;
+        const notFound = /no such file or directory|executable file not found/i.test(start);
+        throw new KilnError('CONTAINER_START', `cannot start ${JSON.stringify(argv[0])}: ${start}`, {
+          exitCode: notFound ? 127 : 126,
+          hint: notFound ? 'check the command and the image\'s PATH (the command is looked up inside the image)' : 'the command is not executable in the image (check its mode, or run it through a shell)',
+        });
+      }
       throw e;
     }
   } finally {

@@ -11,8 +11,10 @@ export async function resolveFromStore(store: Store, ref: string, platform: Plat
   let found: { name: string; desc: Descriptor };
   try {
     found = resolveLocal(store, ref);
-  } catch {
-    return undefined;
+  } catch (e: unknown) {
+    // only a missing name is "not here": a store whose index.json cannot be read says so
+    if (e instanceof KilnError && e.code === 'IMAGE_NOT_FOUND') return undefined;
+    throw e;
   }
   const desc = await resolveManifest(store, found.desc, platform);
   const parsed = parseManifest(await store.readBytes(desc.digest), desc.mediaType);

@@ -46,6 +46,6 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write(formatError(err, { debug }) + '\n');
     if (err.code === 'INTERNAL' && !debug) process.stderr.write('(this is a bug in kiln; run with --debug for the stack)\n');
     // SIGTERM ends a build with 143 (128 + 15), as a process killed by it would
-    return err.code === 'ABORTED' && err.details.exitCode !== undefined ? err.details.exitCode : exitCodeFor(err.code);
+    return (err.code === 'ABORTED' || err.code === 'CONTAINER_START') && err.details.exitCode !== undefined ? err.details.exitCode : exitCodeFor(err.code);
   }
 }

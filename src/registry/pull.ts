@@ -23,6 +23,8 @@ import { type Reference, familiarString, referenceObject } from './reference.js'
 /** Where pulled content goes. The content store satisfies this; cli/ wires it. */
 export interface BlobSink {
   has(digest: Digest): Promise<boolean>;
+  /** The stored blob's size, when the sink can tell: a blob of another size than its descriptor is damaged and fetched again. */
+  stat?(digest: Digest): Promise<{ size: number }>;
   /**
    * Stores the stream's bytes if they hash to `expect.digest` and count `expect.size`; otherwise
    * rejects (DIGEST_MISMATCH) and keeps nothing. Resolves with what was stored.
@@ -64,8 +66,19 @@ export interface PullResult {
   readonly config: ImageConfig;
 }
 
+/** Whether the sink holds `digest` with `size` bytes (a damaged copy, truncated or replaced, is fetched again). */
+async function holds(sink: BlobSink, digest: Digest, size: number): Promise<boolean> {
+  if (!(await sink.has(digest))) return false;
+  if (sink.stat === undefined) return true;
+  try {
+    return (await sink.stat(digest)).size === size;
+  } catch {
+    return false;
+  }
+}
+
 async function ingestBytes(sink: BlobSink, bytes: Buffer, digest: Digest, signal?: AbortSignal): Promise<void> {
-  if (await sink.has(digest)) return;
+  if (await holds(sink, digest, bytes.length)) return;
   await sink.ingest(Readable.from([bytes], { objectMode: false }), { digest, size: bytes.length }, signal);
 }
 
@@ -143,7 +156,7 @@ export async function pull(client: RegistryClient, ref: Reference, sink: BlobSin
   const layers = manifest.layers.filter((d) => (seen.has(d.digest) ? false : (seen.add(d.digest), true)));
   await forEachLimit(layers, opts.concurrency ?? 4, async (d, sig) => {
     if (d.urls?.length && d.mediaType.includes('foreign')) return; // foreign layers are not in the registry
-    if (await sink.has(d.digest)) {
+    if (await holds(sink, d.digest, d.size)) {
       opts.onProgress?.({ digest: d.digest, mediaType: d.mediaType, done: d.size, total: d.size, status: 'exists' });
       return;
     }

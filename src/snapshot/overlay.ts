@@ -62,8 +62,14 @@ export class OverlaySnapshotter implements Snapshotter {
   /** Layer dirs (relative to snapshots/) of `id` and its parents, newest first, flats used. */
   private chain(id: SnapshotId | null): { id: SnapshotId; rel: string }[] {
     const out: { id: SnapshotId; rel: string }[] = [];
+    const seen = new Set<SnapshotId>();
     let cur = id;
     while (cur !== null) {
+      if (seen.has(cur)) {
+        // only a damaged meta.json can do this: looping would hang every mount
+        throw new KilnError('STORE_CORRUPT', `snapshot ${cur}: its parents form a cycle (damaged snapshot metadata)`, { hint: 'remove the build cache with `kiln prune -a`; images in the store are not affected' });
+      }
+      seen.add(cur);
       const m = this.meta.committed(cur);
       // a flat made after `cur` may not have survived a reboot that `cur` did (durability.ts)
       if (m.flat !== undefined && this.meta.tryRead(m.flat)?.state === 'committed') {

@@ -232,6 +232,46 @@ test('--network=none: every RUN without its own --network gets a network namespa
   assert.match(again.stderr, /2 steps ran, 0 cached/);
 });
 
+test('a damaged blob in the store: a cached step layer is packed again, a base layer and index.json are errors that say so', async (t) => {
+  if (!suite.check(t)) return;
+  const dir = context('damaged', ['FROM busybox', 'RUN echo damaged-test > /d', ''].join('\n'));
+  const first = await kiln(['build', '-q', '-t', 'damaged:1', dir]);
+  assert.equal(first.code, 0, first.stderr);
+  const store = Store.open(suite.root);
+  const manifestOf = async (name: string) => JSON.parse((await store.readBytes(store.resolve(name).digest)).toString()) as { layers: { digest: string; size: number }[] };
+  const blob = (d: string) => join(suite.root, 'blobs', 'sha256', d.replace(/^sha256:/, ''));
+  const m = await manifestOf('docker.io/library/damaged:1');
+  // the RUN's layer, truncated: the cached step must not hand it to the new image
+  writeFileSync(blob(m.layers[m.layers.length - 1]!.digest), 'damaged');
+  const again = await kiln(['build', '-q', '-t', 'damaged:2', dir]);
+  assert.equal(again.code, 0, again.stderr);
+  const verify = await kiln(['store', 'verify']);
+  assert.equal(verify.code, 0, verify.stdout + verify.stderr);
+  // a base layer: an error naming it, not an image that points at it
+  const base = blob(m.layers[0]!.digest);
+  const saved = readFileSync(base);
+  writeFileSync(base, 'damaged');
+  try {
+    const broken = await kiln(['build', '-q', '--no-cache', '-t', 'damaged:3', dir]);
+    assert.notEqual(broken.code, 0);
+    assert.match(broken.stderr, /base image layer sha256:[0-9a-f]{64} is missing or damaged in the store/);
+  } finally {
+    writeFileSync(base, saved);
+  }
+  // an unreadable index.json is not "no such image"
+  const index = join(suite.root, 'index.json');
+  const savedIndex = readFileSync(index);
+  writeFileSync(index, '');
+  try {
+    const r = await kiln(['run', 'busybox', 'true']);
+    assert.notEqual(r.code, 0);
+    assert.doesNotMatch(r.stderr, /Unable to find image/);
+    assert.match(r.stderr, /index\.json/);
+  } finally {
+    writeFileSync(index, savedIndex);
+  }
+});
+
 test('SIGTERM while a --secret FIFO has no writer: the build ends with 143, "build terminated", no mounts left', async (t) => {
   if (!suite.check(t)) return;
   const dir = context('fifo-secret', ['FROM busybox', 'RUN --mount=type=secret,id=s cat /run/secrets/s', ''].join('\n'));

@@ -37,3 +37,26 @@ test('kiln run -t gives the container a terminal; -it without one is refused as 
   assert.equal(refused.code, 125);
   assert.match(refused.stderr, /^ERROR: the input device is not a TTY$/m);
 });
+
+test('kiln run: docker run\'s 127 and 126, -e NAME from the environment, -w checked, an image by ID, a closed pipe ends it with 141', async (t) => {
+  if (!suite.check(t)) return;
+  const missing = await run(['busybox', '/nonexistent']);
+  assert.equal(missing.code, 127, missing.stderr);
+  assert.match(missing.stderr, /^ERROR: cannot start "\/nonexistent": .*no such file or directory/m);
+  const notExec = await run(['busybox', '/etc']);
+  assert.equal(notExec.code, 126, notExec.stderr);
+  const env = await runKiln(['run', '-e', 'FROM_HOST', '-e', 'UNSET_HERE', 'busybox', 'sh', '-c', 'echo "$FROM_HOST"; env | grep -c UNSET_HERE'], { env: { KILN_ROOT: suite.root, FROM_HOST: 'yes', UNSET_HERE: undefined } });
+  assert.equal(env.stdout, 'yes\n0\n', env.stderr);
+  for (const bad of [['-e', '=x'], ['-w', 'relative']]) {
+    const r = await run([...bad, 'busybox', 'true']);
+    assert.equal(r.code, 125, `${bad.join(' ')}: ${r.stderr}`);
+  }
+  const info = JSON.parse((await runKiln(['inspect', 'busybox'], { env: { KILN_ROOT: suite.root } })).stdout) as { Id: string }[];
+  const id = info[0]!.Id.replace(/^sha256:/, '').slice(0, 12);
+  const byId = await run([id, 'echo', 'by-id']);
+  assert.equal(byId.stdout, 'by-id\n', byId.stderr);
+  // the reader of kiln's output goes away: the container is stopped, no EPIPE stack trace
+  const piped = spawnSync('bash', ['-c', `${KILN_BIN} run busybox sh -c 'while true; do echo y; done' | head -1; echo "status=\${PIPESTATUS[0]}"`], { env: { ...process.env, KILN_ROOT: suite.root }, encoding: 'utf8', timeout: 60_000 });
+  assert.deepEqual(piped.stdout.split('\n').slice(0, 2), ['y', 'status=141'], piped.stderr);
+  assert.doesNotMatch(piped.stderr, /EPIPE|at .*\.js/, piped.stderr);
+});

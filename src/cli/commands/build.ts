@@ -176,7 +176,6 @@ async function runBuild(path: string, flags: BuildFlags): Promise<void> {
   }
 
   const store = openStore();
-  store.sweepDeadTemps(); // what an interrupted or killed build was writing
   const fromLayout = layoutResolver(store, buildContexts.layouts);
   let progressForPull: ProgressEmitter | undefined; // set once the renderer exists
   const resolveImage = async (ref: string, platform: Platform, signal?: AbortSignal): Promise<ResolvedImage> => {

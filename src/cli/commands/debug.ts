@@ -2,7 +2,6 @@
 // tree as BuildKit's Node.Dump() (buildkit-dump) or as JSON (ast), or the typed stages (json:
 // {metaArgs, stages} from toStages). `debug plan` prints the BuildPlan, with base images left
 // unresolved (an empty config for each) so it needs no registry.
-import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { Option, type Command } from 'commander';
 import { KilnError } from '../../errors.js';
@@ -10,6 +9,7 @@ import { checkFrontend, dump, parse, toStages } from '../../dockerfile/index.js'
 import { hostPlatform, parsePlatform, type Digest } from '../../image/index.js';
 import { planBuild, type ResolveImage } from '../../plan/index.js';
 import { writeJson } from '../../support/index.js';
+import { readDockerfile } from './build-flags.js';
 
 /** A resolver that resolves nothing: every image is an empty config for the requested platform. */
 const UNRESOLVED_DIGEST = `sha256:${'0'.repeat(64)}` as Digest;
@@ -43,14 +43,9 @@ function keyValues(list: readonly string[], what: string, fromEnv: boolean): Map
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
+/** The Dockerfile as `kiln build` reads it: at most 16 MiB (`/dev/zero` must not fill memory), strict UTF-8. */
 function readText(file: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : String(code ?? e);
-    throw new KilnError('IO', `cannot read ${file}: ${why}`, { cause: e, hint: 'pass the path of a Dockerfile' });
-  }
+  return readDockerfile(file, file);
 }
 
 export function registerDebug(program: Command): void {

@@ -10,10 +10,37 @@ import { createSnapshotter } from '../../snapshot/index.js';
 import { RuncRuntime, findRuntime } from '../../exec/index.js';
 import { resolveStoreRoot } from '../../store/index.js';
 import { killChildrenOnExit } from '../../support/index.js';
-import { openStore } from './store.js';
+import { findImage, openStore } from './store.js';
+import type { Store } from '../../store/index.js';
+import type { ResolvedImage } from '../../plan/index.js';
 import { resolveFromStore } from '../base-images.js';
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
+
+/** `-e K=V` as is; `-e K` takes K from kiln's environment, or is left out when unset (docker run). */
+export function containerEnv(flags: readonly string[], host: NodeJS.ProcessEnv): string[] {
+  const out: string[] = [];
+  for (const e of flags) {
+    const eq = e.indexOf('=');
+    if (eq === 0 || e === '') throw new KilnError('USAGE', `invalid environment variable: ${e}`, { hint: 'use -e NAME=VALUE, or -e NAME to pass NAME from your environment' });
+    if (eq > 0) out.push(e);
+    else if (host[e] !== undefined) out.push(`${e}=${host[e]}`);
+  }
+  return out;
+}
+
+/** The image whose ID (config digest, or a prefix of at least 4 hex digits; `sha256:` optional) is `arg`. */
+async function byId(store: Store, arg: string): Promise<ResolvedImage | undefined> {
+  if (!/^(?:sha256:)?[0-9a-f]{4,64}$/.test(arg)) return undefined;
+  let found;
+  try {
+    found = await findImage(store, arg);
+  } catch (e: unknown) {
+    if (e instanceof KilnError && e.code === 'IMAGE_NOT_FOUND') return undefined;
+    throw e;
+  }
+  return resolveFromStore(store, found.refs[0]!.name, hostPlatform());
+}
 
 function hasControllingTerminal(): boolean {
   try {
@@ -69,9 +96,14 @@ export function registerRun(program: Command): void {
         throw new KilnError('USAGE', `invalid --network ${JSON.stringify(flags.network)}: use host or none`);
       }
       if (flags.publish.length && flags.network === 'none') throw new KilnError('USAGE', '-p cannot be used with --network none');
+      if (flags.workdir !== undefined && !flags.workdir.startsWith('/')) {
+        throw new KilnError('USAGE', `the working directory '${flags.workdir}' is invalid, it needs to be an absolute path`);
+      }
+      const env = containerEnv(flags.env, process.env);
       const root = resolveStoreRoot(process.env);
       const store = openStore();
-      const image = await resolveFromStore(store, imageName, hostPlatform());
+      // a name, or an image ID as `kiln images` shows it (as docker run takes both)
+      const image = await resolveFromStore(store, imageName, hostPlatform()) ?? (await byId(store, imageName));
       if (!image) throw new KilnError('IMAGE_NOT_FOUND', `Unable to find image '${imageName}' locally`, { hint: 'build it with kiln build -t, or pull/load it first' });
       const parsed = parseManifest(await store.readBytes(image.digest));
       if (parsed.kind !== 'manifest') throw new KilnError('IMAGE_INVALID', `${imageName}: not an image manifest`);
@@ -79,14 +111,26 @@ export function registerRun(program: Command): void {
       const runtime = new RuncRuntime({ runtimePath: findRuntime(flags.runtime !== undefined ? { runtime: flags.runtime } : {}), stateDir: join(root, 'run') });
       killChildrenOnExit();
       const ac = new AbortController();
-      const stop = (): void => ac.abort(new KilnError('ABORTED', 'container stopped'));
+      let stoppedBy = 130;
+      const stop = (sig: NodeJS.Signals): void => {
+        stoppedBy = sig === 'SIGTERM' ? 143 : 130;
+        ac.abort(new KilnError('ABORTED', 'container stopped'));
+      };
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
+      // `kiln run … | head`: the reader went away; stop the container, as a shell pipeline's
+      // SIGPIPE would stop its writer (exit 141), instead of dying on an unhandled EPIPE
+      const onPipe = (e: NodeJS.ErrnoException): void => {
+        if (e.code !== 'EPIPE') throw e;
+        stoppedBy = 141;
+        ac.abort(new KilnError('ABORTED', 'output closed'));
+      };
+      process.stdout.on('error', onPipe);
       try {
         const code = await runImage(image, parsed.manifest, { store, snapshotter, runtime, stateDir: join(root, 'build') }, {
           ...(command.length ? { cmd: command } : {}),
           ...(flags.entrypoint !== undefined ? { entrypoint: flags.entrypoint } : {}),
-          env: flags.env,
+          env,
           ...(flags.user !== undefined ? { user: flags.user } : {}),
           ...(flags.workdir !== undefined ? { workdir: flags.workdir } : {}),
           network: flags.network === 'none' ? 'none' : 'host',
@@ -98,13 +142,14 @@ export function registerRun(program: Command): void {
         process.exitCode = code;
       } catch (e: unknown) {
         if (ac.signal.aborted) {
-          process.exitCode = 130;
+          process.exitCode = stoppedBy;
           return;
         }
         throw e;
       } finally {
         process.off('SIGINT', stop);
         process.off('SIGTERM', stop);
+        process.stdout.off('error', onPipe);
       }
     });
 }

@@ -4,14 +4,16 @@ import type { Command } from 'commander';
 import { KilnError } from '../../errors.js';
 import { digestHex, parseConfig, parseManifest, type Descriptor, type Digest } from '../../image/index.js';
 import { Store, gc, resolveManifest, resolveStoreRoot, verify, type RefEntry } from '../../store/index.js';
-import { cacheBlobRoots } from '../../build/index.js';
+import { beginPrune, cacheBlobRoots } from '../../build/index.js';
 import { pruneBuildCache, type CachePruneFlags } from './cache.js';
 import { join } from 'node:path';
 import { displayName, lookupNames } from '../names.js';
 import { tagName } from './build-flags.js';
 
 export function openStore(env: NodeJS.ProcessEnv = process.env): Store {
-  return Store.open(resolveStoreRoot(env));
+  const store = Store.open(resolveStoreRoot(env));
+  store.sweepDeadTemps(); // what an interrupted or killed kiln (build, pull, import, load) was writing
+  return store;
 }
 
 /** docker's units.HumanSizeWithPrecision(size, 3): decimal units, 3 significant digits. */
@@ -190,8 +192,16 @@ export function registerStore(program: Command): void {
         process.stdout.write(`build cache: removed ${cacheResult.records} record${cacheResult.records === 1 ? '' : 's'} and ${cacheResult.snapshots} snapshot${cacheResult.snapshots === 1 ? '' : 's'} (${humanSize(cacheResult.reclaimedBytes)})\n`);
       }
       const store = openStore();
-      // the build cache's layer blobs are roots: a cached step keeps its layer
-      const r = await gc(store, { extraRoots: cacheBlobRoots(join(resolveStoreRoot(process.env), 'build')) });
+      const stateDir = join(resolveStoreRoot(process.env), 'build');
+      // a running build has blobs no name refers to yet: refuse while one runs (as the cache prune does)
+      const end = beginPrune(stateDir);
+      let r;
+      try {
+        // the build cache's layer blobs are roots: a cached step keeps its layer
+        r = await gc(store, { extraRoots: cacheBlobRoots(stateDir) });
+      } finally {
+        end();
+      }
       for (const d of r.removed) process.stdout.write(`deleted: ${d}\n`);
       process.stdout.write(`\nTotal reclaimed space: ${humanSize(r.reclaimedBytes + (cacheResult?.reclaimedBytes ?? 0))}\n`);
     });
