@@ -3,7 +3,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -91,6 +91,19 @@ describe('cli: kiln login / pull / push / logout', () => {
     assert.match(pu.stdout, new RegExp(`c1: digest: ${arm.manifest.digest} size: ${arm.manifest.size}`));
     const { stdout } = await run('skopeo', ['inspect', '--tls-verify=false', '--authfile', cfgPath, `docker://${reg!.host}/team/copy:c1`]);
     assert.equal((JSON.parse(stdout) as { Digest: string }).Digest, arm.manifest.digest);
+
+    // a single-platform image is not another platform's: docker pull's error
+    const other = await runKiln(['pull', '--platform', 'linux/amd64', `${reg!.host}/team/copy:c1`], { env });
+    assert.equal(other.code, 1, other.stdout + other.stderr);
+    assert.match(other.stderr, /does not match the specified platform: wanted linux\/amd64, actual: linux\/arm64\/v8/);
+    // a damaged blob (another size than its descriptor) is fetched again, not "Already exists"
+    const layer = (JSON.parse(readFileSync(join(work, 'root', 'blobs', 'sha256', arm.manifest.digest.slice(7)), 'utf8')) as { layers: { digest: string }[] }).layers[0]!.digest;
+    writeFileSync(join(work, 'root', 'blobs', 'sha256', layer.slice(7)), 'damaged');
+    const repaired = await runKiln(['pull', '--platform', 'linux/arm64', `${reg!.host}/team/app:v1`], { env });
+    assert.equal(repaired.code, 0, repaired.stderr);
+    assert.match(repaired.stdout, /Pull complete/);
+    const verified = await runKiln(['store', 'verify'], { env });
+    assert.equal(verified.code, 0, verified.stdout + verified.stderr);
 
     const lo = await runKiln(['logout', reg!.host], { env });
     assert.equal(lo.code, 0);

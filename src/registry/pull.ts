@@ -44,6 +44,11 @@ export interface BlobProgress {
 export interface PullOptions {
   /** `os/arch[/variant]` or a Platform; default: the host's. */
   readonly platform?: string | Platform;
+  /**
+   * The platform was asked for (`kiln pull --platform`): a single-platform image of another one
+   * is an error, as docker pull says. (A base image for a build is taken as it is, as BuildKit does.)
+   */
+  readonly requirePlatform?: boolean;
   /** Blobs downloaded at once (default 4). */
   readonly concurrency?: number;
   readonly signal?: AbortSignal;
@@ -148,7 +153,14 @@ export async function pull(client: RegistryClient, ref: Reference, sink: BlobSin
   // The config is small and needed in memory: fetch it once, verified, then store it.
   const configBytes = await readBlob(client, ref.path, manifest.config, signal);
   const config = parseJson<ImageConfig>(configBytes, `the image config ${manifest.config.digest}`);
-  const hadConfig = await sink.has(manifest.config.digest);
+  if (opts.requirePlatform && manifestDesc === root && (config.os !== want.os || config.architecture !== want.architecture || (want.variant !== undefined && config.variant !== want.variant))) {
+    const actual = [config.os, config.architecture, config.variant].filter((x) => x !== undefined && x !== '').join('/');
+    const wanted = [want.os, want.architecture, want.variant].filter((x) => x !== undefined && x !== '').join('/');
+    throw new KilnError('PLATFORM_NOT_FOUND', `image with reference ${name} was found but does not match the specified platform: wanted ${wanted}, actual: ${actual}`, {
+      hint: 'the image is for one platform only: pull it without --platform, or pull an image built for the one you need',
+    });
+  }
+  const hadConfig = await holds(sink, manifest.config.digest, configBytes.length);
   if (!hadConfig) await sink.ingest(Readable.from([configBytes], { objectMode: false }), { digest: manifest.config.digest, size: configBytes.length }, signal);
   opts.onProgress?.({ digest: manifest.config.digest, mediaType: manifest.config.mediaType, done: configBytes.length, total: configBytes.length, status: hadConfig ? 'exists' : 'done' });
 

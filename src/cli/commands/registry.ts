@@ -120,7 +120,7 @@ export function registerRegistry(program: Command): void {
         out(`${ref.tag ?? ref.digest}: Pulling from ${ref.path}`);
         let downloaded = 0;
         const res = await pull(client, ref, store, {
-          ...(opts.platform ? { platform: opts.platform } : {}),
+          ...(opts.platform ? { platform: opts.platform, requirePlatform: true } : {}),
           verifyLayers: false, // Store.ingest verifies every digest itself
 
           onProgress: (p) => {

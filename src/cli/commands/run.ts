@@ -109,6 +109,9 @@ export function registerRun(program: Command): void {
       if (parsed.kind !== 'manifest') throw new KilnError('IMAGE_INVALID', `${imageName}: not an image manifest`);
       const snapshotter = await createSnapshotter(join(root, 'snapshots'));
       const runtime = new RuncRuntime({ runtimePath: findRuntime(flags.runtime !== undefined ? { runtime: flags.runtime } : {}), stateDir: join(root, 'run') });
+      // what a killed kiln left running or mounted (as a build does first)
+      await runtime.cleanupStale().catch(() => undefined);
+      await snapshotter.cleanupStale().catch(() => undefined);
       killChildrenOnExit();
       const ac = new AbortController();
       let stoppedBy = 130;
