@@ -194,3 +194,19 @@ test('kiln import errors: bad --change, not a tar, missing source', async () => 
   assert.match(none.stderr, /No such image: nope:1/);
   assert.match(await kiln(root, ['store', 'verify']), /no problems/);
 });
+
+test('kiln import refuses at once what cannot be an archive: /dev/zero (empty), random bytes, stdin of zeros; nothing is left in tmp', async () => {
+  const root = tmp('import-hostile');
+  for (const [src, input, want] of [
+    ['/dev/zero', undefined, /\/dev\/zero is an empty archive/],
+    ['/dev/urandom', undefined, /\/dev\/urandom is not a tar archive/],
+    ['-', Buffer.alloc(1 << 20), /stdin is an empty archive/],
+  ] as const) {
+    // /dev/zero and /dev/urandom never end: without the check this filled the disk
+    const r = await runKiln(['import', src, 'hostile:1'], { env: { KILN_ROOT: root }, timeoutMs: 30_000, ...(input ? { input } : {}) });
+    assert.equal(r.code, 1, `${src}: ${r.stderr}`);
+    assert.match(r.stderr, want);
+  }
+  const left = spawnSync('find', [join(root, 'tmp'), '-type', 'f'], { encoding: 'utf8' }).stdout.trim();
+  assert.equal(left, '');
+});

@@ -1,7 +1,7 @@
 // layer/: tar ↔ filesystem. Deterministic layer writing, safe applying with OCI whiteouts,
 // compression with digests. See README.md.
 export {
-  BLOCK as TAR_BLOCK, TAR_END, encodeEntry, encodeHeader, paddingFor,
+  BLOCK as TAR_BLOCK, TAR_END, encodeEntry, encodeHeader, isZeroBlock, looksLikeTarHeader, paddingFor,
   type EntryType, type TarHeader,
 } from './tar-format.js';
 export { writeTar, type TarInput } from './tar-writer.js';

@@ -125,6 +125,16 @@ export function headerChecksum(block: Buffer): { unsigned: number; signed: numbe
   return { unsigned: u, signed: s };
 }
 
+/** Whether a 512-byte block is a tar header: its checksum field holds its checksum (Go's archive/tar test). */
+export function looksLikeTarHeader(block: Buffer): boolean {
+  if (block.length < BLOCK) return false;
+  const field = block.subarray(148, 156).toString('latin1').replace(/[\0 ]+$/, '').replace(/^[\0 ]+/, '');
+  if (!/^[0-7]+$/.test(field)) return false;
+  const want = parseInt(field, 8);
+  const sum = headerChecksum(block);
+  return want === sum.unsigned || want === sum.signed;
+}
+
 export function isZeroBlock(block: Buffer): boolean {
   for (let i = 0; i < BLOCK; i++) if (block[i] !== 0) return false;
   return true;

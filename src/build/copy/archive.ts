@@ -9,7 +9,7 @@ import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
 import { posix } from 'node:path';
 import { Readable } from 'node:stream';
 import { KilnError, isKilnError } from '../../errors.js';
-import { applyLayer } from '../../layer/index.js';
+import { applyLayer, looksLikeTarHeader } from '../../layer/index.js';
 import { gunzipMembers } from './gunzip.js';
 import { lstatOrUndefined } from './paths.js';
 
@@ -49,22 +49,6 @@ function openDecompressed(path: string, c: Compression): { stream: Readable; don
   return { stream: child.stdout!, done, close: () => { killed = true; child.kill('SIGKILL'); } };
 }
 
-/** Go archive/tar's header check: the first non-zero block must carry a valid checksum. */
-function isTarHeader(block: Buffer): boolean {
-  if (block.length < 512) return false;
-  const field = block.subarray(148, 156).toString('latin1').replace(/[\0 ]+$/, '').replace(/^[\0 ]+/, '');
-  if (!/^[0-7]+$/.test(field)) return false;
-  const want = parseInt(field, 8);
-  let unsigned = 0;
-  let signed = 0;
-  for (let i = 0; i < 512; i++) {
-    const b = i >= 148 && i < 156 ? 0x20 : block[i]!;
-    unsigned += b;
-    signed += b > 127 ? b - 256 : b;
-  }
-  return want === unsigned || want === signed;
-}
-
 async function readHead(stream: Readable, n: number): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let have = 0;
@@ -101,9 +85,9 @@ export async function isArchive(path: string): Promise<boolean> {
   try {
     const head = await readHead(d.stream, 1024);
     if (head.length < 512) return false;
-    if (isTarHeader(head.subarray(0, 512))) return true;
+    if (looksLikeTarHeader(head.subarray(0, 512))) return true;
     // two zero blocks are an empty archive (io.EOF → not an archive); one zero block then a header is fine
-    return head.subarray(0, 512).every((b) => b === 0) && isTarHeader(head.subarray(512, 1024));
+    return head.subarray(0, 512).every((b) => b === 0) && looksLikeTarHeader(head.subarray(512, 1024));
   } finally {
     d.close();
     await d.done.catch(() => undefined);

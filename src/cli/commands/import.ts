@@ -4,7 +4,7 @@
 // decides the media type). Reproducible: with SOURCE_DATE_EPOCH set, `created` and every mtime
 // clamp to it, so the same tree gives the same manifest digest on any machine.
 import { statSync } from 'node:fs';
-import type { Readable } from 'node:stream';
+import { Transform, pipeline, type Readable } from 'node:stream';
 import { createReadStream } from 'node:fs';
 import type { Command } from 'commander';
 import { KilnError } from '../../errors.js';
@@ -12,7 +12,7 @@ import {
   HashingStream, hostPlatform, imageFromParts, layerFromOpener, parsePlatform, pipeThrough,
   type Descriptor, type Digest, type History, type Platform,
 } from '../../image/index.js';
-import { decompressLayer, layerFromTar, layerMediaType, readTar, sniffCompression, writeTree } from '../../layer/index.js';
+import { TAR_BLOCK, decompressLayer, isZeroBlock, layerFromTar, layerMediaType, looksLikeTarHeader, readTar, sniffCompression, writeTree } from '../../layer/index.js';
 import { formatReference, parseNormalizedReference } from '../../registry/index.js';
 import { writeImage, type Store } from '../../store/index.js';
 import { applyChanges } from './changes.js';
@@ -50,8 +50,46 @@ async function layerFromDir(store: Store, dir: string, epoch: number | undefined
   return { mediaType: r.mediaType, digest: r.digest, size: r.size, diffId: r.diffId };
 }
 
+/**
+ * Passes a stream through once its start looks like an archive: compressed (gzip, zstd, ...) or
+ * a tar header. `kiln import /dev/zero` (two zero blocks: an empty archive) or a stream that is
+ * no tar at all then fails at once, instead of filling the disk with what cannot be a layer.
+ */
+function archiveHead(what: string): Transform {
+  let head: Buffer | undefined = Buffer.alloc(0);
+  const check = (h: Buffer): KilnError | undefined => {
+    if (sniffCompression(h.subarray(0, 4)) !== 'none') return undefined;
+    const first = h.subarray(0, TAR_BLOCK);
+    if (first.length === TAR_BLOCK && isZeroBlock(first)) return new KilnError('ARCHIVE_INVALID', `${what} is an empty archive`);
+    if (!looksLikeTarHeader(first)) return new KilnError('ARCHIVE_INVALID', `${what} is not a tar archive (or a gzip/zstd-compressed one)`, { hint: 'give a directory, a .tar, .tar.gz or .tar.zst file, or - for stdin' });
+    return undefined;
+  };
+  return new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      if (head === undefined) return done(null, chunk);
+      head = Buffer.concat([head, chunk]);
+      if (head.length < TAR_BLOCK) return done();
+      const held = head;
+      head = undefined;
+      done(check(held) ?? null, held);
+    },
+    flush(done) {
+      if (head !== undefined && head.length > 0) {
+        const held = head;
+        head = undefined;
+        const err = check(held);
+        if (err) return done(err);
+        this.push(held);
+      }
+      done();
+    },
+  });
+}
+
 async function layerFromFile(store: Store, src: NodeJS.ReadableStream, what: string, signal?: AbortSignal): Promise<LayerInfo> {
-  const r = await store.ingest(src, undefined, signal);
+  const checked = archiveHead(what);
+  pipeline(src, checked, () => undefined); // errors reach the ingest through `checked`
+  const r = await store.ingest(checked, undefined, signal);
   // The second pass (from the store) learns the diff_id and checks that this is a tar at all.
   const compression = sniffCompression(await firstBytes(store, r.digest));
   const hash = new HashingStream();
