@@ -46,6 +46,16 @@ export function serverDomain(server: string | undefined): string {
   if (slash !== -1) s = s.slice(0, slash);
   if (s === 'index.docker.io' || s === 'registry-1.docker.io' || s === 'docker.io') return 'docker.io';
   if (!s) throw new KilnError('USAGE', `invalid registry address ${JSON.stringify(server)}`);
+  // a host[:port] a URL can carry (`::::`, `a b`, port 99999 are none); scheme-like `ftp:` too
+  let url: URL | undefined;
+  try {
+    url = new URL(`https://${s}/`);
+  } catch {
+    url = undefined;
+  }
+  if (url === undefined || /^[a-z][a-z0-9+.-]*:$/i.test(s) || url.username !== '' || url.password !== '') {
+    throw new KilnError('USAGE', `invalid registry address ${JSON.stringify(server)}`, { hint: 'give the registry as HOST[:PORT], e.g. 127.0.0.1:5000 or registry.example.com' });
+  }
   return s;
 }
 
