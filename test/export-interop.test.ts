@@ -195,7 +195,7 @@ test('kiln import errors: bad --change, not a tar, missing source', async () => 
   assert.match(await kiln(root, ['store', 'verify']), /no problems/);
 });
 
-test('kiln import refuses at once what cannot be an archive: /dev/zero (empty), random bytes, stdin of zeros; nothing is left in tmp', async () => {
+test('kiln import refuses at once what cannot be an archive (/dev/zero, random bytes, stdin of zeros), kiln load of /dev/zero ends; nothing is left in tmp', async () => {
   const root = tmp('import-hostile');
   for (const [src, input, want] of [
     ['/dev/zero', undefined, /\/dev\/zero is an empty archive/],
@@ -207,6 +207,10 @@ test('kiln import refuses at once what cannot be an archive: /dev/zero (empty), 
     assert.equal(r.code, 1, `${src}: ${r.stderr}`);
     assert.match(r.stderr, want);
   }
+  // kiln load of a stream that never ends reads a bounded amount after the end-of-archive blocks
+  const load = await runKiln(['load', '-i', '/dev/zero'], { env: { KILN_ROOT: root }, timeoutMs: 30_000 });
+  assert.equal(load.code, 1, load.stderr);
+  assert.match(load.stderr, /the archive is empty/);
   const left = spawnSync('find', [join(root, 'tmp'), '-type', 'f'], { encoding: 'utf8' }).stdout.trim();
   assert.equal(left, '');
 });

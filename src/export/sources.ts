@@ -104,7 +104,8 @@ export async function tarFiles(store: Store, src: NodeJS.ReadableStream, signal?
   const held = new Map<string, Held>();
   const tar = await decompressLayer(src as unknown as Readable);
   let entries = 0;
-  for await (const e of readTar(tar, { errorCode: 'ARCHIVE_INVALID', ...(signal ? { signal } : {}) })) {
+  // a bounded read after the end-of-archive blocks: `kiln load -i /dev/zero` read zeros for ever
+  for await (const e of readTar(tar, { errorCode: 'ARCHIVE_INVALID', drainLimit: 1 << 20, ...(signal ? { signal } : {}) })) {
     entries++;
     const name = clean(e.header.name);
     if (name === '' || name.startsWith('..')) continue;

@@ -28,6 +28,12 @@ export interface ReadTarOptions {
    * compression trailer) is never read, so a problem there is no problem (ADD's archives).
    */
   stopAtEnd?: boolean;
+  /**
+   * After the end-of-archive marker, read at most this many bytes (record padding: a writer on a
+   * pipe is not cut off) and stop: a stream that goes on for ever (/dev/zero) ends there.
+   * Default: read to the end.
+   */
+  drainLimit?: number;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -236,6 +242,7 @@ export async function* readTar(source: TarSource, opts: ReadTarOptions = {}): As
         if (isZeroBlock(block)) {
           if (localPax || longName || longLink) fail(code, `tar stream ends after an extension header (#${index - 1}) with no entry`);
           if (opts.stopAtEnd) await src.read(BLOCK); // Go reads the second zero block, no further
+          else if (opts.drainLimit !== undefined) await src.skip(opts.drainLimit);
           else await src.drain(); // second zero block and record padding
           return;
         }
