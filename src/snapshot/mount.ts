@@ -70,7 +70,9 @@ export async function mountOverlay(target: string, options: string, cwd: string)
   } catch (e) {
     throw new KilnError('SNAPSHOT_UNAVAILABLE', `cannot mount overlay at ${abs}: ${(e as Error).message}`, {
       cause: e,
-      hint: 'kiln needs root and overlayfs for snapshots; the copy backend works without overlayfs (--snapshotter copy)',
+      hint: (e as NodeJS.ErrnoException).code === 'ENOENT' || /No such file/i.test((e as Error).message)
+        ? "a snapshot's files are missing (a damaged store): `kiln prune -a` removes the build cache and its snapshots, and the next build makes them again"
+        : 'kiln needs root and overlayfs for its snapshots (where overlayfs is missing when the store is first used, it copies instead)',
     });
   }
   track(abs);
