@@ -18,7 +18,8 @@ fi
 # tar, python3 (tarfile), zstd: layer/ oracle tests
 # bzip2, xz-utils, attr: test/conformance case setup scripts (tar -j/-J archives, setfattr)
 # openssh-client: `--ssh ID=KEYFILE` (an ssh-agent of kiln's own) and the ssh mount tests
-PACKAGES=(gcc libc6-dev runc skopeo umoci docker-registry mmdebstrap busybox-static attr zstd tar python3 uidmap jq curl apache2-utils bzip2 xz-utils openssh-client ${KILN_EXTRA_PACKAGES:-})
+# git: Git sources (ADD <repo>, a Git build context); its git daemon and http-backend serve the tests
+PACKAGES=(gcc libc6-dev runc skopeo umoci docker-registry mmdebstrap busybox-static attr zstd tar python3 uidmap jq curl apache2-utils bzip2 xz-utils openssh-client git ${KILN_EXTRA_PACKAGES:-})
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f '${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -353,12 +353,12 @@ hint: e.g. \`kiln build - < Dockerfile\` or \`tar -c . | kiln build -\`
 `,
   },
   {
-    name: 'a Git context is not implemented',
+    name: 'a Git context over ssh without --ssh default (BuildKit fetches ssh remotes with that agent)',
     dockerfile: 'FROM scratch\n',
-    args: ['build', 'https://github.com/docker/buildx.git#master'],
-    code: 125,
-    stderr: `ERROR: a Git build context (https://github.com/docker/buildx.git#master) is not supported by this version of kiln
-hint: clone it, then pass the local directory
+    args: ['build', 'git@127.0.0.1:org/repo.git#main'],
+    code: 1,
+    stderr: `ERROR: no SSH key "default" forwarded from the client: git@127.0.0.1:org/repo.git is an ssh remote
+hint: pass --ssh default (your ssh-agent, $SSH_AUTH_SOCK) or --ssh default=KEYFILE
 `,
   },
   {

@@ -13,4 +13,5 @@ export { materialiseImage, type MaterialisedImage } from './base.js';
 export { MAX_SECRET_BYTES, secretTooBig } from './mounts.js';
 export { extractArchive, isArchive, sniffFile } from './copy/archive.js';
 export { download } from './copy/remote.js';
+export { checkoutGit, resolveGit, type GitAccess } from './copy/index.js';
 export { beginPrune } from './activity.js';

@@ -151,6 +151,7 @@ export function stepSources(ctx: SourcesContext): StepSources {
       const mine = new Map<string, string>();
       const d = await computeCopyDigest(req, recording(deps.contextDir, statCache.digester(), mine), signal, undefined, inputs);
       for (const [rel, v] of mine) files.set(rel, v);
+      for (const i of inputs) if (i.kind === 'git') files.set(i.source, `commit ${i.pin.commit}`); // a miss names the moved ref
       if (sig && !sig.racy) statCache.trees.put(key, sig.sig, d.digest, mine, big);
       return d.digest;
     } catch (e) {
@@ -192,6 +193,8 @@ export function stepSources(ctx: SourcesContext): StepSources {
       ...(step.chown !== undefined ? { chown: step.chown } : {}),
       ...(step.chmod !== undefined ? { chmod: step.chmod } : {}),
       ...(step.add ? { add: { ...(step.unpack !== undefined ? { unpack: step.unpack } : {}), ...(step.checksum !== undefined ? { checksum: step.checksum } : {}), ...(step.keepGitDir !== undefined ? { keepGitDir: step.keepGitDir } : {}) } } : {}),
+      // Git sources: checked out under the state dir; ssh remotes use `--ssh default` (as BuildKit)
+      ...(step.add ? { git: { workDir: join(deps.stateDir, 'tmp'), ...(opts.mounts?.ssh?.get('default') !== undefined ? { sshAuthSock: opts.mounts.ssh.get('default')! } : {}) } } : {}),
       ...(opts.sourceDateEpoch !== undefined ? { sourceDateEpoch: opts.sourceDateEpoch } : {}),
     };
   }

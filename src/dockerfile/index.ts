@@ -10,6 +10,7 @@ export { parseGoDuration, formatGoDuration } from './duration.js';
 export { levenshtein, suggest } from './suggest.js';
 export { parse, type ParseOptions } from './parser.js';
 export { decodeDockerfile } from './encoding.js';
+export { gitSourceRef, isCommitSha, parseGitRef, parseGitUrl, redactCredentials, type GitRef, type GitScheme, type GitUrl } from './git-ref.js';
 export { dump, dumpNode, goQuote } from './dump.js';
 export { parseHeredoc, chompHeredocContent, type HeredocMarker } from './heredoc.js';
 export * from './shell.js';

@@ -157,7 +157,8 @@ test('COPY source checks: URL or git for COPY, bad chmod, checksum rules', async
     ['COPY --chmod=999 a /x', "invalid chmod parameter: '999'. it should be octal string and between 0 and 07777"],
     ['COPY --chmod=17777 a /x', "invalid chmod parameter: '17777'. it should be octal string and between 0 and 07777"],
     ['ADD --checksum=sha256:00 a b /x/', "checksum can't be specified for multiple sources"],
-    ['ADD --checksum=sha256:00 local.tar /x/', 'checksum requires HTTP(S) or Git sources'],
+    ['ADD --checksum=sha256:00 local.tar /x/', "checksum can't be specified for non-HTTP sources"],
+    ['ADD --checksum=sha256:00 https://example.com/r.git#main /x/', "checksum can't be specified for non-HTTP sources"],
   ] as const) {
     await assert.rejects(plan(`FROM scratch\n${line}\n`), (e: KilnError) => e.message === msg && e.location?.[0]?.startLine === 2, line);
   }

@@ -1,7 +1,7 @@
 // One instruction → steps, config and history (BuildKit's dispatch): variables expanded with the
 // stage's build env, then RUN/COPY/ADD/WORKDIR lowered to steps, the rest to config changes.
 import {
-  chompHeredocContent, expandInstruction, MountSpecError, parseHeredoc, ShellLex, type AddInstruction, type CopyInstruction, type Instruction,
+  chompHeredocContent, expandInstruction, gitSourceRef, MountSpecError, parseHeredoc, ShellLex, type AddInstruction, type CopyInstruction, type Instruction,
   type RunInstruction, type RunMount, type WorkdirInstruction,
 } from '../dockerfile/index.js';
 import { isKilnError, type SourceRange } from '../errors.js';
@@ -241,7 +241,7 @@ const isHttp = (src: string): boolean => (src.startsWith('http://') || src.start
 
 /** A simplified dfgitutil.ParseGitRef: git@host:, git://, ssh://, or an http(s) URL ending in .git[#...]. */
 function isGit(src: string): boolean {
-  return /^(git@[^:]+:|git:\/\/|ssh:\/\/)/.test(src) || /^https?:\/\/[^#]*\.git(#.*)?$/.test(src);
+  return gitSourceRef(src) !== undefined;
 }
 
 function checkChmod(chmod: string): string | undefined {
@@ -274,7 +274,8 @@ function dispatchCopy(s: StageState, c: CopyInstruction | AddInstruction, cmd: C
   }
   if (c.kind === 'ADD' && c.checksum) {
     if (c.sources.length !== 1) throw planError(ctx.err, c.range, 'INVALID_FLAG', "checksum can't be specified for multiple sources");
-    if (!isHttp(c.sources[0]!) && !isGit(c.sources[0]!)) throw planError(ctx.err, c.range, 'INVALID_FLAG', 'checksum requires HTTP(S) or Git sources');
+    // a Git URL is not an HTTP source even with https:// (BuildKit 0.15 isHTTPSource; 0.13 ignored the checksum)
+    if (!isHttp(c.sources[0]!) || isGit(c.sources[0]!)) throw planError(ctx.err, c.range, 'INVALID_FLAG', "checksum can't be specified for non-HTTP sources", isGit(c.sources[0]!) ? 'pin the commit in the URL instead: #<40-digit commit id>' : undefined);
   }
   let msg = add ? 'ADD' : 'COPY';
   if (c.kind === 'COPY' && c.parents) msg += ' --parents';

@@ -33,6 +33,13 @@ export const KNOWN_FAILURES = new Map<string, KnownFailure>([
     },
   ],
   [
+    'err-copy-local-dot-git-path',
+    {
+      reason: 'BuildKit v0.13 reads a source without a scheme whose path ends in .git ("vendor/lib.git") as the Git URL https://vendor/lib.git (gitutil.ParseGitRef) and refuses it for COPY; BuildKit 0.14 made it a local path again ("git: restrict definition of git ref", 8144ab88e), and kiln copies the directory as 0.14 does: a Git source needs an explicit transport (dockerfile/git-ref.ts gitSourceRef)',
+      diffs: ["kiln built the image; BuildKit fails: ERROR: failed to solve: source can't be a git ref for COPY"],
+    },
+  ],
+  [
     'copy-multi-no-slash',
     {
       reason: 'kiln rejects several COPY sources with a destination not ending in / (the legacy builder rule); BuildKit copies each onto the same path (last wins: /not-a-dir holds b.txt)',

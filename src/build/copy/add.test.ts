@@ -169,11 +169,15 @@ test('hashCopyInputs of a URL: pinned by --checksum, else follows what the serve
   await assert.rejects(hashCopyInputs({ ...r, sources: [`${url}/missing`] }), (e: unknown) => e instanceof KilnError && e.code === 'IO');
 });
 
-test('git sources fail loudly; URLs are refused for COPY', async () => {
+test('git sources are refused for COPY and with --checksum, an ssh one without an agent; URLs are refused for COPY', async () => {
   const { ctx, dest } = setup();
+  // fetching is test/e2e/add-git.test.ts's (git servers on 127.0.0.1); these fail before any network
   for (const src of ['https://github.com/moby/buildkit.git', 'git@github.com:moby/buildkit.git', 'git://example.com/r']) {
-    await assert.rejects(executeCopy(req(ctx, dest, { sources: [src], dest: '/g/' })), (e: unknown) => e instanceof KilnError && e.code === 'NOT_IMPLEMENTED' && e.message.includes(src));
+    const { add: _a, ...copy } = req(ctx, dest, { sources: [src], dest: '/g/' });
+    await assert.rejects(executeCopy(copy), (e: unknown) => e instanceof KilnError && e.code === 'INVALID_FLAG' && e.message === `source can't be a git ref for COPY: ${src}`);
+    await assert.rejects(executeCopy(req(ctx, dest, { sources: [src], dest: '/g/', add: { checksum: `sha256:${BODY_SHA}` } })), (e: unknown) => e instanceof KilnError && e.message === "checksum can't be specified for non-HTTP sources");
   }
+  await assert.rejects(executeCopy(req(ctx, dest, { sources: ['git@github.com:moby/buildkit.git#v0.13.2'], dest: '/g/' })), (e: unknown) => e instanceof KilnError && e.code === 'SECRET_NOT_FOUND');
   const { add: _add, ...copy } = req(ctx, dest, { sources: [`${url}/files/tool.sh`], dest: '/c/' });
   await assert.rejects(executeCopy(copy), (e: unknown) => e instanceof KilnError && e.code === 'INVALID_FLAG');
   writeFileSync(`${ctx}/f`, 'x');

@@ -3,7 +3,8 @@
 // type, mode, owner (stage/image sources only: context files become 0:0), size, symlink target,
 // device numbers and content digest — plus heredoc data, URLs and every flag that shapes the result.
 // Per-file content digests come from a FileDigester, so a stat-keyed cache can supply them.
-// URLs count with their --checksum, or else with the digest of what the server sends now.
+// URLs count with their --checksum, or else with the digest of what the server sends now; Git
+// sources with the commit their ref resolves to now (and the subdir), as BuildKit's git source key.
 import { createHash, type Hash } from 'node:crypto';
 import { closeSync, openSync, readFileSync, readSync, readlinkSync } from 'node:fs';
 import type { FileStat } from '../../support/index.js';
@@ -117,6 +118,10 @@ export async function computeCopyDigest(
       // pinned by --checksum (verified on download), else whatever the server has now
       const key = req.add?.checksum ?? (await urlKey(input.url, signal));
       b.update(`url\0${input.url}\0${key}\n`);
+      continue;
+    }
+    if (input.kind === 'git') {
+      b.update(`git\0${input.pin.remote}\0${input.pin.commit}\0${input.pin.subdir}\n`);
       continue;
     }
     if (input.kind === 'inline') {

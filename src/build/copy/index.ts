@@ -1,21 +1,22 @@
 // COPY/ADD execution (see types.ts for the contract) with BuildKit's semantics: fsutil's copy
 // (dir sources copy their contents, file sources land at dest or dest/NAME, parents created),
-// ADD's archive extraction and URL download. Selection lives in select.ts/inputs.ts, writing in
-// copier.ts, ADD extras in archive.ts/remote.ts, the cache-key digest in hash.ts.
-import { lstatSync, statSync, utimesSync, writeFileSync, chmodSync } from 'node:fs';
+// ADD's archive extraction, URL download and Git checkout. Selection lives in select.ts/inputs.ts,
+// writing in copier.ts, ADD extras in archive.ts/remote.ts/git.ts, the cache-key digest in hash.ts.
+import { lstatSync, mkdirSync, statSync, utimesSync, writeFileSync, chmodSync } from 'node:fs';
 import { dirname, posix } from 'node:path';
 import { KilnError } from '../../errors.js';
 import { resolveInRoot } from '../../exec/index.js';
-import { makeTempDir, removeTree } from '../../support/index.js';
+import { makeTempDir, removeTree, Turns } from '../../support/index.js';
 import { extractArchive, isArchive } from './archive.js';
 import { Copier } from './copier.js';
+import { checkoutGit } from './git.js';
 import { computeCopyDigest } from './hash.js';
 import { selectInputs, type Input } from './inputs.js';
 import { parseChmod } from './mode.js';
 import { resolveChown } from './owner.js';
 import { download } from './remote.js';
 import type { ReusedFiles, CopyTarget } from './reuse.js';
-import type { Entry } from './select.js';
+import { resolveSource, walkMatch, type Entry } from './select.js';
 import type { CopyInputDigest, CopyRequest } from './types.js';
 export type { CopyRequest, CopyInputDigest } from './types.js';
 export type { Input } from './inputs.js';
@@ -23,6 +24,7 @@ export { seedLayer, type CopyTarget, type ReusedFiles } from './reuse.js';
 export { computeCopyDigest, digestFile, digestHeader, type FileDigester } from './hash.js';
 export { inputsSignature, type InputsSignature } from './signature.js';
 export { selectInputs } from './inputs.js';
+export { checkoutGit, resolveGit, type GitAccess, type PinnedGit } from './git.js';
 export { parseChmod, type ChmodSpec } from './mode.js';
 export { namesUserOrGroup, resolveChown, type Owner } from './owner.js';
 
@@ -136,6 +138,22 @@ async function copyAll(req: CopyRequest, signal: AbortSignal | undefined, opts: 
         }
         generated.nextSource();
         generated.copyEntries(leafEntries(file), prepare(generated, false, posix.basename(file), false));
+      } else if (input.kind === 'git') {
+        targets = undefined;
+        // llb.Copy(git, "/", dest) without CopyDirContentsOnly: a new dest takes the checkout's top
+        // (0755, and --chmod); `dest/` is made first by fsutil's MkdirAll (0755, no --chmod)
+        if (req.git) mkdirSync(req.git.workDir, { recursive: true });
+        const work = makeTempDir('kiln-git-', req.git?.workDir ?? tmpDir());
+        try {
+          const root = await checkoutGit(input.pin, work, req.add?.keepGitDir === true, req.git, signal);
+          const tree = { root, kind: 'rootfs' as const, turns: new Turns(signal) };
+          const entries = await walkMatch(tree, (await resolveSource(tree, '/'))[0]!, { exclude: input.exclude });
+          generated.nextSource();
+          generated.mkdirAll(resolveInRoot(destRoot, dest.dirSyntax ? dest.clean : posix.dirname(dest.clean)));
+          if (generated.copyEntries(entries, destAbs()) && chmod) chmodSync(destAbs(), chmod.apply(Number(entries[0]!.st.mode) & 0o7777, true));
+        } finally {
+          removeTree(work);
+        }
       } else {
         targets = undefined;
         const dir = makeTempDir('inline-', tmpDir());
@@ -162,7 +180,7 @@ async function copyAll(req: CopyRequest, signal: AbortSignal | undefined, opts: 
 function checkMultipleSources(inputs: readonly Input[], dirSyntax: boolean, destAbs: string, dest: string): void {
   if (dirSyntax || inputs.length < 2) return;
   if (statOrUndefined(destAbs)?.isDirectory()) return;
-  const allDirs = inputs.every((i) => i.kind === 'local' && i.match.st.isDirectory());
+  const allDirs = inputs.every((i) => (i.kind === 'local' && i.match.st.isDirectory()) || i.kind === 'git');
   if (allDirs) return; // directories merge into one new directory
   throw new KilnError('INVALID_FLAG', 'When using COPY with more than one source file, the destination must be a directory and end with a /', {
     hint: `add a trailing slash to the destination: ${dest}/`,

@@ -1,6 +1,6 @@
 // ADD's remote sources. http(s) URLs are downloaded (BuildKit's llb.HTTP: file named from the
 // URL path's base name or `__unnamed__`, mode 0600, mtime from Last-Modified or the epoch,
-// `--checksum` verified). Git sources are recognised and refused (not implemented yet).
+// `--checksum` verified). Git sources are git.ts's.
 import { createHash } from 'node:crypto';
 import { closeSync, lutimesSync, openSync, writeSync } from 'node:fs';
 import { posix } from 'node:path';
@@ -10,24 +10,6 @@ import { Transport, header, isTlsError, type HttpResponse } from '../../registry
 
 export function isHttpUrl(src: string): boolean {
   return src.startsWith('http://') || src.startsWith('https://');
-}
-
-/** Sources BuildKit treats as Git (dfgitutil.ParseGitRef, roughly): git://, git@host:, ssh://, *.git URLs. */
-export function isGitSource(src: string): boolean {
-  if (/^(git:\/\/|ssh:\/\/|git@[^:/]+:)/.test(src)) return true;
-  if (!isHttpUrl(src)) return false;
-  try {
-    const u = new URL(src);
-    return u.pathname.endsWith('.git') || u.pathname.endsWith('.git/');
-  } catch {
-    return false;
-  }
-}
-
-export function gitNotImplemented(src: string): KilnError {
-  return new KilnError('NOT_IMPLEMENTED', `ADD from a Git repository (${src}) is not supported by kiln yet`, {
-    hint: 'clone the repository into the build context and COPY it, or ADD a release archive URL instead',
-  });
 }
 
 /** BuildKit's file name for a URL source (llb.Filename from path.Base of the URL path, made safe). */

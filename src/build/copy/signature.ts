@@ -40,8 +40,8 @@ class Words {
 }
 
 /**
- * The signature of `inputs` (selected for `req`), or undefined when they include a URL (what
- * the server sends is not on disk). `nowNs`: the wall clock, for `racy`.
+ * The signature of `inputs` (selected for `req`), or undefined when they include a URL or a Git
+ * source (what the server has is not on disk). `nowNs`: the wall clock, for `racy`.
  */
 export function inputsSignature(req: Omit<CopyRequest, 'destRoot'>, inputs: readonly Input[], nowNs: bigint): InputsSignature | undefined {
   // names and identities go to separate hashes: fixed-size records need no separators, and
@@ -52,7 +52,7 @@ export function inputsSignature(req: Omit<CopyRequest, 'destRoot'>, inputs: read
   let text = digestHeader(req) + '\n';
   let newest = 0n;
   for (const input of inputs) {
-    if (input.kind === 'url') return undefined;
+    if (input.kind === 'url' || input.kind === 'git') return undefined;
     if (input.kind === 'inline') {
       text += `inline\0${input.path}\0${createHash('sha256').update(input.data).digest('hex')}\n`;
       continue;

@@ -1,6 +1,7 @@
 // The contract of COPY/ADD execution: copy selected files from a source tree (the build context,
 // or a read-only view of a stage/image rootfs) into an active rootfs, with Docker's semantics.
 import type { IgnoreMatcher } from '../../context/index.js';
+import type { GitAccess } from './git.js';
 
 export interface CopyRequest {
   /** Root of the source tree: the context dir, or a mounted stage/image rootfs. */
@@ -31,6 +32,8 @@ export interface CopyRequest {
   readonly add?: { readonly unpack?: boolean; readonly checksum?: string; readonly keepGitDir?: boolean };
   /** Clamp for file mtimes of inline (heredoc) files and ADD URLs (seconds since epoch). */
   readonly sourceDateEpoch?: number;
+  /** Where ADD's Git sources are checked out, and the ssh agent for ssh remotes (not part of the cache key). */
+  readonly git?: GitAccess;
 }
 
 /** What a COPY reads, for the cache key: a digest over paths, metadata and content of every selected file. */

@@ -20,6 +20,8 @@ export interface StdinContext {
   readonly dir: string;
   /** Set when standard input was the Dockerfile itself (its text). */
   readonly dockerfileText?: string;
+  /** Where the Dockerfile is, when the reader found it (a Git context: build-git.ts). */
+  readonly dockerfilePath?: string;
   /** Removes what was written for this build (also run at exit). */
   readonly remove: () => void;
 }
@@ -87,15 +89,4 @@ export async function readUrlContext(url: string, tmpParent: string, file: strin
     mkdirSync(join(work, 'download'));
     return download(url, join(work, 'download'), undefined, undefined, signal);
   });
-}
-
-/**
- * A context BuildKit would clone (dockerui's DetectGitContext): git@…, git://, ssh://, or an
- * http(s) URL of a repository (`.git` before any `#ref:dir`, or a github.com path).
- */
-export function isGitContext(path: string): boolean {
-  if (/^(git@|git:\/\/|ssh:\/\/)/i.test(path)) return true;
-  if (!/^https?:\/\//i.test(path)) return false;
-  const noFragment = path.replace(/#.*$/, '');
-  return /\.git\/?$/i.test(noFragment) || /^https?:\/\/(www\.)?github\.com\//i.test(noFragment);
 }

@@ -23,9 +23,10 @@ import { clientOptions, pushImage } from './registry.js';
 import { layoutResolver, parseBuildContexts } from './build-context.js';
 import { runContainerOptions } from './run-flags.js';
 import { checkStdoutOutputs, writeOutputs } from './build-outputs.js';
-import { isGitContext, readStdinContext, readUrlContext } from './build-stdin.js';
+import { readStdinContext, readUrlContext } from './build-stdin.js';
+import { isGitContext, readGitContext } from './build-git.js';
 import { agentWithKeys } from './ssh-keys.js';
-import { checkOutput, checkPlatformFlag, checkWritableTargets, collect, noCacheFilterOption, notImplemented, readDockerfile, readIgnoreFile, outputSpec, parseBuildArgs, parseLabels, parseSecrets, parseSsh, tagName } from './build-flags.js';
+import { checkOutput, checkPlatformFlag, checkWritableTargets, collect, noCacheFilterOption, readDockerfile, readIgnoreFile, outputSpec, parseBuildArgs, parseLabels, parseSecrets, parseSsh, tagName } from './build-flags.js';
 import { pullToStore, resolveFromStore } from '../base-images.js';
 import { setMaxListeners } from 'node:events';
 
@@ -135,12 +136,12 @@ async function runBuild(path: string, flags: BuildFlags): Promise<void> {
   if (flags.platform !== undefined) checkPlatformFlag(flags.platform, host);
 
   // docker build reads `-` as a context (or a Dockerfile) on stdin, even when a directory of that
-  // name exists, and downloads an http(s) context; a Git one is not implemented (not a "missing path")
-  if (isGitContext(path)) notImplemented(`a Git build context (${path})`, 'clone it, then pass the local directory');
+  // name exists, clones a Git context (build-git.ts) and downloads an http(s) one
   const root = resolveStoreRoot(process.env);
   const tmpParent = join(root, 'build', 'tmp');
   const fetched =
     path === '-' ? await readStdinContext(process.stdin, tmpParent, flags.file)
+    : isGitContext(path) ? await readGitContext(path, tmpParent, { file: flags.file, buildArgs: flags.buildArg, ssh })
     : /^https?:\/\//i.test(path) ? await readUrlContext(path, tmpParent, flags.file)
     : undefined;
   const contextDir = fetched?.dir ?? resolve(path);
@@ -151,7 +152,7 @@ async function runBuild(path: string, flags: BuildFlags): Promise<void> {
     throw new KilnError('CONTEXT_PATH_NOT_FOUND', `unable to prepare context: context must be a directory: ${contextDir}`, { hint: 'pass the directory that holds the Dockerfile (`kiln build .`), or name the Dockerfile with -f' });
   }
   // an archive from stdin or a URL holds the Dockerfile: -f names it inside the archive
-  const dockerfilePath = flags.file === undefined || fetched ? join(contextDir, flags.file ?? 'Dockerfile') : flags.file === '-' ? '-' : resolve(flags.file);
+  const dockerfilePath = fetched?.dockerfilePath ?? (flags.file === undefined || fetched ? join(contextDir, flags.file ?? 'Dockerfile') : flags.file === '-' ? '-' : resolve(flags.file));
   const fileName = dockerfilePath === '-' ? 'Dockerfile' : flags.file ?? 'Dockerfile';
   const text = fetched?.dockerfileText ?? readDockerfile(dockerfilePath, fileName);
   const ast = parse(text, { file: fileName });
