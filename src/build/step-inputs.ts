@@ -2,11 +2,9 @@
 // how it is displayed (and without proxy build args or local context paths), file digests that
 // include extended attributes, and recording of which files a step read (for --explain).
 import { relative } from 'node:path';
-import { createHash } from 'node:crypto';
-import { getAttributeSync, listAttributesSync } from 'fs-xattr';
 import { KilnError, isKilnError, shortenText } from '../errors.js';
 import type { Source, Step } from '../plan/index.js';
-import { digestFile, type CopyRequest, type FileDigester } from './copy/index.js';
+import { digestFile, xattrDigest, type CopyRequest, type FileDigester } from './copy/index.js';
 
 /** `K=V` build-arg strings → a record (RUN steps list the args in scope). */
 export function argsRecord(list: readonly string[]): Record<string, string> {
@@ -24,16 +22,8 @@ export function argsRecord(list: readonly string[]): Record<string, string> {
  */
 export const digestWithXattrs: FileDigester = (abs, st) => {
   const d = digestFile(abs, st);
-  let names: string[];
-  try {
-    names = listAttributesSync(abs).filter((n) => !n.startsWith('trusted.overlay.')).sort();
-  } catch {
-    return d;
-  }
-  if (names.length === 0) return d;
-  const h = createHash('sha256').update(d);
-  for (const n of names) h.update(`\0${n}\0`).update(getAttributeSync(abs, n));
-  return `${d}+xattrs:${h.digest('hex')}`;
+  const x = xattrDigest(abs);
+  return x === '' ? d : `${d}+xattrs:${x}`;
 };
 
 /** Wraps a digester so every regular file read is recorded as path (relative to root) → mode:digest. */

@@ -3,7 +3,8 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { chmodSync, lstatSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, linkSync, lstatSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { setAttributeSync } from 'fs-xattr';
 import { KilnError } from '../../errors.js';
 import { IgnoreMatcher, parseDockerignore } from '../../context/index.js';
 import { makeTempDir, removeTree } from '../../support/index.js';
@@ -129,4 +130,22 @@ test('parseChmod: octal and symbolic like BuildKit', () => {
   for (const bad of ['', '8', '999', '10000', 'u+q', 'z+x', 'u', 'u+x,,g+w', '0o755']) {
     assert.throws(() => parseChmod(bad), (e: unknown) => e instanceof KilnError && e.code === 'INVALID_FLAG', bad);
   }
+});
+
+test('digest covers what the copier carries besides content: a directory\'s xattrs, hard links between selected files', async () => {
+  const { ctx, req } = fixture('links-xattrs');
+  const d0 = (await computeCopyDigest(req)).digest;
+  setAttributeSync(`${ctx}/app/lib`, 'user.kiln', Buffer.from('1'));
+  const d1 = (await computeCopyDigest(req)).digest;
+  assert.notEqual(d1, d0, 'a directory xattr is copied, so it is in the key');
+  setAttributeSync(`${ctx}/app/lib`, 'user.kiln', Buffer.from('2'));
+  const d2 = (await computeCopyDigest(req)).digest;
+  assert.notEqual(d2, d1);
+  // two files with the same content, then the second made a hard link of the first
+  writeFileSync(`${ctx}/app/copy.js`, 'main');
+  const d3 = (await computeCopyDigest(req)).digest;
+  rmSync(`${ctx}/app/copy.js`);
+  linkSync(`${ctx}/app/main.js`, `${ctx}/app/copy.js`);
+  const d4 = (await computeCopyDigest(req)).digest;
+  assert.notEqual(d4, d3, 'a hard link is copied as one, so it is in the key');
 });

@@ -6,6 +6,7 @@
 // URLs count with their --checksum, or else with the digest of what the server sends now; Git
 // sources with the commit their ref resolves to now (and the subdir), as BuildKit's git source key.
 import { createHash, type Hash } from 'node:crypto';
+import { getAttributeSync, listAttributesSync } from 'fs-xattr';
 import { closeSync, openSync, readFileSync, readSync, readlinkSync } from 'node:fs';
 import type { FileStat } from '../../support/index.js';
 import type { CopyInputDigest, CopyRequest } from './types.js';
@@ -61,7 +62,29 @@ class Batched {
   }
 }
 
-function hashEntry(h: Batched, e: Entry, withOwner: boolean, digest: FileDigester): void {
+/**
+ * The digest of a path's extended attributes ('' when it has none; trusted.overlay.* left out).
+ * The copier copies them for every type but symlinks, so they are part of the key.
+ */
+export function xattrDigest(abs: string): string {
+  let names: string[];
+  try {
+    names = listAttributesSync(abs).filter((n) => !n.startsWith('trusted.overlay.')).sort();
+  } catch {
+    return '';
+  }
+  if (names.length === 0) return '';
+  const h = createHash('sha256');
+  for (const n of names) h.update(`\0${n}\0`).update(getAttributeSync(abs, n));
+  return h.digest('hex');
+}
+
+/**
+ * One entry's line. `links` (per source, as the copier's) maps dev:ino of a multiply-linked file
+ * to the first path it was seen at: a later path of the same inode is copied as a hard link, so
+ * the link is part of the key (a cached result must be the one a fresh copy makes).
+ */
+function hashEntry(h: Batched, e: Entry, withOwner: boolean, digest: FileDigester, links: Map<string, string>): void {
   if (e.kind === 'close') {
     h.update(`)${e.rel}\n`);
     return;
@@ -70,9 +93,20 @@ function hashEntry(h: Batched, e: Entry, withOwner: boolean, digest: FileDigeste
   const t = typeOf(st);
   const fields = [e.kind === 'open' ? '(' : '-', e.rel, t, (Number(st.mode) & 0o7777).toString(8), e.parentOnly ? 'p' : ''];
   if (withOwner) fields.push(`${st.uid}:${st.gid}`);
-  if (t === 'f') fields.push(String(st.size), digest(e.abs, st));
-  else if (t === 'l') fields.push(readlinkSync(e.abs, 'utf8'));
-  else if (t === 'c' || t === 'b') fields.push(String(st.rdev));
+  if (t === 'f') {
+    fields.push(String(st.size), digest(e.abs, st));
+    if (st.nlink > 1n) {
+      const key = `${st.dev}:${st.ino}`;
+      const first = links.get(key);
+      if (first === undefined) links.set(key, e.rel);
+      else fields.push(`link=${first}`);
+    }
+  } else if (t === 'l') fields.push(readlinkSync(e.abs, 'utf8'));
+  else {
+    if (t === 'c' || t === 'b') fields.push(String(st.rdev));
+    const x = xattrDigest(e.abs);
+    if (x !== '') fields.push(`xattrs=${x}`);
+  }
   h.update(fields.join('\0') + '\n');
 }
 
@@ -130,10 +164,11 @@ export async function computeCopyDigest(
       continue;
     }
     b.update(`match\0${input.match.source}\0${input.match.name}\0${input.match.rel}\n`);
+    const links = new Map<string, string>();
     for (const e of input.entries) {
       if ((++n & 1023) === 0) signal?.throwIfAborted();
       if (e.kind === 'leaf') files++;
-      hashEntry(b, e, withOwner, digest);
+      hashEntry(b, e, withOwner, digest, links);
     }
   }
   b.flush();

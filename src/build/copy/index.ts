@@ -21,7 +21,7 @@ import type { CopyInputDigest, CopyRequest } from './types.js';
 export type { CopyRequest, CopyInputDigest } from './types.js';
 export type { Input } from './inputs.js';
 export { seedLayer, type CopyTarget, type ReusedFiles } from './reuse.js';
-export { computeCopyDigest, digestFile, digestHeader, type FileDigester } from './hash.js';
+export { computeCopyDigest, digestFile, digestHeader, xattrDigest, type FileDigester } from './hash.js';
 export { inputsSignature, type InputsSignature } from './signature.js';
 export { selectInputs } from './inputs.js';
 export { checkoutGit, resolveGit, type GitAccess, type PinnedGit } from './git.js';

@@ -3,6 +3,7 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { linkSync, lstatSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { listAttributesSync, setAttributeSync } from 'fs-xattr';
 import { makeTempDir, removeTree } from '../../support/index.js';
 import { selectInputs } from './inputs.js';
 import { sameMatches, seedLayer, type CopyTarget } from './reuse.js';
@@ -71,4 +72,13 @@ test('different or overlapping matches seed nothing', async () => {
   const r = seedLayer(layer, prev, { inputs, targets: merged, srcRoot: ctx, before: same, now: new Map(Object.entries(same)) });
   assert.equal(r.files.size + r.dirs.size, 0);
   assert.deepEqual(readdirSync(layer), []);
+});
+
+test('a seeded directory gets no xattrs from the previous result: the copier gives it its source\'s', async () => {
+  const { ctx, prev, layer, inputs } = await setup({ 'src/sub/a': '1' }, { 'app/src/sub/a': '1' }, ['src']);
+  setAttributeSync(`${prev}/app/src/sub`, 'user.stale', Buffer.from('x'));
+  const same = sig({ 'src/sub/a': 'A' });
+  const r = seedLayer(layer, prev, { inputs, targets: [{ rel: 'src', dir: true, target: 'app/src', created: false }], srcRoot: ctx, before: same, now: new Map(Object.entries(same)) });
+  assert.ok(r.dirs.has('app/src/sub'), 'the directory was seeded');
+  assert.deepEqual(listAttributesSync(`${layer}/app/src/sub`), []);
 });

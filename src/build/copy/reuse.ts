@@ -21,7 +21,6 @@
 // most once, a destination written by two sources is never reused, and a previous file must be a
 // regular file of the source's size.
 import { chmodSync, linkSync, lchownSync, lstatSync, mkdirSync, type BigIntStats } from 'node:fs';
-import * as xattr from 'fs-xattr';
 import type { Input } from './inputs.js';
 import type { Entry } from './select.js';
 import { lutimesNs } from '../../support/index.js';
@@ -79,12 +78,15 @@ function lstatOr(p: string): BigIntStats | undefined {
   }
 }
 
-/** mkdir `dst` with the owner, mode and xattrs of `src` (times: see cloneTimes). */
-function cloneDir(src: string, st: BigIntStats, dst: string): void {
+/**
+ * mkdir `dst` with the owner and mode in `st` (times: see cloneTimes). No xattrs: the copier
+ * gives the directory its source's when it closes it, and one copied from the previous result
+ * would stay after the source dropped it (the copier only adds).
+ */
+function cloneDir(st: BigIntStats, dst: string): void {
   mkdirSync(dst);
   lchownSync(dst, Number(st.uid), Number(st.gid));
   chmodSync(dst, Number(st.mode) & 0o7777);
-  for (const n of xattr.listAttributesSync(src)) xattr.setAttributeSync(dst, n, xattr.getAttributeSync(src, n));
 }
 
 /**
@@ -113,7 +115,7 @@ export function seedLayer(layer: string, prev: string, s: SeedInputs): ReusedFil
     if (rel === '' || made.has(rel)) return true;
     const st = lstatOr(`${prev}/${rel}`);
     if (!st?.isDirectory()) return false;
-    cloneDir(`${prev}/${rel}`, st, `${layer}/${rel}`);
+    cloneDir(st, `${layer}/${rel}`);
     times.push({ dst: `${layer}/${rel}`, st });
     made.add(rel);
     return true;
