@@ -55,6 +55,29 @@ function ownedByRoot(p: string): boolean {
   return answer;
 }
 
+/**
+ * What a mount from the context (or a named local context) at `source` shows: the context as a
+ * COPY would see it (no .dockerignored files, owned by root, as BuildKit's context transfer gives
+ * it: git's "dubious ownership" check passes), which is also exactly what its cache key covers;
+ * a temporary copy, removed by `cleanups`. Undefined when the source is used as it is: not a
+ * context, or one owned by root already with no .dockerignore.
+ */
+async function contextView(ctx: RunContext, from: Source | undefined, root: string, source: string | undefined, cleanups: (() => void)[], signal: AbortSignal): Promise<string | undefined> {
+  const local = from?.kind === 'local' ? from : undefined;
+  const fromContext = ((from === undefined || from.kind === 'context') && ctx.contextFetched !== true) || local !== undefined;
+  if (!fromContext) return undefined;
+  const ignore = local ? ctx.localIgnore?.(local) : ctx.ignore;
+  const src = resolveInRoot(root, source ?? '/');
+  if (!ignore && ownedByRoot(src)) return undefined;
+  const tmp = makeTempDir('kiln-ctxbind-', join(ctx.stateDir, 'tmp'));
+  cleanups.push(() => removeTree(tmp));
+  chmodSync(tmp, 0o755);
+  const isDir = statSync(src).isDirectory();
+  const name = posix.basename(posix.normalize('/' + (source ?? '/'))) || 'file';
+  await executeCopy({ srcRoot: root, srcKind: 'context', ignore, sources: [source ?? '/'], inline: [], dest: isDir ? '/' : `/${name}`, destRoot: tmp, parents: false, excludes: [], link: false }, signal);
+  return isDir ? tmp : join(tmp, name);
+}
+
 /** A new directory as BuildKit's mkdir makes one: 0755 whatever the umask, owned by `owner`. */
 function mkdirOwned(p: string, owner: Owner): void {
   mkdirSync(p, { mode: 0o755 });
@@ -111,22 +134,9 @@ export async function executeRun(step: RunStep, rootfs: string, ctx: RunContext,
           if (!existsSync(src)) {
             throw new KilnError('CONTEXT_PATH_NOT_FOUND', `RUN --mount=type=bind: source ${m.source ?? '/'} not found`, { location: [step.location] });
           }
-          // a named local context is bound like the context, with its own .dockerignore
-          const local = m.from?.kind === 'local' ? m.from : undefined;
-          const fromContext = ((m.from === undefined || m.from.kind === 'context') && ctx.contextFetched !== true) || local !== undefined;
-          const ignore = local ? ctx.localIgnore?.(local) : ctx.ignore;
-          if (fromContext && (ignore || !ownedByRoot(src))) {
-            // the step sees the context as a COPY would (no .dockerignored files, owned by root, as
-            // BuildKit's context transfer gives it: git's "dubious ownership" check passes), which
-            // is also exactly what its cache key covers. A context owned by root already, with no
-            // .dockerignore, is bound as it is.
-            const tmp = makeTempDir('kiln-ctxbind-', join(ctx.stateDir, 'tmp'));
-            cleanups.push(() => removeTree(tmp));
-            chmodSync(tmp, 0o755);
-            const isDir = statSync(src).isDirectory();
-            const name = posix.basename(posix.normalize('/' + (m.source ?? '/'))) || 'file';
-            await executeCopy({ srcRoot: root, srcKind: 'context', ignore, sources: [m.source ?? '/'], inline: [], dest: isDir ? '/' : `/${name}`, destRoot: tmp, parents: false, excludes: [], link: false }, signal);
-            mounts.push({ type: 'bind', source: isDir ? tmp : join(tmp, name), target: m.target, readonly: m.readOnly });
+          const view = await contextView(ctx, m.from, root, m.source, cleanups, signal);
+          if (view !== undefined) {
+            mounts.push({ type: 'bind', source: view, target: m.target, readonly: m.readOnly });
           } else if (m.readOnly) {
             mounts.push({ type: 'bind', source: src, target: m.target, readonly: true });
           } else {
@@ -148,7 +158,10 @@ export async function executeRun(step: RunStep, rootfs: string, ctx: RunContext,
           if (m.from !== undefined && !freshCacheDir(m)) {
             const root = m.from.kind === 'context' ? ctx.contextDir : await ctx.sourceRoot(m.from);
             const id = ctx.sourceId ? await ctx.sourceId(m.from, m.source) : m.from.kind;
-            seed = { path: resolveInRoot(root, m.source ?? '/'), id: `${id}:${posix.normalize('/' + (m.source ?? '/'))}` };
+            // from a (named) context: what a COPY sees, which is what the seed's id covers
+            const path = resolveInRoot(root, m.source ?? '/');
+            const view = existsSync(path) ? await contextView(ctx, m.from, root, m.source, cleanups, signal) : undefined;
+            seed = { path: view ?? path, id: `${id}:${posix.normalize('/' + (m.source ?? '/'))}` };
           }
           const { dir, release } = await acquireCacheDir(ctx.stateDir, m, seed, signal);
           releases.push(release);

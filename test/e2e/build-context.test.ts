@@ -170,3 +170,15 @@ test('bad --build-context specs are usage errors (exit 125) that say what is wro
   const unused = await kiln(['build', '--progress', 'plain', '--build-context', `unused=${ctx}`, ctx]);
   assert.equal(unused.code, 0, unused.stderr);
 });
+
+test('a cache mount seeded from a named context sees what COPY sees: no .dockerignored files, files owned by root', async (t) => {
+  if (!suite.check(t)) return;
+  const extra = tree('seed-ctx', { 'e2/f.txt': 'f\n', 'e2/g.c': 'hidden\n', '.dockerignore': 'e2/*.c\n' });
+  execFileSync('chown', ['1000:1000', join(extra, 'e2', 'f.txt')]);
+  const { out } = await buildOut(
+    'cache-seed',
+    'FROM busybox\nRUN --mount=type=cache,target=/c,from=ext,source=e2 ls /c > /out && stat -c %u:%g /c/f.txt >> /out\n',
+    ['--build-context', `ext=${extra}`],
+  );
+  assert.equal(readFileSync(join(out, 'out'), 'utf8'), 'f.txt\n0:0\n');
+});
