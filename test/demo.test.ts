@@ -87,6 +87,10 @@ async function assertNothingLeft(root: string, clone: string, port: number, labe
   const runcRoot = join(root, 'run', 'runc');
   const containers = existsSync(runcRoot) ? execFileSync('runc', ['--root', runcRoot, 'list', '-q'], { encoding: 'utf8' }).trim() : '';
   assert.equal(containers, '', `${label}: runc containers left running`);
+  // the snapshot store's durability mark (snapshot/durability.ts) is a detached `sync -f` that
+  // outlives kiln by design; on a busy disk it takes a while: wait for it (not for anything else)
+  const syncing = (): boolean => [...processesIn(clone), ...processesIn(root)].some((p) => /kiln-sync|: sync /.test(p));
+  for (let waited = 0; syncing() && waited < 120_000; waited += 200) await new Promise((r) => setTimeout(r, 200));
   assert.deepEqual(processesIn(clone), [], `${label}: processes left running`);
   assert.deepEqual(processesIn(root), [], `${label}: processes left running`);
   assert.deepEqual(mountsUnder(root), [], `${label}: mounts left`);

@@ -88,7 +88,8 @@ function runDocker(host: string, configDir: string, args: readonly string[], opt
       clearTimeout(timer);
       resolve({ code, signal, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') });
     });
-    child.stdin.end(opts.input ?? '');
+    child.stdin.on('error', () => undefined); // docker may exit before it reads its input (EPIPE)
+    child.stdin.end(opts.input);
   });
 }
 
