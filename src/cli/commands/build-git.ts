@@ -7,16 +7,15 @@
 // (BuildDeps.contextFetched). The Dockerfile is `-f`'s path inside it (default `Dockerfile`,
 // or `dockerfile`); `-f -` and an absolute `-f` read a local one instead (buildx). `.git` is
 // kept only with `--build-arg BUILDKIT_CONTEXT_KEEP_GIT_DIR=1` (dockerui keyContextKeepGitDirArg).
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { isAbsolute, posix } from 'node:path';
 import { KilnError } from '../../errors.js';
 import { parseGitRef, redactCredentials } from '../../dockerfile/index.js';
 import { checkoutGit, resolveGit } from '../../build/index.js';
 import { resolveInRoot } from '../../exec/index.js';
-import { makeTempDir, removeTree } from '../../support/index.js';
 import { parseBuildArgs, type SshSource } from './build-flags.js';
 import { agentWithKeys } from './ssh-keys.js';
-import type { StdinContext } from './build-stdin.js';
+import { inFetchDir, type StdinContext } from './build-stdin.js';
 
 /** Whether `path` names a Git context rather than a local directory (see the header). */
 export function isGitContext(path: string): boolean {
@@ -46,11 +45,7 @@ export interface GitContextOptions {
 /** Checks out the Git context `path` under `tmpParent` (see the header). */
 export async function readGitContext(path: string, tmpParent: string, opts: GitContextOptions): Promise<StdinContext & { readonly dockerfilePath: string }> {
   const ref = parseGitRef(path)!;
-  mkdirSync(tmpParent, { recursive: true });
-  const work = makeTempDir('kiln-git-', tmpParent);
-  const remove = (): void => removeTree(work);
-  process.once('exit', remove); // Ctrl-C before the build's own handlers are in place
-  try {
+  return inFetchDir(tmpParent, 'kiln-git-', async (work, remove) => {
     const ssh = opts.ssh.get('default');
     const sshAuthSock = ssh === undefined || ref.scheme !== 'ssh' ? undefined : 'socket' in ssh ? ssh.socket : await agentWithKeys(ssh.spec, ssh.keys, tmpParent);
     const access = { workDir: tmpParent, ...(sshAuthSock !== undefined ? { sshAuthSock } : {}) };
@@ -58,10 +53,7 @@ export async function readGitContext(path: string, tmpParent: string, opts: GitC
     const pin = await resolveGit(ref, access, opts.signal);
     const dir = await checkoutGit(pin, work, keep, access, opts.signal);
     return { dir, dockerfilePath: dockerfileIn(dir, opts.file, `${redactCredentials(pin.remote)}#${pin.name}${pin.subdir !== '' ? `:${pin.subdir}` : ''}`), remove };
-  } catch (e) {
-    remove();
-    throw e;
-  }
+  });
 }
 
 /** Where the Dockerfile is: `-f -` and an absolute -f are local, anything else is inside the checkout. */

@@ -39,12 +39,26 @@ interface Origin {
  * turns that file into a context (see the header). `file` is `-f`: a path inside an archive; with
  * a Dockerfile alone it is ambiguous (buildx's error).
  */
-async function contextFrom(origin: Origin, tmpParent: string, file: string | undefined, fetch: (work: string) => Promise<string>): Promise<StdinContext> {
+/**
+ * Runs `fill` with a new temporary dir under `tmpParent` (`prefix`XXXXXX) and the function that
+ * removes it: on a failure it is removed at once, otherwise when the caller says or kiln exits
+ * (Ctrl-C may come before the build's own handlers are in place).
+ */
+export async function inFetchDir<T>(tmpParent: string, prefix: string, fill: (work: string, remove: () => void) => Promise<T>): Promise<T> {
   mkdirSync(tmpParent, { recursive: true });
-  const work = makeTempDir('kiln-stdin-', tmpParent);
+  const work = makeTempDir(prefix, tmpParent);
   const remove = (): void => removeTree(work);
-  process.once('exit', remove); // Ctrl-C before the build's own handlers are in place
+  process.once('exit', remove);
   try {
+    return await fill(work, remove);
+  } catch (e) {
+    remove();
+    throw e;
+  }
+}
+
+async function contextFrom(origin: Origin, tmpParent: string, file: string | undefined, fetch: (work: string) => Promise<string>): Promise<StdinContext> {
+  return inFetchDir(tmpParent, 'kiln-stdin-', async (work, remove) => {
     const spool = await fetch(work);
     const dir = join(work, 'context');
     mkdirSync(dir, { mode: 0o755 });
@@ -64,10 +78,7 @@ async function contextFrom(origin: Origin, tmpParent: string, file: string | und
       throw new KilnError('USAGE', `ambiguous Dockerfile source: both ${origin.name === 'standard input' ? 'stdin' : 'the URL'} and flag correspond to Dockerfiles`, { hint: 'drop -f to build the Dockerfile alone, or give the context as a tar archive' });
     }
     return { dir, dockerfileText: readDockerfile(spool, 'Dockerfile'), remove };
-  } catch (e) {
-    remove();
-    throw e;
-  }
+  });
 }
 
 /** `kiln build -`: standard input as the context (see the header); `-f -` leaves no context at all (buildx's error). */
