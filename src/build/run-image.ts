@@ -2,7 +2,7 @@
 // writable layer on top, and the image's Entrypoint/Cmd/Env/WorkingDir/User.
 import { KilnError } from '../errors.js';
 import type { ImageConfig, Manifest } from '../image/index.js';
-import { resolveUser, type ExtraMount, type NetworkMode, type Runtime } from '../exec/index.js';
+import { RUNTIME_START_HINT, resolveUser, type ExtraMount, type NetworkMode, type Runtime } from '../exec/index.js';
 import type { ResolvedImage } from '../plan/index.js';
 import type { Snapshotter } from '../snapshot/index.js';
 import { BuildCache } from './cache.js';
@@ -68,7 +68,7 @@ export async function runImage(
       // A container that exits non-zero is not a kiln error: report its code like docker run...
       if (e instanceof KilnError && e.code === 'RUN_FAILED' && typeof e.details.exitCode === 'number') {
         // ...unless the runtime could not start the command: docker run's 127 (not found) / 126
-        const start = e.details.hint?.startsWith('the runtime could not start the process: ') ? e.details.hint.slice('the runtime could not start the process: '.length) : undefined;
+        const start = e.details.hint?.startsWith(RUNTIME_START_HINT) ? e.details.hint.slice(RUNTIME_START_HINT.length) : undefined;
         if (start === undefined) return e.details.exitCode;
         const notFound = /no such file or directory|executable file not found/i.test(start);
         throw new KilnError('CONTAINER_START', `cannot start ${JSON.stringify(argv[0])}: ${start}`, {

@@ -333,6 +333,9 @@ export function argListTooLongHint(p: Pick<ProcessSpec, 'args' | 'env'>, outputT
   return `${why}: put the commands in a script (COPY it into the image and RUN it) instead of one long command line`;
 }
 
+/** How runtimeStartHint's hint starts: `kiln run` tells a command that could not start (126/127) by it. */
+export const RUNTIME_START_HINT = 'the runtime could not start the process: ';
+
 /**
  * When runc itself could not start the process (no such executable, the working directory is a
  * file, an id out of range), its own error line from the output tail, as advice: the exit code
@@ -344,5 +347,5 @@ export function runtimeStartHint(outputTail: string | undefined): string | undef
   for (const m of outputTail.matchAll(/level=error msg="((?:[^"\\]|\\.)*)"/g)) msg = m[1];
   if (msg === undefined) return undefined;
   const text = msg.replace(/\\(.)/g, '$1').replace(/^runc run failed: /, '').replace(/^unable to start container process: /, '');
-  return `the runtime could not start the process: ${text}`;
+  return `${RUNTIME_START_HINT}${text}`;
 }
